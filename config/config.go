@@ -1,0 +1,143 @@
+// Package config is Pylon's user-facing configuration model: the YAML file a
+// gateway reads, a strict decoder that reports every problem with its file,
+// line, column and field path, the defaults, and the validation the data plane
+// relies on before it compiles a snapshot.
+//
+// Parse decodes into a yaml.Node and walks it against the structs, so unknown
+// fields, wrong types and duplicate keys are all errors that name the field
+// path (routes[0].match.path.prefix). The positions are kept inside the
+// Config so semantic checks (a route naming a missing service) can point at
+// the offending line too.
+//
+// A Config is a plain value: it is not safe for concurrent mutation, and the
+// data plane treats a validated Config as immutable.
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Config is a whole Pylon gateway configuration.
+type Config struct {
+	// Admin is the local admin listener (/ready /live /metrics /config /services).
+	Admin Admin `yaml:"admin" json:"admin"`
+	// AccessLog says where and how much to log per request.
+	AccessLog AccessLog `yaml:"access_log" json:"access_log"`
+	// TrustedProxies are CIDRs or bare IPs whose X-Forwarded-For/Proto/Host
+	// and Forwarded headers are trusted. Empty (the default) trusts none.
+	TrustedProxies []string `yaml:"trusted_proxies,omitempty" json:"trusted_proxies,omitempty"`
+	// Listeners are the sockets the gateway accepts on. At least one is required.
+	Listeners []Listener `yaml:"listeners" json:"listeners"`
+	// Routes map requests to services, first match in order. At least one is required.
+	Routes []Route `yaml:"routes" json:"routes"`
+	// Services are the upstreams routes forward to.
+	Services []Service `yaml:"services" json:"services"`
+
+	file string         // file name given to Parse, for error messages
+	dir  string         // directory of file, for relative paths
+	pos  map[string]pos // field path -> position of its key or list item
+}
+
+// Admin configures the admin listener.
+type Admin struct {
+	// Address is host:port of the admin listener, or "off" to disable it.
+	// Empty means the default, 127.0.0.1:9901. A non-loopback address is
+	// allowed but must be written explicitly.
+	Address string `yaml:"address,omitempty" json:"address,omitempty"`
+}
+
+// AdminOff is the Admin.Address value that disables the admin listener.
+const AdminOff = "off"
+
+// AccessLog configures request logging.
+type AccessLog struct {
+	// Path is "stdout" (the default), "stderr", "off", or a file path.
+	Path string `yaml:"path,omitempty" json:"path,omitempty"`
+	// Sample is the share (0..1) of successful (status < 400) requests that
+	// are logged. Refused and failed requests are always logged. Default 1.
+	Sample float64 `yaml:"sample" json:"sample"`
+}
+
+// pos is a 1-based line and column in the source file.
+type pos struct{ line, col int }
+
+// Load reads the file at path and parses it with Parse.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes data strictly, applies defaults, resolves relative TLS file
+// paths against the directory of filename, and validates the result. On
+// failure the error is an Errors holding every problem found.
+func Parse(filename string, data []byte) (*Config, error) {
+	c := &Config{file: filename, pos: map[string]pos{}}
+	if filename != "" {
+		c.dir = filepath.Dir(filename)
+	}
+	d := &decoder{file: filename, pos: c.pos}
+	d.document(data, c)
+	c.SetDefaults()
+	c.resolvePaths()
+	errs := append(d.errs, c.validate(d.failed)...)
+	if len(errs) > 0 {
+		errs.sort()
+		return nil, errs
+	}
+	return c, nil
+}
+
+// Dir is the directory of the config file, against which relative paths
+// in it are resolved. It is empty for a Config built in Go.
+func (c *Config) Dir() string { return c.dir }
+
+// has reports whether the field at path was written in the source file.
+func (c *Config) has(path string) bool {
+	_, ok := c.pos[path]
+	return ok
+}
+
+// at returns the position of path, or of its nearest written ancestor when
+// the field itself is absent (a missing required field).
+func (c *Config) at(path string) (pos, bool) {
+	for path != "" {
+		if p, ok := c.pos[path]; ok {
+			return p, true
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return pos{}, false
+}
+
+func (c *Config) resolvePaths() {
+	abs := func(p *string) {
+		if *p != "" && c.dir != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(c.dir, *p)
+		}
+	}
+	for i := range c.Listeners {
+		if t := c.Listeners[i].TLS; t != nil {
+			for j := range t.Certificates {
+				abs(&t.Certificates[j].Cert)
+				abs(&t.Certificates[j].Key)
+			}
+		}
+	}
+	for i := range c.Services {
+		if t := c.Services[i].TLS; t != nil {
+			abs(&t.CA)
+			abs(&t.Cert)
+			abs(&t.Key)
+		}
+	}
+}

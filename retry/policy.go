@@ -28,16 +28,16 @@ var conditionWords = map[string]Condition{
 	"refused_stream":  RefusedStream,
 }
 
-// Statuses is a set of HTTP status codes from 400 to 599. The zero value is
+// Statuses is a set of HTTP status codes from 500 to 599. The zero value is
 // empty.
-type Statuses [4]uint64
+type Statuses [2]uint64
 
 const (
-	minStatus = 400
+	minStatus = 500
 	maxStatus = 599
 )
 
-// Add puts code in the set; codes outside 400-599 are ignored.
+// Add puts code in the set; codes outside 500-599 are ignored.
 func (s *Statuses) Add(code int) {
 	if code >= minStatus && code <= maxStatus {
 		i := code - minStatus
@@ -61,9 +61,8 @@ type On struct {
 }
 
 // ParseOn parses a route's retries.on list. Each word is a condition
-// (connect_failure, reset, refused_stream), a status code from 400 to 599
-// ("503"), "5xx" for every status from 500 to 599, or "gateway_error" for
-// 502, 503 and 504. An unknown word is an error.
+// (connect_failure, reset, refused_stream) or a status code from 500 to 599
+// ("503"); anything else is an error. The words are those config accepts.
 func ParseOn(words []string) (On, error) {
 	var on On
 	for _, w := range words {
@@ -71,21 +70,9 @@ func ParseOn(words []string) (On, error) {
 			on.Conditions |= c
 			continue
 		}
-		switch w {
-		case "5xx":
-			for code := 500; code <= 599; code++ {
-				on.Statuses.Add(code)
-			}
-			continue
-		case "gateway_error":
-			on.Statuses.Add(502)
-			on.Statuses.Add(503)
-			on.Statuses.Add(504)
-			continue
-		}
 		code, err := strconv.Atoi(w)
 		if err != nil || len(w) != 3 || code < minStatus || code > maxStatus {
-			return On{}, fmt.Errorf("parse retry condition %q: want connect_failure, reset, refused_stream, 5xx, gateway_error or a status from 400 to 599", w)
+			return On{}, fmt.Errorf("parse retry condition %q: want connect_failure, reset, refused_stream or a status from 500 to 599", w)
 		}
 		on.Statuses.Add(code)
 	}

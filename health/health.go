@@ -55,8 +55,10 @@ func (k Kind) String() string {
 
 // Defaults applied to zero Config fields.
 const (
+	// DefaultInterval is the probe interval when Config.Interval is zero.
 	DefaultInterval = 5 * time.Second
-	DefaultTimeout  = time.Second
+	// DefaultTimeout is the probe timeout when Config.Timeout is zero.
+	DefaultTimeout = time.Second
 )
 
 // Config is one service's active health check.
@@ -113,12 +115,18 @@ func (c Config) withDefaults() Config {
 // EndpointStatus is the health-check state of one endpoint, for the admin
 // API.
 type EndpointStatus struct {
-	Addr                 string    `json:"addr"`
-	Healthy              bool      `json:"healthy"`
-	LastError            string    `json:"last_error,omitempty"`
-	LastCheck            time.Time `json:"last_check"`
-	ConsecutiveSuccesses int       `json:"consecutive_successes"`
-	ConsecutiveFailures  int       `json:"consecutive_failures"`
+	// Addr is the endpoint's host:port.
+	Addr string `json:"addr"`
+	// Healthy is the endpoint's current verdict (true before any check).
+	Healthy bool `json:"healthy"`
+	// LastError is why the last probe failed; empty if it passed.
+	LastError string `json:"last_error,omitempty"`
+	// LastCheck is when the last probe finished; zero before the first.
+	LastCheck time.Time `json:"last_check"`
+	// ConsecutiveSuccesses counts passed probes since the last failure.
+	ConsecutiveSuccesses int `json:"consecutive_successes"`
+	// ConsecutiveFailures counts failed probes since the last pass.
+	ConsecutiveFailures int `json:"consecutive_failures"`
 }
 
 // Checker actively checks the endpoints of one set. Run is called once;

@@ -39,10 +39,16 @@ func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 	if n != nil {
 		e.Line, e.Column = n.Line, n.Column
 	}
+	d.add(e)
+}
+
+// add records e and marks its path as failed, so validation does not report
+// the same field again.
+func (d *decoder) add(e *FieldError) {
 	if d.failed == nil {
 		d.failed = map[string]bool{}
 	}
-	d.failed[path] = true
+	d.failed[e.Path] = true
 	d.errs = append(d.errs, e)
 }
 
@@ -88,7 +94,7 @@ func (d *decoder) syntax(err error) {
 		e.Msg = m[2]
 	}
 	e.Msg = strings.TrimPrefix(e.Msg, "yaml: ")
-	d.errs = append(d.errs, e)
+	d.add(e)
 }
 
 // value decodes n into v, dispatching on v's type.
@@ -139,7 +145,11 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 			d.fail(k, p, "unknown field %q; valid fields: %s", key, strings.Join(names, ", "))
 			return
 		}
-		d.pos[p] = pos{k.Line, k.Column}
+		// An empty (null) value means "not set", so the default applies;
+		// only an optional section (a pointer) is switched on by it.
+		if !isNull(val) || v.Field(i).Kind() == reflect.Pointer {
+			d.pos[p] = pos{k.Line, k.Column}
+		}
 		d.value(val, v.Field(i), p)
 	})
 }

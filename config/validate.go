@@ -41,6 +41,9 @@ func (c *Config) validate(skip map[string]bool) Errors {
 }
 
 func (v *validator) errorf(path, format string, args ...any) {
+	if v.skip[""] {
+		return // the document itself did not decode
+	}
 	for p := path; ; {
 		if v.skip[p] {
 			return
@@ -51,9 +54,9 @@ func (v *validator) errorf(path, format string, args ...any) {
 		}
 		p = p[:i]
 	}
-	e := &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
+	e := &FieldError{File: v.c.file, Path: path, Msg: fmt.Sprintf(format, args...)}
 	if p, ok := v.c.at(path); ok {
-		e.File, e.Line, e.Column = v.c.file, p.line, p.col
+		e.Line, e.Column = p.line, p.col
 	}
 	v.errs = append(v.errs, e)
 }

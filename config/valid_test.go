@@ -102,7 +102,9 @@ func TestParseValid(t *testing.T) {
 		{"route path defaults to prefix /", snippet{},
 			func(c *Config) any { return c.Routes[0].Match.Path }, PathMatch{Prefix: "/"}},
 		{"route explicit zeros are kept", snippet{route: "{name: orders, service: orders, timeout: 0s, retries: {attempts: 0, on: []}}"},
-			func(c *Config) any { return []any{c.Routes[0].Timeout, c.Routes[0].Retries.Attempts, c.Routes[0].Retries.On} },
+			func(c *Config) any {
+				return []any{c.Routes[0].Timeout, c.Routes[0].Retries.Attempts, c.Routes[0].Retries.On}
+			},
 			[]any{Duration(0), 0, []string{}}},
 		{"route retry on accepts integers", snippet{route: "{name: orders, service: orders, retries: {on: [reset, 500, \"599\"]}}"},
 			func(c *Config) any { return c.Routes[0].Retries.On }, []string{"reset", "500", "599"}},
@@ -140,14 +142,18 @@ func TestParseValid(t *testing.T) {
 			func(c *Config) any { return []any{c.Admin, c.AccessLog, c.TrustedProxies} },
 			[]any{Admin{Address: "off"}, AccessLog{Path: "/var/log/pylon.log", Sample: 0}, []string{"10.0.0.0/8", "::1"}}},
 		{"active http check defaults", snippet{service: "{name: orders, endpoints: [127.0.0.1:9001], health: {active: {http: {}}, slow_start: 30s, panic_threshold: 0}}"},
-			func(c *Config) any { return []any{*c.Services[0].Health.Active, c.Services[0].Health.SlowStart, c.Services[0].Health.PanicThreshold} },
+			func(c *Config) any {
+				return []any{*c.Services[0].Health.Active, c.Services[0].Health.SlowStart, c.Services[0].Health.PanicThreshold}
+			},
 			[]any{ActiveHealth{Interval: dur("5s"), Timeout: dur("1s"), HealthyThreshold: 2, UnhealthyThreshold: 3,
 				HTTP: &HTTPCheck{Path: "/healthz", ExpectedStatuses: []int{200}}}, dur("30s"), 0}},
 		{"active tcp and grpc checks", snippet{service: "{name: orders, endpoints: [127.0.0.1:9001], health: {active: {tcp: {}}}}\n  - {name: b, endpoints: [127.0.0.1:9002], protocol: grpc, health: {active: {grpc: {service: x}, interval: 2s, timeout: 500ms}}}"},
 			func(c *Config) any { return []any{c.Services[0].Health.Active.TCP, *c.Services[1].Health.Active} },
 			[]any{&TCPCheck{}, ActiveHealth{Interval: dur("2s"), Timeout: dur("500ms"), HealthyThreshold: 2, UnhealthyThreshold: 3, GRPC: &GRPCCheck{Service: "x"}}}},
 		{"outlier disabled ignores its limits", snippet{service: "{name: orders, endpoints: [127.0.0.1:9001], health: {outlier: {disabled: true, consecutive_5xx: 0}}}"},
-			func(c *Config) any { return []any{c.Services[0].Health.Outlier.Disabled, c.Services[0].Health.Outlier.Consecutive5xx} },
+			func(c *Config) any {
+				return []any{c.Services[0].Health.Outlier.Disabled, c.Services[0].Health.Outlier.Consecutive5xx}
+			},
 			[]any{true, 0}},
 		{"ring hash on client ip", snippet{service: "{name: orders, endpoints: [127.0.0.1:9001], balancer: ring_hash, hash_on: {client_ip: true}}"},
 			func(c *Config) any { return []any{c.Services[0].Balancer, c.Services[0].HashOn} },

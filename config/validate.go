@@ -137,9 +137,20 @@ func (v *validator) oneOf(path string, names []string, set ...bool) {
 			n++
 		}
 	}
-	if n != 1 {
+	if n != 1 && !v.childFailed(path) {
 		v.errorf(path, "exactly one of %s is required, found %d", strings.Join(names, ", "), n)
 	}
+}
+
+// childFailed reports whether a field directly under path failed to decode;
+// that field (often a misspelled one) already explains a missing choice.
+func (v *validator) childFailed(path string) bool {
+	for p := range v.skip {
+		if rest, ok := strings.CutPrefix(p, path+"."); ok && !strings.ContainsAny(rest, ".[") {
+			return true
+		}
+	}
+	return false
 }
 
 // enum reports at path unless val is one of valid.

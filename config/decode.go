@@ -15,9 +15,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// maxNodes bounds the YAML nodes one Parse walks, so aliases cannot expand a
-// small file into an enormous config.
-const maxNodes = 1 << 20
+// maxAliasNodes bounds the nodes one Parse decodes through aliases, so a
+// small file cannot expand into an enormous config ("billion laughs").
+// Nodes written out in the file need no bound: they cost their bytes.
+const maxAliasNodes = 100000
 
 // decoder walks a yaml.Node tree against the config structs, recording the
 // position of every field and collecting every error.
@@ -26,7 +27,9 @@ type decoder struct {
 	pos    map[string]pos
 	errs   Errors
 	failed map[string]bool // paths whose value could not be decoded
-	nodes  int
+
+	inAlias    int // depth of aliases being expanded
+	aliasNodes int // nodes decoded through aliases
 }
 
 // nodeDecoder is implemented by types with their own YAML shape.
@@ -99,14 +102,19 @@ func (d *decoder) syntax(err error) {
 
 // value decodes n into v, dispatching on v's type.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
-	if d.nodes++; d.nodes == maxNodes {
-		d.fail(n, path, "document too large or too many aliases (over %d nodes)", maxNodes)
-	}
-	if d.nodes >= maxNodes {
-		return
-	}
 	if n.Kind == yaml.AliasNode {
+		d.inAlias++
+		defer func() { d.inAlias-- }()
 		n = n.Alias
+	}
+	if d.inAlias > 0 {
+		if d.aliasNodes++; d.aliasNodes == maxAliasNodes {
+			// Reported for the whole document, so validation is skipped too.
+			d.fail(n, "", "aliases expand to more than %d values (at %s); write the config out", maxAliasNodes, path)
+		}
+		if d.aliasNodes >= maxAliasNodes {
+			return
+		}
 	}
 	if nd, ok := v.Addr().Interface().(nodeDecoder); ok {
 		nd.decodeNode(d, n, path)

@@ -391,3 +391,18 @@ func TestParseInvalidDocument(t *testing.T) {
 		})
 	}
 }
+
+func TestAliasExpansionIsBounded(t *testing.T) {
+	// 1000 routes, each an alias of one route with 1000 aliased header
+	// matches: a few KB of YAML that would expand to millions of nodes.
+	hs := strings.TrimSuffix(strings.Repeat("*h, ", 1000), ", ")
+	rs := strings.TrimSuffix(strings.Repeat("*r, ", 1000), ", ")
+	in := "listeners: [{name: web, address: 127.0.0.1:8080}]\n" +
+		"services: [{name: s, endpoints: [127.0.0.1:1]}]\n" +
+		"routes: [&r {name: r, service: s, match: {headers: [&h {name: a, present: true}, " + hs + "]}}, " + rs + "]\n"
+	_, err := Parse("f.yaml", []byte(in))
+	want := []string{`f.yaml:3:53: aliases expand to more than 100000 values (at routes[33].match.headers[246]); write the config out`}
+	if diff := cmp.Diff(want, errLines(t, err)); diff != "" {
+		t.Errorf("Parse errors (-want +got):\n%s", diff)
+	}
+}

@@ -138,7 +138,7 @@ func TestParseValid(t *testing.T) {
 			func(c *Config) any { return c.Listeners[0].Limits },
 			Limits{MaxHeaderBytes: 1 << 20, MaxURIBytes: 512, MaxHeaders: 7, MaxBodyBytes: 10e6,
 				ReadHeaderTimeout: dur("10s"), BodyReadTimeout: dur("30s"), IdleTimeout: dur("90s"), MaxConnections: 10000}},
-		{"admin off, access log sampled, trusted proxies", snippet{top: "admin: {address: \"off\"}\naccess_log: {path: /var/log/pylon.log, sample: 0}\ntrusted_proxies: [10.0.0.0/8, \"::1\"]"},
+		{"admin off, access log sampled, trusted proxies", snippet{top: "admin: {address: off}\naccess_log: {path: /var/log/pylon.log, sample: 0}\ntrusted_proxies: [10.0.0.0/8, \"::1\"]"},
 			func(c *Config) any { return []any{c.Admin, c.AccessLog, c.TrustedProxies} },
 			[]any{Admin{Address: "off"}, AccessLog{Path: "/var/log/pylon.log", Sample: 0}, []string{"10.0.0.0/8", "::1"}}},
 		{"active http check defaults", snippet{service: "{name: orders, endpoints: [127.0.0.1:9001], health: {active: {http: {}}, slow_start: 30s, panic_threshold: 0}}"},

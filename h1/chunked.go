@@ -7,10 +7,10 @@ import (
 
 // States of a chunkedBody.
 const (
-	chunkSize  = iota // before a chunk-size line
-	chunkData         // inside chunk data
-	chunkCRLF         // after chunk data, before its CRLF
-	chunkDone         // after the trailer section
+	chunkSize = iota // before a chunk-size line
+	chunkData        // inside chunk data
+	chunkCRLF        // after chunk data, before its CRLF
+	chunkDone        // after the trailer section
 )
 
 // chunkedBody decodes a chunked body (RFC 9112 7.1) strictly.

@@ -45,7 +45,7 @@ type Reader struct {
 	r, w int
 	// srcErr is the sticky error of src; err the sticky framing error.
 	srcErr, err error
-	lim     Limits
+	lim         Limits
 	// bodyBase is where the current head ends: body framing may reuse the
 	// buffer from there on, never before.
 	bodyBase int

@@ -100,17 +100,30 @@ func (w *worker) run(s *schedule) workerResult {
 		if !ok {
 			return res
 		}
-		if wait := time.Until(due); wait > 0 {
-			time.Sleep(wait)
-		}
+		start := sendAt(due)
 		if err := w.roundTrip(); err != nil {
 			res.errors++
 			res.lastErr = err
 			w.close()
 			continue
 		}
-		res.lat = append(res.lat, time.Since(due))
+		res.lat = append(res.lat, time.Since(start))
 	}
+}
+
+// sendAt waits until due and returns the time latency is measured from.
+// A request taken after its due time (every connection was busy waiting
+// for the server) is measured from due, so the server is charged for the
+// queueing it caused. A request taken early is measured from when the
+// sleep returns: the timer wakes up to a millisecond late on Linux, and
+// that lateness is the client's, not the server's.
+func sendAt(due time.Time) time.Time {
+	wait := time.Until(due)
+	if wait <= 0 {
+		return due
+	}
+	time.Sleep(wait)
+	return time.Now()
 }
 
 // roundTrip sends the request and reads the whole response.

@@ -2,12 +2,14 @@
 // benchmark (bench/run.sh). It sends requests at a fixed rate over N
 // keep-alive connections and prints latency percentiles.
 //
-// Request i is due at start + i/rate. A connection takes the next due
-// request, waits until it is due, sends it and reads the whole response.
-// Latency runs from the due time, not the send time, so a stalled server
-// is charged for the requests that queued behind it (no coordinated
-// omission). Timer wake-up jitter is included; it is the same for every
-// target, so differences between targets cancel it.
+// Request i is due at start + i/rate. A free connection takes the next
+// due request, waits until it is due, sends it and reads the whole
+// response. When every connection is busy, requests fall behind their due
+// times; their latency then runs from the due time, not the send time, so
+// a stalled server is charged for the requests that queued behind it (no
+// coordinated omission). A request that was waited for is measured from
+// the moment the client's timer woke, so the client's own timer lateness
+// (up to a millisecond on Linux) is not charged to the server.
 //
 // The output is one line of key=value pairs:
 //

@@ -135,6 +135,20 @@ func (e *Endpoint) Latency() time.Duration {
 	return time.Duration(math.Float64frombits(e.ewmaNanos.Load()))
 }
 
+// DecayedLatency is the peak-EWMA estimate decayed toward zero for the time
+// since the last sample, as Finagle's and Linkerd's peak EWMA read it: an
+// endpoint that was slow once and then got no traffic is tried again after a
+// few decay periods instead of being starved for good. It is 0 before any
+// request, and again after hours without one.
+func (e *Endpoint) DecayedLatency(now time.Time) time.Duration {
+	v := math.Float64frombits(e.ewmaNanos.Load())
+	dt := now.UnixNano() - e.ewmaStamp.Load()
+	if v == 0 || dt <= 0 {
+		return time.Duration(v)
+	}
+	return time.Duration(v * math.Exp(-float64(dt)/float64(ewmaDecay)))
+}
+
 // Consecutive5xx is the number of 5xx, reset or timeout outcomes since the
 // last success.
 func (e *Endpoint) Consecutive5xx() int { return int(e.consecutive5xx.Load()) }

@@ -94,7 +94,7 @@ func refHost(hosts []string, h string) (rank, sufLen int, ok bool) {
 		c = strings.TrimSuffix(strings.ToLower(c), ".")
 		c = strings.TrimSuffix(strings.TrimPrefix(c, "["), "]")
 		if sfx, wild := strings.CutPrefix(c, "*"); wild {
-			if strings.HasSuffix(h, sfx) && len(h) > len(sfx) && (rank > 1 || len(sfx) > sufLen) {
+			if strings.HasSuffix(h, sfx) && len(h) > len(sfx) && (rank > 1 || rank == 1 && len(sfx) > sufLen) {
 				rank, sufLen = 1, len(sfx)
 			}
 		} else if c == h {

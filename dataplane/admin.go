@@ -1,0 +1,41 @@
+package dataplane
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/pylon-mesh/pylon/admin"
+	"github.com/pylon-mesh/pylon/config"
+)
+
+// adminSource adapts the runtime to admin.Source.
+type adminSource struct{ rt *Runtime }
+
+func (a adminSource) Ready() bool { return a.rt.ready.Load() }
+
+func (a adminSource) Config() any { return a.rt.cfg.Load().Redacted() }
+
+func (a adminSource) Services() any { return a.rt.Services() }
+
+// startAdmin starts the admin listener unless it is off. Its address is read
+// at start only: changing it takes a restart.
+func (rt *Runtime) startAdmin(cfg *config.Config) (stop func(), err error) {
+	addr := cfg.Admin.Address
+	if addr == "off" {
+		return func() {}, nil
+	}
+	s, err := admin.Start(addr, admin.Handler(adminSource{rt}, rt.metrics.Handler()), rt.logger)
+	if err != nil {
+		return nil, fmt.Errorf("admin.address: %w", err)
+	}
+	rt.adminAddr.Store(s.Addr())
+	rt.logger.Info("admin listening", "address", s.Addr().String())
+	return func() { s.Close() }, nil
+}
+
+// AdminAddr is the admin listener's bound address (nil when off or not yet
+// started).
+func (rt *Runtime) AdminAddr() net.Addr {
+	a, _ := rt.adminAddr.Load().(net.Addr)
+	return a
+}

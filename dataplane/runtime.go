@@ -1,0 +1,315 @@
+// Package dataplane runs pylon's data plane: it loads and compiles the
+// configuration, binds listeners, swaps compiled snapshots into the proxy
+// atomically, reloads on demand without dropping anything, serves the admin
+// endpoints and shuts down gracefully.
+//
+// Data flows one way: file -> config.Parse (decode, validate) -> compile ->
+// proxy.Snapshot -> one atomic store -> the request path.
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pylon-mesh/pylon/accesslog"
+	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/metrics"
+	"github.com/pylon-mesh/pylon/proxy"
+)
+
+// Options configure a Runtime.
+type Options struct {
+	// ConfigPath is the YAML file to serve.
+	ConfigPath string
+	// Logger receives the process's own log lines.
+	Logger *slog.Logger
+	// Stdout and Stderr are where access_log.path stdout and stderr write.
+	Stdout, Stderr io.Writer
+	// DrainTimeout bounds graceful shutdown; zero means 30s.
+	DrainTimeout time.Duration
+	// Reload, when it receives, makes the runtime reload the config file
+	// (wired to SIGHUP by the command).
+	Reload <-chan struct{}
+	// WatchInterval is how often the config file is checked for changes;
+	// zero means 1s, negative disables watching.
+	WatchInterval time.Duration
+}
+
+// Runtime is one running data plane.
+type Runtime struct {
+	opts    Options
+	logger  *slog.Logger
+	server  *proxy.Server
+	metrics *metrics.Registry
+
+	// mu serializes applies; the request path never takes it.
+	mu        sync.Mutex
+	cfg       atomic.Pointer[config.Config]
+	services  map[string]*serviceState
+	listeners map[string]*listenerState
+	log       *accesslog.Logger
+	logKey    config.AccessLog
+	ctx       context.Context
+	ready     atomic.Bool
+	adminAddr atomic.Value // net.Addr
+	wg        sync.WaitGroup
+}
+
+// listenerState is a bound socket, kept across reloads while its name and
+// address are unchanged.
+type listenerState struct {
+	address string
+	ln      net.Listener
+	done    chan struct{}
+}
+
+// New returns a runtime; Run starts it.
+func New(opts Options) *Runtime {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 30 * time.Second
+	}
+	if opts.WatchInterval == 0 {
+		opts.WatchInterval = time.Second
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	rt := &Runtime{
+		opts:      opts,
+		logger:    opts.Logger,
+		server:    proxy.NewServer(opts.Logger),
+		metrics:   metrics.New(),
+		services:  map[string]*serviceState{},
+		listeners: map[string]*listenerState{},
+	}
+	rt.metrics.MustRegister(newStateCollector(rt))
+	return rt
+}
+
+// Run loads the config, serves it until ctx is done, then drains. It
+// returns an error when the first config cannot be loaded or served.
+func (rt *Runtime) Run(ctx context.Context) error {
+	rt.ctx = ctx
+	cfg, err := config.Load(rt.opts.ConfigPath)
+	if err != nil {
+		return err
+	}
+	if err := rt.apply(cfg); err != nil {
+		return err
+	}
+	rt.metrics.Reloaded(true)
+	stopAdmin, err := rt.startAdmin(cfg)
+	if err != nil {
+		rt.shutdown()
+		return err
+	}
+	rt.ready.Store(true)
+	rt.logger.Info("pylon gateway serving", "config", rt.opts.ConfigPath, "listeners", len(cfg.Listeners), "routes", len(cfg.Routes), "services", len(cfg.Services))
+	rt.watch(ctx)
+	rt.ready.Store(false)
+	rt.logger.Info("draining", "timeout", rt.opts.DrainTimeout.String())
+	rt.shutdown()
+	stopAdmin()
+	return nil
+}
+
+// Reload re-reads the config file and applies it; an invalid file is
+// refused and the running config keeps serving.
+func (rt *Runtime) Reload() error {
+	cfg, err := config.Load(rt.opts.ConfigPath)
+	if err == nil {
+		err = rt.apply(cfg)
+	}
+	rt.metrics.Reloaded(err == nil)
+	if err != nil {
+		rt.logger.Error("config reload refused; the previous config keeps serving", "config", rt.opts.ConfigPath, "err", err.Error())
+		return err
+	}
+	rt.logger.Info("config reloaded", "config", rt.opts.ConfigPath, "routes", len(cfg.Routes), "services", len(cfg.Services))
+	return nil
+}
+
+// apply compiles cfg, binds new listeners, swaps the snapshot in and retires
+// what the previous config used and this one does not.
+func (rt *Runtime) apply(cfg *config.Config) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	c, err := compile(cfg, rt.services, rt.metrics, rt.logger)
+	if err != nil {
+		return err
+	}
+	opened, err := rt.bindListeners(cfg)
+	if err != nil {
+		for _, st := range c.fresh {
+			st.stop()
+		}
+		return err
+	}
+	obs, err := rt.observer(cfg)
+	if err != nil {
+		closeListeners(opened)
+		for _, st := range c.fresh {
+			st.stop()
+		}
+		return err
+	}
+	c.snap.Observer = obs
+	for _, st := range c.fresh {
+		st.start(rt.ctx)
+	}
+	rt.server.Store(c.snap)
+	rt.cfg.Store(cfg)
+	for name, ls := range opened {
+		rt.listeners[name] = ls
+		rt.serveListener(name, ls)
+	}
+	rt.retire(cfg, c.services)
+	return nil
+}
+
+// bindListeners opens the sockets of listeners that are new or moved. A
+// listener whose name and address are unchanged keeps its socket.
+func (rt *Runtime) bindListeners(cfg *config.Config) (map[string]*listenerState, error) {
+	opened := map[string]*listenerState{}
+	for _, lc := range cfg.Listeners {
+		if old := rt.listeners[lc.Name]; old != nil && old.address == lc.Address {
+			continue
+		}
+		rt.releaseAddress(cfg, lc.Address)
+		ln, err := net.Listen("tcp", lc.Address)
+		if err != nil {
+			closeListeners(opened)
+			return nil, fmt.Errorf("listener %q: %w", lc.Name, err)
+		}
+		opened[lc.Name] = &listenerState{address: lc.Address, ln: ln, done: make(chan struct{})}
+	}
+	return opened, nil
+}
+
+// releaseAddress closes a running listener that holds address but will not
+// keep it under the new config (a renamed listener), so the address can be
+// bound again under its new name.
+func (rt *Runtime) releaseAddress(cfg *config.Config, address string) {
+	for name, ls := range rt.listeners {
+		if ls.address == address && addressOf(cfg, name) != address {
+			ls.ln.Close()
+			delete(rt.listeners, name)
+		}
+	}
+}
+
+func closeListeners(m map[string]*listenerState) {
+	for _, ls := range m {
+		ls.ln.Close()
+	}
+}
+
+// serveListener accepts on a listener until it is closed.
+func (rt *Runtime) serveListener(name string, ls *listenerState) {
+	rt.wg.Add(1)
+	go func() {
+		defer rt.wg.Done()
+		defer close(ls.done)
+		if err := rt.server.Serve(ls.ln, name); err != nil {
+			rt.logger.Error("listener stopped", "listener", name, "err", err.Error())
+		}
+	}()
+}
+
+// retire closes listeners the config no longer has and stops services it
+// no longer uses. Connections on a closed listener finish their requests on
+// the new snapshot.
+func (rt *Runtime) retire(cfg *config.Config, services map[string]*serviceState) {
+	keep := map[string]bool{}
+	for _, lc := range cfg.Listeners {
+		keep[lc.Name] = true
+	}
+	for name, ls := range rt.listeners {
+		if !keep[name] || ls.address != addressOf(cfg, name) {
+			ls.ln.Close()
+			delete(rt.listeners, name)
+		}
+	}
+	old := rt.services
+	rt.services = services
+	var stale []*serviceState
+	for name, st := range old {
+		if services[name] != st {
+			stale = append(stale, st)
+		}
+	}
+	if len(stale) == 0 {
+		return
+	}
+	// Requests still running on the old snapshot may use these services'
+	// pools for a while; stopping them only closes idle connections.
+	go func() {
+		for _, st := range stale {
+			st.stop()
+		}
+	}()
+}
+
+func addressOf(cfg *config.Config, name string) string {
+	for _, lc := range cfg.Listeners {
+		if lc.Name == name {
+			return lc.Address
+		}
+	}
+	return ""
+}
+
+// shutdown stops accepting, drains connections and stops every service.
+func (rt *Runtime) shutdown() {
+	rt.mu.Lock()
+	for _, ls := range rt.listeners {
+		ls.ln.Close()
+	}
+	rt.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), rt.opts.DrainTimeout)
+	defer cancel()
+	if err := rt.server.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		rt.logger.Error("shutdown", "err", err.Error())
+	}
+	rt.wg.Wait()
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for _, st := range rt.services {
+		st.stop()
+	}
+	if rt.log != nil {
+		rt.log.Close()
+		rt.log = nil
+	}
+}
+
+// Check decodes, validates and compiles a config file without serving it:
+// what `pylon validate` runs.
+func Check(path string) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	c, err := compile(cfg, nil, metrics.New(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	for _, st := range c.fresh {
+		st.stop()
+	}
+	return nil
+}

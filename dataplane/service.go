@@ -1,0 +1,271 @@
+package dataplane
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pylon-mesh/pylon/balancer"
+	"github.com/pylon-mesh/pylon/breaker"
+	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/health"
+	"github.com/pylon-mesh/pylon/health/outlier"
+	"github.com/pylon-mesh/pylon/proxy"
+	"github.com/pylon-mesh/pylon/retry"
+)
+
+// serviceState is a compiled service and the goroutines and connections
+// that serve it. It is kept across reloads while the service's config is
+// unchanged, so its endpoints keep their health, ejections and statistics.
+type serviceState struct {
+	fingerprint string
+	cfg         config.Service
+	svc         *proxy.Service
+	endpoints   map[string]*balancer.Endpoint
+	pools       []*proxy.Pool
+	checker     *health.Checker
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+}
+
+// fingerprint identifies a service config: equal fingerprints compile to
+// equal services.
+func fingerprint(s config.Service) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// buildService compiles one service. Endpoints already known under prev
+// (the same service before a reload) are reused by address.
+func buildService(sc config.Service, prev *serviceState, logger *slog.Logger) (*serviceState, error) {
+	st := &serviceState{fingerprint: fingerprint(sc), cfg: sc, endpoints: map[string]*balancer.Endpoint{}}
+	b, ok := balancer.Lookup(orDefault(sc.Balancer, config.BalancerRoundRobin))
+	if !ok {
+		return nil, fmt.Errorf("service %q: unknown balancer %q", sc.Name, sc.Balancer)
+	}
+	eps := make([]*balancer.Endpoint, 0, len(sc.Endpoints))
+	now := time.Now()
+	for _, e := range sc.Endpoints {
+		var ep *balancer.Endpoint
+		if prev != nil {
+			if old := prev.endpoints[e.Address]; old != nil && old.Weight() == max(e.Weight, 1) {
+				ep = old
+			}
+		}
+		if ep == nil {
+			ep = balancer.NewEndpoint(e.Address, e.Weight)
+			if prev != nil {
+				// A new endpoint of a running service warms up like one that
+				// returns from ejection.
+				ep.StartWarming(now)
+			}
+		}
+		st.endpoints[e.Address] = ep
+		eps = append(eps, ep)
+	}
+	tlsCfg, err := upstreamTLS(sc)
+	if err != nil {
+		return nil, fmt.Errorf("service %q: %w", sc.Name, err)
+	}
+	set := balancer.NewSet(b, eps, sc.Health.PanicThreshold, sc.Health.SlowStart.Duration())
+	svc := &proxy.Service{
+		Name:     sc.Name,
+		Protocol: protocolOf(sc.Protocol),
+		TLS:      tlsCfg != nil,
+		Set:      set,
+		Breaker: breaker.New(breaker.Limits{
+			MaxConnections: int64(sc.CircuitBreaker.MaxConnections),
+			MaxPending:     int64(sc.CircuitBreaker.MaxPending),
+			MaxRequests:    int64(sc.CircuitBreaker.MaxRequests),
+			MaxRetries:     int64(sc.CircuitBreaker.MaxRetries),
+		}),
+		Budget: retry.NewBudget(sc.RetryBudget.Percent, sc.RetryBudget.MinPerSecond),
+	}
+	if h := sc.HashOn; h != nil {
+		switch {
+		case h.Header != "":
+			svc.HashOn, svc.HashName = proxy.HashHeader, strings.ToLower(h.Header)
+		case h.Cookie != "":
+			svc.HashOn, svc.HashName = proxy.HashCookie, h.Cookie
+		case h.ClientIP:
+			svc.HashOn = proxy.HashClientIP
+		}
+	}
+	// A detector runs even with ejection disabled (zero config): it also
+	// ticks the slow-start ramp of endpoints that return to service.
+	var oc outlier.Config
+	if o := sc.Health.Outlier; !o.Disabled {
+		oc = outlier.Config{
+			Consecutive5xx:             o.Consecutive5xx,
+			ConsecutiveConnectFailures: o.ConsecutiveConnectFailures,
+			BaseEjectionTime:           o.BaseEjectionTime.Duration(),
+			MaxEjectionTime:            o.MaxEjectionTime.Duration(),
+			MaxEjectionPercent:         o.MaxEjectionPercent,
+			Interval:                   o.Interval.Duration(),
+		}
+	}
+	svc.Outlier = outlier.NewDetector(oc, set, logger.With("service", sc.Name))
+	if a := sc.Health.Active; a != nil {
+		st.checker = health.NewChecker(activeConfig(sc, a, tlsCfg), set, logger.With("service", sc.Name), svc.Outlier.Kick)
+	}
+	dialTimeout := sc.Pool.ConnectTimeout.Duration()
+	pools := make(map[*balancer.Endpoint]*proxy.Pool, len(eps))
+	for _, ep := range eps {
+		p := proxy.NewPool(ep.Addr(), proxy.PoolConfig{
+			DialTimeout: dialTimeout,
+			IdleTimeout: sc.Pool.IdleTimeout.Duration(),
+			MaxIdle:     sc.Pool.MaxIdlePerEndpoint,
+			TLS:         tlsCfg,
+		})
+		pools[ep] = p
+		st.pools = append(st.pools, p)
+	}
+	svc.SetPools(pools)
+	svc.RT = roundTripper(svc.Protocol, tlsCfg, sc)
+	st.svc = svc
+	return st, nil
+}
+
+// start runs the service's health checker and outlier detector.
+func (st *serviceState) start(ctx context.Context) {
+	ctx, st.cancel = context.WithCancel(ctx)
+	if st.svc.Outlier != nil {
+		st.wg.Add(1)
+		go func() { defer st.wg.Done(); st.svc.Outlier.Run(ctx) }()
+	}
+	if st.checker != nil {
+		st.wg.Add(1)
+		go func() { defer st.wg.Done(); st.checker.Run(ctx) }()
+	}
+}
+
+// stop ends the service's goroutines and closes its idle connections;
+// connections still serving a request close when it ends.
+func (st *serviceState) stop() {
+	if st.cancel != nil {
+		st.cancel()
+	}
+	st.wg.Wait()
+	for _, p := range st.pools {
+		p.Close()
+	}
+	if c, ok := st.svc.RT.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func protocolOf(p string) proxy.Protocol {
+	switch p {
+	case config.ProtocolH2C:
+		return proxy.H2C
+	case config.ProtocolH2:
+		return proxy.H2
+	case config.ProtocolGRPC:
+		return proxy.GRPC
+	}
+	return proxy.HTTP1
+}
+
+// upstreamTLS builds the client TLS config of a service (nil: plaintext).
+func upstreamTLS(sc config.Service) (*tls.Config, error) {
+	t := sc.TLS
+	if t == nil {
+		return nil, nil
+	}
+	cfg := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+	if t.CA != "" {
+		pem, err := os.ReadFile(t.CA)
+		if err != nil {
+			return nil, fmt.Errorf("read tls.ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.ca %s holds no PEM certificate", t.CA)
+		}
+	}
+	if t.Cert != "" {
+		pair, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+		if err != nil {
+			return nil, fmt.Errorf("load tls.cert and tls.key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	switch sc.Protocol {
+	case config.ProtocolH2, config.ProtocolGRPC, config.ProtocolH2C:
+		cfg.NextProtos = []string{"h2"}
+	default:
+		cfg.NextProtos = []string{"http/1.1"}
+	}
+	return cfg, nil
+}
+
+// roundTripper returns the transport for requests that do not take the
+// HTTP/1.1 fast path: HTTP/1.1 (or HTTP/1.1 over TLS) for http1 services,
+// HTTP/2 only for the others (prior knowledge when cleartext).
+func roundTripper(p proxy.Protocol, tlsCfg *tls.Config, sc config.Service) http.RoundTripper {
+	d := &net.Dialer{Timeout: sc.Pool.ConnectTimeout.Duration(), KeepAlive: 30 * time.Second}
+	var protos http.Protocols
+	switch {
+	case p == proxy.HTTP1:
+		protos.SetHTTP1(true)
+	case tlsCfg != nil:
+		protos.SetHTTP2(true)
+	default:
+		protos.SetUnencryptedHTTP2(true)
+	}
+	return &http.Transport{
+		DialContext:         d.DialContext,
+		TLSClientConfig:     tlsCfg,
+		Protocols:           &protos,
+		MaxIdleConnsPerHost: sc.Pool.MaxIdlePerEndpoint,
+		IdleConnTimeout:     sc.Pool.IdleTimeout.Duration(),
+		DisableCompression:  true,
+		TLSHandshakeTimeout: sc.Pool.ConnectTimeout.Duration(),
+		HTTP2: &http.HTTP2Config{
+			SendPingTimeout:               30 * time.Second,
+			PingTimeout:                   15 * time.Second,
+			MaxReceiveBufferPerStream:     4 << 20,
+			MaxReceiveBufferPerConnection: 16 << 20,
+		},
+	}
+}
+
+// activeConfig converts a service's active health check settings.
+func activeConfig(sc config.Service, a *config.ActiveHealth, tlsCfg *tls.Config) health.Config {
+	hc := health.Config{
+		Interval:           a.Interval.Duration(),
+		Timeout:            a.Timeout.Duration(),
+		HealthyThreshold:   a.HealthyThreshold,
+		UnhealthyThreshold: a.UnhealthyThreshold,
+		TLS:                tlsCfg,
+		Protocol:           orDefault(sc.Protocol, config.ProtocolHTTP1),
+	}
+	switch {
+	case a.HTTP != nil:
+		hc.Kind = health.HTTP
+		hc.HTTPPath = a.HTTP.Path
+		hc.ExpectedStatuses = a.HTTP.ExpectedStatuses
+	case a.GRPC != nil:
+		hc.Kind = health.GRPC
+		hc.GRPCService = a.GRPC.Service
+	default:
+		hc.Kind = health.TCP
+	}
+	return hc
+}

@@ -1,0 +1,211 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pylon-mesh/pylon/balancer"
+	"github.com/pylon-mesh/pylon/flow"
+	"github.com/pylon-mesh/pylon/h1"
+	"github.com/pylon-mesh/pylon/retry"
+)
+
+var (
+	errNoHealthy   = flow.New(503, flow.CodeNoHealthyEndpoint, "no healthy endpoint for the service")
+	errCircuitOpen = flow.New(503, flow.CodeCircuitOpen, "the service is at its concurrency limit")
+	errUpTimeout   = flow.New(504, flow.CodeUpstreamTimeout, "the upstream did not answer in time")
+	errClientSlow  = flow.New(408, flow.CodeRequestTimeout, "the request body did not arrive in time")
+)
+
+// copyBufs holds the buffers bodies are copied through.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// attempt is the outcome of one try of a request on one endpoint.
+type attempt struct {
+	fe *flow.Error
+	// cond is set when the try failed in a way the retry policy may retry.
+	cond retry.Condition
+}
+
+// forwardH1 forwards the request to an HTTP/1.1 service, retrying as the
+// route allows. It returns nil once a response has been relayed in full.
+func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *Service, start time.Time) *flow.Error {
+	req := &c.req
+	if !svc.Breaker.AcquireRequest() {
+		return errCircuitOpen
+	}
+	defer svc.Breaker.ReleaseRequest()
+	svc.Budget.Request(start)
+	trusted := trustedPeer(c.remote.Addr(), snap.TrustedProxies)
+	hash := c.hashKey(svc, trusted, snap)
+	hasBody := req.Chunked || req.ContentLength > 0
+	var deadline time.Time
+	if route.Timeout > 0 {
+		deadline = start.Add(route.Timeout)
+	}
+	// Once a body has been sent it cannot be replayed; without one, retry
+	// what the route calls safe.
+	replayable := !hasBody && (route.Retry.NonIdempotent || retry.IdempotentMethod(req.Method))
+	head := c.buildRequestHead(route, trusted, hasBody)
+	for n := 0; ; n++ {
+		ep, err := svc.Set.Pick(hash)
+		if err != nil {
+			return errNoHealthy
+		}
+		c.rec.Endpoint = ep.Addr()
+		mayRetry := n < route.Retry.Attempts && (deadline.IsZero() || time.Now().Before(deadline))
+		a := c.tryH1(lc, route, svc, ep, tryParams{head: head, deadline: deadline, hasBody: hasBody,
+			idempotent: retry.IdempotentMethod(req.Method), retryStatus: replayable && mayRetry})
+		if a.cond == 0 {
+			return a.fe
+		}
+		if !mayRetry || !retryable(&route.Retry, a.cond, replayable) {
+			return a.fe
+		}
+		now := time.Now()
+		if a.cond != condStatus && !svc.Budget.TryRetry(now) {
+			return a.fe
+		}
+		if !svc.Breaker.AcquireRetry() {
+			return a.fe
+		}
+		c.rec.Retries++
+		wait := route.Retry.Backoff(n + 1)
+		if !deadline.IsZero() && now.Add(wait).After(deadline) {
+			svc.Breaker.ReleaseRetry()
+			return a.fe
+		}
+		time.Sleep(wait)
+		svc.Breaker.ReleaseRetry()
+	}
+}
+
+// condStatus marks a try answered with a status the route retries on; the
+// try itself already checked the policy and took from the budget.
+const condStatus retry.Condition = 1 << 15
+
+// retryable reports whether a failed try may be tried again: the policy
+// names the failure, and either nothing reached the upstream or the request
+// can be replayed.
+func retryable(p *retry.Policy, cond retry.Condition, replayable bool) bool {
+	if cond == condStatus {
+		return true
+	}
+	if !p.Retryable(cond) {
+		return false
+	}
+	return cond == retry.ConnectFailure || replayable
+}
+
+// tryParams are the parts of a try that stay the same across retries.
+type tryParams struct {
+	head       []byte
+	deadline   time.Time
+	hasBody    bool
+	idempotent bool
+	// retryStatus allows turning a retryable status into a retry.
+	retryStatus bool
+}
+
+// tryH1 sends the request to one endpoint and relays the response.
+func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balancer.Endpoint, tp tryParams) attempt {
+	pool := svc.Pool(ep)
+	tryDeadline := tp.deadline
+	if pt := route.Retry.PerTryTimeout; pt > 0 {
+		if d := time.Now().Add(pt); tryDeadline.IsZero() || d.Before(tryDeadline) {
+			tryDeadline = d
+		}
+	}
+	ep.Begin()
+	began := time.Now()
+	for {
+		uc, err := pool.get(tryDeadline, time.Now())
+		if err != nil {
+			c.endTry(svc, ep, balancer.ConnectFailure, began)
+			if isTimeout(err) {
+				return attempt{fe: errUpTimeout, cond: retry.ConnectFailure}
+			}
+			return attempt{fe: flow.Wrap(502, flow.CodeUpstreamConnectFailed, "could not connect to the upstream", err), cond: retry.ConnectFailure}
+		}
+		uc.SetDeadline(tryDeadline)
+		bodySent, fe, upErr := c.sendRequest(uc, lc, tp.head, tp.hasBody)
+		if fe != nil {
+			// The client's side failed; the upstream is not to blame.
+			uc.Close()
+			c.endTry(svc, ep, balancer.Success, began)
+			c.closeAfter = true
+			return attempt{fe: fe}
+		}
+		written := upErr == nil
+		if written {
+			upErr = c.readResponseHead(uc)
+		}
+		if upErr != nil {
+			uc.Close()
+			// A reused connection that fails before any response byte is
+			// most likely one the upstream closed while idle: try a fresh one,
+			// unless part of a body has gone or the upstream may have acted
+			// on a request that is not idempotent.
+			stale := uc.served > 0 && !bodySent && !isTimeout(upErr) && noResponseBytes(upErr)
+			if stale && (!written || tp.idempotent) {
+				continue
+			}
+			return c.failedTry(svc, ep, began, upErr)
+		}
+		status := uc.resp.Status
+		if tp.retryStatus && route.Retry.RetryableStatus(status) && svc.Budget.TryRetry(time.Now()) {
+			uc.Close()
+			c.endTry(svc, ep, balancer.ServerError, began)
+			return attempt{fe: flow.New(502, flow.CodeUpstreamProtocolError, "the upstream kept failing"), cond: condStatus}
+		}
+		uc.SetDeadline(time.Time{})
+		outcome := balancer.Success
+		if status >= 500 {
+			outcome = balancer.ServerError
+		}
+		fe, reusable := c.relayResponse(uc, lc, route)
+		if reusable {
+			uc.pool.put(uc, time.Now())
+		} else {
+			uc.Close()
+		}
+		if fe != nil && fe.Code == flow.CodeUpstreamReset {
+			outcome = balancer.Reset
+		}
+		c.endTry(svc, ep, outcome, began)
+		return attempt{fe: fe}
+	}
+}
+
+// failedTry classifies an upstream failure after the connection was made.
+func (c *conn) failedTry(svc *Service, ep *balancer.Endpoint, began time.Time, err error) attempt {
+	if isTimeout(err) {
+		c.endTry(svc, ep, balancer.Timeout, began)
+		return attempt{fe: errUpTimeout}
+	}
+	var he *h1.Error
+	if errors.As(err, &he) {
+		c.endTry(svc, ep, balancer.Reset, began)
+		return attempt{fe: flow.Wrap(502, flow.CodeUpstreamProtocolError, "the upstream sent a malformed response", err)}
+	}
+	c.endTry(svc, ep, balancer.Reset, began)
+	return attempt{fe: flow.Wrap(502, flow.CodeUpstreamReset, "the upstream closed the connection", err), cond: retry.Reset}
+}
+
+// endTry reports the try's outcome to the endpoint and outlier detection.
+func (c *conn) endTry(svc *Service, ep *balancer.Endpoint, o balancer.Outcome, began time.Time) {
+	now := time.Now()
+	ep.End(o, now.Sub(began))
+	if svc.Outlier != nil {
+		svc.Outlier.Observe(ep, now)
+	}
+}
+
+// noResponseBytes reports whether err came before any byte of a response:
+// the connection was found closed or reset.
+func noResponseBytes(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || isConnReset(err)
+}

@@ -1,0 +1,169 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/pylon-mesh/pylon/balancer"
+	"github.com/pylon-mesh/pylon/flow"
+	"github.com/pylon-mesh/pylon/h1"
+	"github.com/pylon-mesh/pylon/retry"
+)
+
+// forwardH2 forwards an HTTP/1.1 client's request to a service spoken to
+// over HTTP/2 (h2c, h2, grpc).
+func (c *conn) forwardH2(snap *Snapshot, lc *ListenerConfig, route *Route, svc *Service, start time.Time) *flow.Error {
+	req := &c.req
+	if !svc.Breaker.AcquireRequest() {
+		return errCircuitOpen
+	}
+	defer svc.Breaker.ReleaseRequest()
+	trusted := trustedPeer(c.remote.Addr(), snap.TrustedProxies)
+	c.head = c.appendTarget(c.head[:0], route)
+	rq := &rtRequest{
+		ctx:           context.Background(),
+		method:        string(req.Method),
+		target:        string(c.head),
+		host:          string(req.Host),
+		header:        c.httpHeader(route, trusted),
+		contentLength: req.ContentLength,
+		hash:          c.hashKey(svc, trusted, snap),
+		idempotent:    retry.IdempotentMethod(req.Method),
+		start:         start,
+	}
+	if len(route.Rewrite.Host) > 0 {
+		rq.host = string(route.Rewrite.Host)
+	}
+	if req.Chunked || req.ContentLength > 0 {
+		if req.Expect100 {
+			c.nc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+		}
+		rq.body = &limitedBody{r: c.br.BodyReader(req.ContentLength, req.Chunked), max: lc.MaxBodyBytes}
+	}
+	res, fe := roundTrip(route, svc, rq)
+	if fe != nil {
+		if rq.body != nil {
+			c.closeAfter = true
+		}
+		return fe
+	}
+	c.rec.Endpoint = res.ep.Addr()
+	c.rec.Retries = res.retries
+	o, fe := c.relayHTTP(res.resp, route)
+	res.end(svc, o)
+	return fe
+}
+
+// httpHeader converts the client's end-to-end headers for a RoundTripper.
+func (c *conn) httpHeader(route *Route, trusted bool) http.Header {
+	req := &c.req
+	h := make(http.Header, len(req.Headers)+4)
+	for _, f := range req.Headers {
+		if skipRequestHeader(f.Name, req.Headers, trusted) {
+			continue
+		}
+		k := http.CanonicalHeaderKey(string(f.Name))
+		h[k] = append(h[k], string(f.Value))
+	}
+	fwd := c.appendForwarded(nil, trusted)
+	for len(fwd) > 0 {
+		i := 0
+		for i < len(fwd) && fwd[i] != '\n' {
+			i++
+		}
+		line := fwd[:i-1]
+		fwd = fwd[i+1:]
+		for j := 0; j < len(line); j++ {
+			if line[j] == ':' {
+				h[http.CanonicalHeaderKey(string(line[:j]))] = []string{string(line[j+2:])}
+				break
+			}
+		}
+	}
+	h["X-Request-Id"] = []string{string(c.rid)}
+	applyOps(h, &route.RequestHeaders)
+	return h
+}
+
+// relayHTTP writes an http.Response to the HTTP/1.1 client.
+func (c *conn) relayHTTP(resp *http.Response, route *Route) (balancer.Outcome, *flow.Error) {
+	defer resp.Body.Close()
+	req := &c.req
+	c.rec.Status = resp.StatusCode
+	noBody := resp.StatusCode == 204 || resp.StatusCode == 304 || string(req.Method) == "HEAD"
+	known := resp.ContentLength >= 0 && len(resp.Trailer) == 0
+	chunked := !noBody && !known && req.Minor == 1
+	if (!noBody && !known && req.Minor == 0) || !req.KeepAlive || c.s.draining.Load() {
+		c.closeAfter = true
+	}
+	applyOps(resp.Header, &route.ResponseHeaders)
+	h := h1.AppendStatusLine(c.head[:0], 1, resp.StatusCode, nil)
+	for k, vv := range resp.Header {
+		if hopByHopCanonical(k, resp.Header) || k == "Content-Length" || k == "X-Request-Id" {
+			continue
+		}
+		for _, v := range vv {
+			h = h1.AppendHeader(h, []byte(k), []byte(v))
+		}
+	}
+	switch {
+	case chunked:
+		h = append(h, "transfer-encoding: chunked\r\n"...)
+	case !noBody && known:
+		h = appendContentLength(h, resp.ContentLength)
+	}
+	h = append(h, "x-request-id: "...)
+	h = append(h, c.rid...)
+	h = append(h, "\r\n"...)
+	if c.closeAfter {
+		h = append(h, "connection: close\r\n"...)
+	}
+	h = append(h, "\r\n"...)
+	c.head = h
+	c.bw.Write(h)
+	var w io.Writer = c.bw
+	if chunked {
+		c.cw.Reset(c.bw)
+		w = &c.cw
+	}
+	if !noBody {
+		bufp := copyBufs.Get().(*[]byte)
+		defer copyBufs.Put(bufp)
+		for {
+			n, err := resp.Body.Read(*bufp)
+			if n > 0 {
+				c.rec.BytesOut += int64(n)
+				if _, werr := w.Write((*bufp)[:n]); werr != nil || c.bw.Flush() != nil {
+					c.closeAfter = true
+					return balancer.Success, nil
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				c.closeAfter = true
+				c.bw.Flush()
+				return balancer.Reset, errUpstreamBody
+			}
+		}
+	}
+	if chunked {
+		var tr []h1.Header
+		for k, vv := range resp.Trailer {
+			for _, v := range vv {
+				tr = append(tr, h1.Header{Name: []byte(k), Value: []byte(v)})
+			}
+		}
+		c.cw.Close(tr)
+	}
+	if err := c.bw.Flush(); err != nil {
+		c.closeAfter = true
+	}
+	if resp.StatusCode >= 500 {
+		return balancer.ServerError, nil
+	}
+	return balancer.Success, nil
+}

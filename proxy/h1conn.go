@@ -1,0 +1,212 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pylon-mesh/pylon/flow"
+	"github.com/pylon-mesh/pylon/h1"
+	"github.com/pylon-mesh/pylon/router"
+)
+
+// conn is the state of one HTTP/1.1 client connection. It is pooled and
+// reused for the next connection once this one closes.
+type conn struct {
+	s        *Server
+	nc       net.Conn
+	listener string
+	secure   bool
+	remote   netip.AddrPort
+	idle     atomic.Bool
+
+	br     *h1.Reader
+	bw     *bufio.Writer
+	req    h1.Request
+	params router.Params
+	rec    Record
+	cw     h1.ChunkedWriter
+	// head is scratch space for building message heads.
+	head []byte
+	// ridBuf holds the request ID; rid is the slice of it in use.
+	ridBuf [64]byte
+	rid    []byte
+	// closeAfter is set when the connection must close after the current
+	// response (unread body, framing error, upgrade).
+	closeAfter bool
+}
+
+const (
+	readBufSize  = 32 << 10
+	writeBufSize = 16 << 10
+)
+
+var connPool = sync.Pool{New: func() any {
+	return &conn{
+		br:   h1.NewReader(nil, readBufSize),
+		bw:   bufio.NewWriterSize(nil, writeBufSize),
+		head: make([]byte, 0, 4096),
+	}
+}}
+
+// serveH1 serves HTTP/1.1 requests on a connection until it closes, fails
+// or the server drains.
+func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
+	c := connPool.Get().(*conn)
+	c.s, c.nc, c.listener, c.secure = s, nc, listener, secure
+	c.remote = remoteAddrPort(nc)
+	c.br.Reset(nc)
+	c.bw.Reset(nc)
+	s.track(nc, c, true)
+	defer func() {
+		s.track(nc, nil, false)
+		nc.Close()
+		c.s, c.nc = nil, nil
+		c.br.Reset(nil)
+		c.bw.Reset(nil)
+		c.req.Reset()
+		connPool.Put(c)
+	}()
+	for first := true; ; first = false {
+		snap := s.snap.Load()
+		lc := snap.Listeners[listener]
+		if lc == nil || s.draining.Load() {
+			return
+		}
+		if !first {
+			nc.SetReadDeadline(time.Now().Add(lc.IdleTimeout))
+		}
+		c.idle.Store(true)
+		err := c.br.ReadRequest(&c.req, lc.Limits)
+		c.idle.Store(false)
+		if err != nil {
+			c.readFailed(snap, lc, err)
+			return
+		}
+		nc.SetReadDeadline(time.Time{})
+		c.closeAfter = false
+		if !c.serveRequest(snap, lc) || c.closeAfter {
+			return
+		}
+	}
+}
+
+// readFailed answers a request head that could not be read: a malformed or
+// oversized head gets its status; a timeout or a closed connection gets
+// nothing.
+func (c *conn) readFailed(snap *Snapshot, lc *ListenerConfig, err error) {
+	var he *h1.Error
+	if !errors.As(err, &he) {
+		return
+	}
+	start := time.Now()
+	c.newRequestID()
+	c.rec.Stats = lc.Stats
+	fe := flow.New(he.Status, flow.Code(he.Code), he.Msg)
+	c.closeAfter = true
+	c.writeError(fe)
+	c.finish(snap, lc, start, nil, nil, fe)
+}
+
+// wakeIfIdle makes a connection waiting for its next request give up now
+// (used by Shutdown).
+func (c *conn) wakeIfIdle() {
+	if c.idle.Load() {
+		c.nc.SetReadDeadline(time.Now())
+	}
+}
+
+// newRequestID takes the client's X-Request-Id when it is sane, or makes one.
+func (c *conn) newRequestID() {
+	if v, ok := c.req.Header("x-request-id"); ok && validRequestID(v) {
+		c.rid = append(c.ridBuf[:0], v...)
+		return
+	}
+	c.rid = appendNewRequestID(c.ridBuf[:0])
+}
+
+// validRequestID accepts 1 to 64 visible ASCII characters.
+func validRequestID(v []byte) bool {
+	if len(v) == 0 || len(v) > 64 {
+		return false
+	}
+	for _, b := range v {
+		if b <= ' ' || b >= 0x7f || b == '"' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendNewRequestID appends 32 random hex digits.
+func appendNewRequestID(dst []byte) []byte {
+	const hex = "0123456789abcdef"
+	for i := 0; i < 2; i++ {
+		v := rand.Uint64()
+		for j := 0; j < 16; j++ {
+			dst = append(dst, hex[v&15])
+			v >>= 4
+		}
+	}
+	return dst
+}
+
+// writeError answers the current request with pylon's JSON error body.
+func (c *conn) writeError(fe *flow.Error) {
+	body := fe.AppendJSON(c.head[:0], c.rid)
+	n := len(body)
+	h := h1.AppendStatusLine(body, 1, fe.Status, nil)
+	h = h1.AppendHeader(h, []byte("content-type"), []byte("application/json"))
+	h = appendContentLength(h, int64(n))
+	h = h1.AppendHeader(h, []byte("x-request-id"), c.rid)
+	if c.closeAfter || !c.req.KeepAlive {
+		h = h1.AppendHeader(h, []byte("connection"), []byte("close"))
+	}
+	h = append(h, '\r', '\n')
+	c.head = h[:0]
+	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.bw.Write(h[n:])
+	c.bw.Write(h[:n])
+	c.bw.Flush()
+	c.rec.BytesOut = int64(len(h))
+}
+
+// appendContentLength appends a Content-Length field.
+func appendContentLength(dst []byte, n int64) []byte {
+	dst = append(dst, "content-length: "...)
+	dst = appendInt(dst, n)
+	return append(dst, '\r', '\n')
+}
+
+func appendInt(dst []byte, n int64) []byte {
+	if n == 0 {
+		return append(dst, '0')
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(dst, b[i:]...)
+}
+
+// remoteAddrPort returns the peer address of a connection.
+func remoteAddrPort(nc net.Conn) netip.AddrPort {
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	return netip.AddrPort{}
+}
+
+// isTimeout reports whether err is a deadline expiry.
+func isTimeout(err error) bool {
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}

@@ -1,0 +1,287 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"net/netip"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pylon-mesh/pylon/balancer"
+	"github.com/pylon-mesh/pylon/flow"
+	"github.com/pylon-mesh/pylon/router"
+)
+
+// h2Handler serves the requests of HTTP/2 client connections.
+type h2Handler struct {
+	s        *Server
+	listener string
+}
+
+// headerView lets the router read an http.Header by lower-case name.
+type headerView http.Header
+
+// Header returns the first value of the named field.
+func (h headerView) Header(name string) ([]byte, bool) {
+	v, ok := h[textproto.CanonicalMIMEHeaderKey(name)]
+	if !ok || len(v) == 0 {
+		return nil, false
+	}
+	return []byte(v[0]), true
+}
+
+// ServeHTTP routes and forwards one HTTP/2 request.
+func (h *h2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	snap := h.s.snap.Load()
+	lc := snap.Listeners[h.listener]
+	if lc == nil {
+		panic(http.ErrAbortHandler)
+	}
+	x := &h2Exchange{h: h, w: w, r: r, snap: snap, lc: lc, start: start}
+	x.rid = requestID(r.Header.Get("X-Request-Id"))
+	x.rec.Proto = "HTTP/2.0"
+	x.rec.Stats = lc.Stats
+	x.serve()
+	x.finish()
+}
+
+// h2Exchange is one HTTP/2 request on its way through pylon.
+type h2Exchange struct {
+	h     *h2Handler
+	w     http.ResponseWriter
+	r     *http.Request
+	snap  *Snapshot
+	lc    *ListenerConfig
+	start time.Time
+	rid   string
+	rec   Record
+	route *Route
+	svc   *Service
+}
+
+// requestID keeps a sane client-supplied ID or makes a new one.
+func requestID(v string) string {
+	if validRequestID([]byte(v)) {
+		return v
+	}
+	return string(appendNewRequestID(nil))
+}
+
+func (x *h2Exchange) serve() {
+	r := x.r
+	path, query, _ := strings.Cut(r.RequestURI, "?")
+	if r.Method == http.MethodConnect || !cleanPath([]byte(path)) {
+		x.fail(errBadPath)
+		return
+	}
+	if r.ContentLength > x.lc.MaxBodyBytes {
+		x.fail(errBodyTooLarge)
+		return
+	}
+	in := router.Input{Host: []byte(r.Host), Path: []byte(path), Query: []byte(query), Method: []byte(r.Method), Headers: headerView(r.Header)}
+	var params router.Params
+	idx, ok := x.lc.Table.Match(&in, &params)
+	if !ok {
+		if x.lc.Table.MethodMismatch(&in) {
+			x.fail(errMethodNotAllowed)
+		} else {
+			x.fail(errNoRoute)
+		}
+		return
+	}
+	x.route = x.lc.Routes[idx]
+	be := pickBackend(x.route)
+	x.svc = be.Service
+	x.rec.Stats = be.Stats
+	if !x.svc.Breaker.AcquireRequest() {
+		x.fail(errCircuitOpen)
+		return
+	}
+	defer x.svc.Breaker.ReleaseRequest()
+	trusted := trustedPeer(remoteOf(r).Addr(), x.snap.TrustedProxies)
+	rq := &rtRequest{
+		ctx:           r.Context(),
+		method:        r.Method,
+		target:        rewriteTarget(x.route, path, query, &params),
+		host:          r.Host,
+		header:        x.outHeader(trusted),
+		contentLength: r.ContentLength,
+		idempotent:    idempotent(r.Method),
+		start:         x.start,
+		hash:          hashHTTP(x.svc, r, trusted, x.snap),
+	}
+	if len(x.route.Rewrite.Host) > 0 {
+		rq.host = string(x.route.Rewrite.Host)
+	}
+	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		rq.body = &limitedBody{r: r.Body, max: x.lc.MaxBodyBytes}
+	}
+	res, fe := roundTrip(x.route, x.svc, rq)
+	if fe != nil {
+		x.fail(fe)
+		return
+	}
+	x.rec.Endpoint = res.ep.Addr()
+	x.rec.Retries = res.retries
+	o := x.relay(res.resp)
+	res.end(x.svc, o)
+}
+
+// outHeader is the header sent upstream: the client's end-to-end fields
+// with the forwarding headers, request ID and the route's edits.
+func (x *h2Exchange) outHeader(trusted bool) http.Header {
+	r := x.r
+	out := make(http.Header, len(r.Header)+4)
+	for k, vv := range r.Header {
+		if hopByHopCanonical(k, r.Header) {
+			if k == "Te" && len(vv) == 1 && vv[0] == "trailers" {
+				out[k] = vv
+			}
+			continue
+		}
+		switch k {
+		case "X-Request-Id", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host":
+			continue
+		case "Forwarded":
+			if !trusted {
+				continue
+			}
+		}
+		out[k] = vv
+	}
+	peer := remoteOf(r).Addr().Unmap().String()
+	if prior := r.Header.Get("X-Forwarded-For"); trusted && prior != "" {
+		peer = prior + ", " + peer
+	}
+	out["X-Forwarded-For"] = []string{peer}
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); trusted && p != "" {
+		proto = p
+	}
+	out["X-Forwarded-Proto"] = []string{proto}
+	fh := r.Host
+	if v := r.Header.Get("X-Forwarded-Host"); trusted && v != "" {
+		fh = v
+	}
+	out["X-Forwarded-Host"] = []string{fh}
+	out["X-Request-Id"] = []string{x.rid}
+	applyOps(out, &x.route.RequestHeaders)
+	return out
+}
+
+// relay streams the upstream's response to the client, trailers included.
+func (x *h2Exchange) relay(resp *http.Response) balancer.Outcome {
+	defer resp.Body.Close()
+	dst := x.w.Header()
+	for k, vv := range resp.Header {
+		if hopByHopCanonical(k, resp.Header) || k == "X-Request-Id" {
+			continue
+		}
+		dst[k] = vv
+	}
+	applyOps(dst, &x.route.ResponseHeaders)
+	dst["X-Request-Id"] = []string{x.rid}
+	x.w.WriteHeader(resp.StatusCode)
+	x.rec.Status = resp.StatusCode
+	rc := http.NewResponseController(x.w)
+	bufp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bufp)
+	buf := *bufp
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			x.rec.BytesOut += int64(n)
+			if _, werr := x.w.Write(buf[:n]); werr != nil {
+				return balancer.Success
+			}
+			rc.Flush()
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			// Cut the client's stream rather than end it cleanly: a truncated
+			// body must not look complete.
+			panic(http.ErrAbortHandler)
+		}
+	}
+	for k, vv := range resp.Trailer {
+		dst[http.TrailerPrefix+k] = vv
+	}
+	if resp.StatusCode >= 500 {
+		return balancer.ServerError
+	}
+	return balancer.Success
+}
+
+// fail answers the request with pylon's own error: a JSON body, or for gRPC
+// clients a trailers-only response with the matching gRPC status.
+func (x *h2Exchange) fail(fe *flow.Error) {
+	x.rec.Err = fe
+	x.rec.Status = fe.Status
+	h := x.w.Header()
+	h["X-Request-Id"] = []string{x.rid}
+	if flow.IsGRPC([]byte(x.r.Header.Get("Content-Type"))) {
+		h["Content-Type"] = []string{"application/grpc"}
+		h["Grpc-Status"] = []string{strconv.Itoa(fe.GRPCStatus())}
+		h["Grpc-Message"] = []string{fe.GRPCMessage([]byte(x.rid))}
+		x.w.WriteHeader(200)
+		return
+	}
+	status := fe.Status
+	if status == 499 {
+		status = 400
+	}
+	body := fe.AppendJSON(nil, []byte(x.rid))
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	x.w.WriteHeader(status)
+	x.w.Write(body)
+}
+
+// finish reports the request to the observer.
+func (x *h2Exchange) finish() {
+	if x.snap.Observer == nil {
+		return
+	}
+	r := &x.rec
+	r.Start = x.start
+	r.Duration = time.Since(x.start)
+	r.RequestID = []byte(x.rid)
+	r.Listener = x.lc.Name
+	r.Route = x.route
+	r.Service = x.svc
+	r.Method = []byte(x.r.Method)
+	r.Host = []byte(x.r.Host)
+	r.Path = []byte(x.r.URL.Path)
+	r.Remote = remoteOf(x.r)
+	x.snap.Observer.Observe(r)
+}
+
+// limitedBody fails a request body that grows beyond max.
+type limitedBody struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if l.n > l.max {
+		return n, errBodyTooLarge
+	}
+	return n, err
+}
+
+// remoteOf parses the peer address of an http.Request.
+func remoteOf(r *http.Request) netip.AddrPort {
+	ap, _ := netip.ParseAddrPort(r.RemoteAddr)
+	return ap
+}

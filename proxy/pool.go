@@ -1,0 +1,149 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pylon-mesh/pylon/h1"
+)
+
+// upConn is one pooled HTTP/1.1 connection to an upstream endpoint, with the
+// codec state that lives as long as the connection.
+type upConn struct {
+	net.Conn
+	br       *h1.Reader
+	bw       *bufio.Writer
+	resp     h1.Response
+	pool     *Pool
+	lastUsed time.Time
+	// served counts requests sent on the connection; a failure on a reused
+	// connection (served > 0) before any response byte is the classic
+	// keep-alive race and is safe to retry.
+	served int
+}
+
+// Pool keeps idle HTTP/1.1 connections to one endpoint.
+//
+// Idle connections are kept LIFO: the most recently used one is the least
+// likely to have been closed by the upstream's own idle timer. The mutex is
+// held only to push or pop a pointer. Pool is safe for concurrent use.
+type Pool struct {
+	addr        string
+	tls         *tls.Config
+	dialTimeout time.Duration
+	idleTimeout time.Duration
+	maxIdle     int
+	bufSize     int
+
+	mu     sync.Mutex
+	idle   []*upConn
+	closed bool
+}
+
+// PoolConfig configures a Pool.
+type PoolConfig struct {
+	// DialTimeout bounds connection setup, TLS handshake included.
+	DialTimeout time.Duration
+	// IdleTimeout discards connections idle longer than this.
+	IdleTimeout time.Duration
+	// MaxIdle is how many idle connections are kept.
+	MaxIdle int
+	// TLS, when set, makes connections TLS with this client config.
+	TLS *tls.Config
+	// BufSize is the read buffer per connection, which also bounds a
+	// response head.
+	BufSize int
+}
+
+// NewPool returns a pool of connections to addr.
+func NewPool(addr string, cfg PoolConfig) *Pool {
+	if cfg.BufSize <= 0 {
+		cfg.BufSize = 16 << 10
+	}
+	return &Pool{addr: addr, tls: cfg.TLS, dialTimeout: cfg.DialTimeout,
+		idleTimeout: cfg.IdleTimeout, maxIdle: cfg.MaxIdle, bufSize: cfg.BufSize}
+}
+
+// get returns an idle connection, or dials a new one that must be up by
+// deadline (zero: the pool's dial timeout alone).
+func (p *Pool) get(deadline, now time.Time) (*upConn, error) {
+	for {
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
+			return p.dial(deadline)
+		}
+		uc := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		if p.idleTimeout > 0 && now.Sub(uc.lastUsed) > p.idleTimeout {
+			uc.Conn.Close()
+			continue
+		}
+		return uc, nil
+	}
+}
+
+func (p *Pool) dial(deadline time.Time) (*upConn, error) {
+	d := net.Dialer{Timeout: p.dialTimeout, Deadline: deadline, KeepAlive: 30 * time.Second}
+	c, err := d.Dial("tcp", p.addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	if p.tls != nil {
+		tc := tls.Client(c, p.tls)
+		hctx, cancel := context.WithTimeout(context.Background(), p.dialTimeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c = tc
+	}
+	return &upConn{Conn: c, br: h1.NewReader(c, p.bufSize), bw: bufio.NewWriterSize(c, 4096), pool: p}, nil
+}
+
+// put returns a healthy connection for reuse, or closes it when the pool is
+// full or closed.
+func (p *Pool) put(uc *upConn, now time.Time) {
+	uc.lastUsed = now
+	uc.served++
+	p.mu.Lock()
+	if p.closed || len(p.idle) >= p.maxIdle {
+		p.mu.Unlock()
+		uc.Conn.Close()
+		return
+	}
+	p.idle = append(p.idle, uc)
+	p.mu.Unlock()
+}
+
+// Close closes every idle connection; connections in use are closed when
+// they are returned.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.closed = true
+	p.mu.Unlock()
+	for _, uc := range idle {
+		uc.Conn.Close()
+	}
+}
+
+// Idle is the number of idle connections (for metrics).
+func (p *Pool) Idle() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}

@@ -1,0 +1,162 @@
+package proxy
+
+import (
+	"io"
+	"time"
+
+	"github.com/pylon-mesh/pylon/flow"
+	"github.com/pylon-mesh/pylon/h1"
+)
+
+// upstreamHeadLimits bound a response head from an upstream.
+var upstreamHeadLimits = h1.Limits{MaxHeaderBytes: 64 << 10, MaxURIBytes: 8 << 10, MaxHeaders: 200}
+
+// readResponseHead reads the upstream's response head, relaying 103 Early
+// Hints to HTTP/1.1 clients and dropping other interim responses.
+func (c *conn) readResponseHead(uc *upConn) error {
+	for {
+		if err := uc.br.ReadResponse(&uc.resp, upstreamHeadLimits, c.req.Method); err != nil {
+			return err
+		}
+		st := uc.resp.Status
+		if st >= 200 || (st == 101 && c.req.Upgrade != nil) {
+			return nil
+		}
+		if st == 103 && c.req.Minor == 1 {
+			h := h1.AppendStatusLine(c.head[:0], 1, st, uc.resp.Reason)
+			for _, f := range uc.resp.Headers {
+				h = h1.AppendHeader(h, f.Name, f.Value)
+			}
+			h = append(h, '\r', '\n')
+			c.bw.Write(h)
+			c.bw.Flush()
+		}
+	}
+}
+
+var errUpstreamBody = flow.New(502, flow.CodeUpstreamReset, "the upstream response body was cut short")
+
+// relayResponse writes the upstream's response to the client. reusable says
+// whether the upstream connection is clean for another request.
+func (c *conn) relayResponse(uc *upConn, lc *ListenerConfig, route *Route) (fe *flow.Error, reusable bool) {
+	resp := &uc.resp
+	req := &c.req
+	c.rec.Status = resp.Status
+	if resp.Status == 101 {
+		return c.upgrade(uc, route)
+	}
+	noBody := resp.Status == 204 || resp.Status == 304 || string(req.Method) == "HEAD"
+	// How the body is framed to the client: as the upstream did when its
+	// length is known, chunked for HTTP/1.1 otherwise, and by closing the
+	// connection for HTTP/1.0.
+	chunked := !noBody && (resp.Chunked || resp.CloseDelimited) && req.Minor == 1
+	if !noBody && (resp.Chunked || resp.CloseDelimited) && req.Minor == 0 {
+		c.closeAfter = true
+	}
+	if !req.KeepAlive || c.s.draining.Load() {
+		c.closeAfter = true
+	}
+	c.writeResponseHead(resp, route, noBody, chunked)
+	if noBody {
+		if err := c.bw.Flush(); err != nil {
+			c.closeAfter = true
+		}
+		return nil, resp.KeepAlive
+	}
+	body := uc.br.BodyReader(resp.ContentLength, resp.Chunked)
+	if resp.CloseDelimited {
+		body = uc.br.BodyReader(-1, false)
+	}
+	var w io.Writer = c.bw
+	if chunked {
+		c.cw.Reset(c.bw)
+		w = &c.cw
+	}
+	bufp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bufp)
+	buf := *bufp
+	var total int64
+	remaining := resp.ContentLength
+	for {
+		uc.SetReadDeadline(time.Now().Add(lc.IdleTimeout))
+		n, err := body.Read(buf)
+		if n > 0 {
+			total += int64(n)
+			c.nc.SetWriteDeadline(time.Now().Add(lc.IdleTimeout))
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				c.closeAfter = true
+				c.rec.BytesOut = total
+				return nil, false
+			}
+			remaining -= int64(n)
+			// Flush as data arrives so streamed responses stream, except when
+			// this read finished a body of known length: one write then.
+			if resp.ContentLength < 0 || remaining > 0 {
+				if werr := c.bw.Flush(); werr != nil {
+					c.closeAfter = true
+					return nil, false
+				}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			c.closeAfter = true
+			c.bw.Flush()
+			c.rec.BytesOut = total
+			return errUpstreamBody, false
+		}
+	}
+	c.rec.BytesOut = total
+	if chunked {
+		var trailers []h1.Header
+		if resp.Chunked {
+			trailers = uc.br.Trailers()
+		}
+		if err := c.cw.Close(trailers); err != nil {
+			c.closeAfter = true
+			return nil, false
+		}
+	}
+	if err := c.bw.Flush(); err != nil {
+		c.closeAfter = true
+	}
+	return nil, resp.KeepAlive && !resp.CloseDelimited
+}
+
+// writeResponseHead writes the response head to the client's buffer.
+func (c *conn) writeResponseHead(resp *h1.Response, route *Route, noBody, chunked bool) {
+	h := h1.AppendStatusLine(c.head[:0], 1, resp.Status, resp.Reason)
+	ops := &route.ResponseHeaders
+	for _, f := range resp.Headers {
+		if skipResponseHeader(f.Name, resp.Headers) || (!ops.Empty() && inOps(f.Name, ops)) {
+			// A HEAD or 304 answer keeps the length the upstream announced.
+			if !(noBody && equalFold(f.Name, "content-length")) {
+				continue
+			}
+		}
+		h = h1.AppendHeader(h, f.Name, f.Value)
+	}
+	switch {
+	case noBody:
+	case chunked:
+		h = append(h, "transfer-encoding: chunked\r\n"...)
+	case resp.ContentLength >= 0 && !resp.Chunked:
+		h = appendContentLength(h, resp.ContentLength)
+	}
+	h = appendOps(h, ops)
+	h = append(h, "x-request-id: "...)
+	h = append(h, c.rid...)
+	h = append(h, '\r', '\n')
+	switch {
+	case c.closeAfter:
+		h = append(h, "connection: close\r\n"...)
+	case c.req.Minor == 0:
+		h = append(h, "connection: keep-alive\r\n"...)
+	}
+	h = append(h, '\r', '\n')
+	c.head = h
+	c.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	c.bw.Write(h)
+}

@@ -1,0 +1,109 @@
+package proxy
+
+import (
+	"testing"
+)
+
+func TestCleanPath(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{"/", true},
+		{"/orders/1", true},
+		{"/a//b", true},
+		{"/a/.hidden", true},
+		{"/a/...", true},
+		{"/a/b.", true},
+		{"", false},
+		{"orders", false},
+		{"*", false},
+		{"/.", false},
+		{"/..", false},
+		{"/a/../admin", false},
+		{"/a/./b", false},
+		{"/a/%2e%2e/admin", false},
+		{"/a/%2E%2e/admin", false},
+		{"/a/.%2e", false},
+		{"/a/%2e", false},
+		{"/a/%2ex", true},
+	} {
+		if got := cleanPath([]byte(tc.path)); got != tc.want {
+			t.Errorf("cleanPath(%q) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+}
+
+func TestHasPathPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		path, prefix string
+		want         bool
+	}{
+		{"/orders", "/orders", true},
+		{"/orders/1", "/orders", true},
+		{"/ordersx", "/orders", false},
+		{"/orders/", "/orders/", true},
+		{"/orders", "/orders/", false},
+		{"/x", "/", true},
+	} {
+		if got := hasPathPrefix([]byte(tc.path), []byte(tc.prefix)); got != tc.want {
+			t.Errorf("hasPathPrefix(%q, %q) = %v, want %v", tc.path, tc.prefix, got, tc.want)
+		}
+	}
+}
+
+func TestCookieValue(t *testing.T) {
+	for _, tc := range []struct {
+		header, name, want string
+		ok                 bool
+	}{
+		{"sid=abc", "sid", "abc", true},
+		{"a=1; sid=abc; b=2", "sid", "abc", true},
+		{"a=1;sid=abc", "sid", "abc", true},
+		{"xsid=abc", "sid", "", false},
+		{"sid", "sid", "", false},
+		{"", "sid", "", false},
+		{"sid=", "sid", "", true},
+	} {
+		got, ok := cookieValue([]byte(tc.header), tc.name)
+		if ok != tc.ok || string(got) != tc.want {
+			t.Errorf("cookieValue(%q, %q) = %q, %v; want %q, %v", tc.header, tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestPickBackendFollowsWeights(t *testing.T) {
+	a, b := &Service{Name: "a"}, &Service{Name: "b"}
+	r := &Route{Backends: []Backend{{Service: a, Cumulative: 90}, {Service: b, Cumulative: 100}}, TotalWeight: 100}
+	counts := map[string]int{}
+	const n = 100000
+	for i := 0; i < n; i++ {
+		counts[pickBackend(r).Service.Name]++
+	}
+	// 10% of 100k is 10000 with a standard deviation near 95: a band of
+	// ±1000 never fails by chance and still catches a wrong split.
+	if got := counts["b"]; got < 9000 || got > 11000 {
+		t.Errorf("service b got %d of %d requests, want about 10%%", got, n)
+	}
+}
+
+func TestRequestIDValidation(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{
+		{"abc-123", true},
+		{"", false},
+		{"has space", false},
+		{"quote\"d", false},
+		{string(make([]byte, 65)), false},
+	} {
+		if got := validRequestID([]byte(tc.id)); got != tc.want {
+			t.Errorf("validRequestID(%q) = %v, want %v", tc.id, got, tc.want)
+		}
+	}
+	id := appendNewRequestID(nil)
+	if len(id) != 32 || !validRequestID(id) {
+		t.Errorf("new request ID %q: want 32 hex digits", id)
+	}
+}

@@ -1,0 +1,185 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/pylon-mesh/pylon/balancer"
+	"github.com/pylon-mesh/pylon/flow"
+	"github.com/pylon-mesh/pylon/retry"
+)
+
+// rtRequest is a request forwarded through a service's RoundTripper: every
+// request to an HTTP/2 service, and HTTP/2 clients' requests to any service.
+type rtRequest struct {
+	ctx    context.Context
+	method string
+	target string
+	host   string
+	header http.Header
+	// body is nil when the request has none.
+	body          io.Reader
+	contentLength int64
+	hash          uint64
+	idempotent    bool
+	start         time.Time
+}
+
+// rtResult is a response head from the upstream, with what is needed to
+// close the books on it once its body is relayed.
+type rtResult struct {
+	resp    *http.Response
+	ep      *balancer.Endpoint
+	began   time.Time
+	retries int
+	cancel  context.CancelFunc
+}
+
+// end reports the outcome of the relayed response and frees its context.
+func (r *rtResult) end(svc *Service, o balancer.Outcome) {
+	now := time.Now()
+	r.ep.End(o, now.Sub(r.began))
+	if svc.Outlier != nil {
+		svc.Outlier.Observe(r.ep, now)
+	}
+	r.cancel()
+}
+
+// roundTrip sends rq to the service, retrying as the route allows, and
+// returns the first response head it will relay.
+func roundTrip(route *Route, svc *Service, rq *rtRequest) (*rtResult, *flow.Error) {
+	svc.Budget.Request(rq.start)
+	var deadline time.Time
+	if route.Timeout > 0 {
+		deadline = rq.start.Add(route.Timeout)
+	}
+	replayable := rq.body == nil && (route.Retry.NonIdempotent || rq.idempotent)
+	scheme := "http"
+	if svc.Protocol == H2 || svc.TLS {
+		scheme = "https"
+	}
+	u, err := url.ParseRequestURI(rq.target)
+	if err != nil {
+		return nil, flow.Wrap(400, flow.CodeBadPath, "the request target is not a valid URI", err)
+	}
+	u.Scheme = scheme
+	retries := 0
+	for n := 0; ; n++ {
+		ep, err := svc.Set.Pick(rq.hash)
+		if err != nil {
+			return nil, errNoHealthy
+		}
+		u.Host = ep.Addr()
+		mayRetry := n < route.Retry.Attempts && (deadline.IsZero() || time.Now().Before(deadline))
+		res, fe, cond := tryRT(route, svc, rq, ep, u, deadline, mayRetry && replayable)
+		if fe == nil {
+			res.retries = retries
+			return res, nil
+		}
+		if !mayRetry || cond == 0 || !retryable(&route.Retry, cond, replayable) {
+			return nil, fe
+		}
+		now := time.Now()
+		if cond != condStatus && !svc.Budget.TryRetry(now) {
+			return nil, fe
+		}
+		if !svc.Breaker.AcquireRetry() {
+			return nil, fe
+		}
+		retries++
+		wait := route.Retry.Backoff(n + 1)
+		if !deadline.IsZero() && now.Add(wait).After(deadline) {
+			svc.Breaker.ReleaseRetry()
+			return nil, fe
+		}
+		time.Sleep(wait)
+		svc.Breaker.ReleaseRetry()
+	}
+}
+
+// tryRT makes one try on one endpoint. The wait for the response head is
+// bounded by the route's deadline and per-try timeout; the body is not.
+func tryRT(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, u *url.URL, deadline time.Time, retryStatus bool) (*rtResult, *flow.Error, retry.Condition) {
+	ctx, cancel := context.WithCancel(rq.ctx)
+	headDeadline := deadline
+	if pt := route.Retry.PerTryTimeout; pt > 0 {
+		if d := time.Now().Add(pt); headDeadline.IsZero() || d.Before(headDeadline) {
+			headDeadline = d
+		}
+	}
+	var timedOut atomic.Bool
+	var timer *time.Timer
+	if !headDeadline.IsZero() {
+		timer = time.AfterFunc(time.Until(headDeadline), func() { timedOut.Store(true); cancel() })
+	}
+	target := *u
+	out := (&http.Request{
+		Method:        rq.method,
+		URL:           &target,
+		Host:          rq.host,
+		Header:        rq.header,
+		ContentLength: rq.contentLength,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+	}).WithContext(ctx)
+	if rq.body != nil {
+		// The transport closes the body it is given; the client's body is
+		// not the transport's to close.
+		out.Body = io.NopCloser(rq.body)
+	}
+	ep.Begin()
+	began := time.Now()
+	resp, err := svc.RT.RoundTrip(out)
+	if timer != nil {
+		timer.Stop()
+	}
+	end := func(o balancer.Outcome) {
+		now := time.Now()
+		ep.End(o, now.Sub(began))
+		if svc.Outlier != nil {
+			svc.Outlier.Observe(ep, now)
+		}
+	}
+	if err != nil {
+		cancel()
+		switch {
+		case timedOut.Load():
+			end(balancer.Timeout)
+			return nil, errUpTimeout, 0
+		case rq.ctx.Err() != nil:
+			end(balancer.Success)
+			return nil, flow.Wrap(499, flow.CodeBadRequest, "the client went away", err), 0
+		case isDialError(err):
+			end(balancer.ConnectFailure)
+			return nil, flow.Wrap(502, flow.CodeUpstreamConnectFailed, "could not connect to the upstream", err), retry.ConnectFailure
+		}
+		end(balancer.Reset)
+		return nil, flow.Wrap(502, flow.CodeUpstreamReset, "the upstream failed the request", err), retry.Reset
+	}
+	if retryStatus && route.Retry.RetryableStatus(resp.StatusCode) && svc.Budget.TryRetry(time.Now()) {
+		resp.Body.Close()
+		cancel()
+		end(balancer.ServerError)
+		return nil, flow.New(resp.StatusCode, flow.CodeUpstreamProtocolError, "the upstream kept failing"), condStatus
+	}
+	return &rtResult{resp: resp, ep: ep, began: began, cancel: cancel}, nil, 0
+}
+
+// isDialError reports whether err is a failure to connect.
+func isDialError(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
+}
+
+// isConnReset reports whether err is a connection reset by the peer.
+func isConnReset(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && (oe.Op == "read" || oe.Op == "write")
+}

@@ -1,0 +1,255 @@
+// Package proxy is pylon's HTTP forwarding engine: it serves client
+// connections (HTTP/1.1 with pylon's own strict codec, HTTP/2 over TLS and
+// h2c through net/http's HTTP/2 server), routes each request on the current
+// Snapshot, and forwards it to an upstream endpoint over pooled HTTP/1.1
+// connections or an HTTP/2 transport, retrying and failing over as the route
+// says.
+//
+// Policy lives in the compiled Snapshot; the engine itself only forwards.
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server serves client connections on any number of listeners with the
+// snapshot most recently stored. It is safe for concurrent use.
+type Server struct {
+	snap   atomic.Pointer[Snapshot]
+	logger *slog.Logger
+
+	// h2 holds one net/http server per listener, fed the HTTP/2
+	// connections that listener accepted.
+	h2mu sync.Mutex
+	h2   map[string]*h2Server
+
+	mu sync.Mutex
+	// conns maps every open client connection to its HTTP/1.1 state (nil
+	// for HTTP/2 connections), so Shutdown can wake or close them.
+	conns    map[net.Conn]*conn
+	draining atomic.Bool
+	wg       sync.WaitGroup
+
+	// Gauges and counters for the admin endpoint and metrics.
+	open     atomic.Int64
+	rejected atomic.Uint64
+}
+
+// NewServer returns a server that logs through logger.
+func NewServer(logger *slog.Logger) *Server {
+	return &Server{logger: logger, conns: map[net.Conn]*conn{}, h2: map[string]*h2Server{}}
+}
+
+// Store swaps in a new snapshot. Requests already running keep the one they
+// started with.
+func (s *Server) Store(snap *Snapshot) { s.snap.Store(snap) }
+
+// Snapshot returns the snapshot in force.
+func (s *Server) Snapshot() *Snapshot { return s.snap.Load() }
+
+// OpenConnections is the number of client connections open now.
+func (s *Server) OpenConnections() int64 { return s.open.Load() }
+
+// RejectedConnections counts connections closed at accept because the
+// listener was at its connection limit.
+func (s *Server) RejectedConnections() uint64 { return s.rejected.Load() }
+
+// Serve accepts connections on ln for the listener named name until ln is
+// closed. The listener's MaxConnections in the current snapshot bounds the
+// connections open at once; over it, new connections are closed at once.
+func (s *Server) Serve(ln net.Listener, name string) error {
+	var open atomic.Int64
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(5 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		if lc := s.snap.Load().Listeners[name]; lc == nil || (lc.MaxConnections > 0 && open.Load() >= lc.MaxConnections) {
+			s.rejected.Add(1)
+			c.Close()
+			continue
+		}
+		open.Add(1)
+		s.open.Add(1)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.open.Add(-1)
+			defer open.Add(-1)
+			s.serveConn(c, name)
+		}()
+	}
+}
+
+// serveConn decides the protocol of a new connection and serves it.
+func (s *Server) serveConn(c net.Conn, listener string) {
+	defer func() {
+		if r := recover(); r != nil && r != http.ErrAbortHandler {
+			s.logger.Error("panic serving connection", "listener", listener, "remote", c.RemoteAddr().String(), "panic", r)
+		}
+	}()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	snap := s.snap.Load()
+	lc := snap.Listeners[listener]
+	if lc == nil {
+		c.Close()
+		return
+	}
+	secure := false
+	if lc.TLS != nil {
+		tc := tls.Server(c, lc.TLS)
+		tc.SetDeadline(time.Now().Add(lc.ReadHeaderTimeout))
+		if err := tc.Handshake(); err != nil {
+			s.logger.Debug("tls handshake failed", "listener", listener, "remote", c.RemoteAddr().String(), "err", err)
+			c.Close()
+			return
+		}
+		tc.SetDeadline(time.Time{})
+		secure = true
+		c = tc
+		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			s.serveH2(c, listener)
+			return
+		}
+	} else {
+		c.SetReadDeadline(time.Now().Add(lc.ReadHeaderTimeout))
+		pc, isH2, err := sniffH2C(c)
+		if err != nil {
+			c.Close()
+			return
+		}
+		c = pc
+		if isH2 {
+			c.SetReadDeadline(time.Time{})
+			s.serveH2(c, listener)
+			return
+		}
+	}
+	s.serveH1(c, listener, secure)
+}
+
+// serveH2 hands the connection to the listener's HTTP/2 server.
+func (s *Server) serveH2(c net.Conn, listener string) {
+	s.track(c, nil, true)
+	defer s.track(c, nil, false)
+	s.h2For(listener).serve(c)
+}
+
+// h2Preface is the client connection preface of HTTP/2 (RFC 9113 3.4).
+const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// sniffH2C reads just enough of a cleartext connection to tell an HTTP/2
+// prior-knowledge preface from HTTP/1.1, and returns a conn that replays
+// what it read.
+func sniffH2C(c net.Conn) (net.Conn, bool, error) {
+	buf := make([]byte, len(h2Preface))
+	n := 0
+	for n < len(buf) {
+		m, err := c.Read(buf[n:])
+		n += m
+		if string(buf[:n]) != h2Preface[:n] {
+			return &prefixConn{Conn: c, prefix: buf[:n]}, false, nil
+		}
+		if err != nil {
+			if n > 0 && err == io.EOF {
+				return &prefixConn{Conn: c, prefix: buf[:n]}, false, nil
+			}
+			return nil, false, err
+		}
+	}
+	return &prefixConn{Conn: c, prefix: buf[:n]}, true, nil
+}
+
+// prefixConn is a connection whose first bytes were already read.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.prefix) > 0 {
+		n := copy(b, p.prefix)
+		p.prefix = p.prefix[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
+// CloseWrite half-closes the underlying TCP connection, for upgraded
+// streams.
+func (p *prefixConn) CloseWrite() error {
+	if cw, ok := p.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+func (s *Server) track(nc net.Conn, c *conn, add bool) {
+	s.mu.Lock()
+	if add {
+		s.conns[nc] = c
+	} else {
+		delete(s.conns, nc)
+	}
+	s.mu.Unlock()
+}
+
+// Shutdown drains the server: HTTP/1.1 connections finish the request they
+// are serving and close, idle ones close at once, HTTP/2 connections get a
+// GOAWAY and finish their streams. When ctx ends first, every connection is
+// closed. The caller closes the listeners first.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	var h2wg sync.WaitGroup
+	s.h2mu.Lock()
+	for _, h := range s.h2 {
+		h2wg.Add(1)
+		go func() { defer h2wg.Done(); h.srv.Shutdown(ctx) }()
+	}
+	s.h2mu.Unlock()
+	s.mu.Lock()
+	for _, c := range s.conns {
+		if c != nil {
+			c.wakeIfIdle()
+		}
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); h2wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for nc := range s.conns {
+			nc.Close()
+		}
+		s.mu.Unlock()
+		s.h2mu.Lock()
+		for _, h := range s.h2 {
+			h.srv.Close()
+		}
+		s.h2mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,163 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/pylon-mesh/pylon/balancer"
+	"github.com/pylon-mesh/pylon/breaker"
+	"github.com/pylon-mesh/pylon/h1"
+	"github.com/pylon-mesh/pylon/health/outlier"
+	"github.com/pylon-mesh/pylon/retry"
+	"github.com/pylon-mesh/pylon/router"
+)
+
+// Snapshot is one compiled, immutable configuration of the request path.
+// The data plane builds it off the request path and swaps it in with one
+// atomic store; a request loads it once and uses it to the end.
+type Snapshot struct {
+	// Listeners holds the routing of each listener by name.
+	Listeners map[string]*ListenerConfig
+	// TrustedProxies are the peers whose X-Forwarded-* headers are kept.
+	TrustedProxies []netip.Prefix
+	// Observer receives one record per request (access log, metrics).
+	Observer Observer
+}
+
+// ListenerConfig is what one listener's requests are served with.
+type ListenerConfig struct {
+	Name   string
+	Table  *router.Table
+	Routes []*Route
+	Limits h1.Limits
+	// MaxBodyBytes bounds a request body (413 beyond it).
+	MaxBodyBytes      int64
+	ReadHeaderTimeout time.Duration
+	BodyReadTimeout   time.Duration
+	IdleTimeout       time.Duration
+	// MaxConnections bounds the connections open at once (0: no bound).
+	MaxConnections int64
+	// TLS is set on HTTPS listeners.
+	TLS *tls.Config
+	// Stats count requests refused before a route was chosen.
+	Stats *RouteStats
+}
+
+// Backend is one service of a route with its cumulative split weight and
+// the metric handles of the (route, service) pair.
+type Backend struct {
+	Service    *Service
+	Cumulative uint32
+	Stats      *RouteStats
+}
+
+// HeaderOps edits a header block: remove, then set (replace), then add.
+type HeaderOps struct {
+	Remove [][]byte
+	Set    []HeaderField
+	Add    []HeaderField
+}
+
+// HeaderField is one header name and value, names already in canonical
+// lower case.
+type HeaderField struct {
+	Name, Value []byte
+}
+
+// Empty reports whether the ops change nothing.
+func (o *HeaderOps) Empty() bool {
+	return len(o.Remove) == 0 && len(o.Set) == 0 && len(o.Add) == 0
+}
+
+// Rewrite changes the request target and host sent upstream.
+type Rewrite struct {
+	// StripPrefix removes this path prefix (segment-aware).
+	StripPrefix []byte
+	// Path replaces the whole path; Segments interleave literals and
+	// template parameter names.
+	Path []PathPart
+	// Host replaces the Host header.
+	Host []byte
+}
+
+// PathPart is a literal piece of a rewritten path or, when Param is set, the
+// value of the named route template parameter.
+type PathPart struct {
+	Literal []byte
+	Param   string
+}
+
+// Route is a compiled route.
+type Route struct {
+	Name     string
+	Backends []Backend
+	// TotalWeight is the sum of the backends' weights (0 or 1 backend: no split).
+	TotalWeight uint32
+	// Timeout bounds the wait for the upstream's response head, retries
+	// included (0: none).
+	Timeout         time.Duration
+	Retry           retry.Policy
+	Rewrite         Rewrite
+	RequestHeaders  HeaderOps
+	ResponseHeaders HeaderOps
+}
+
+// Protocol is how pylon speaks to a service's endpoints.
+type Protocol uint8
+
+// Upstream protocols.
+const (
+	HTTP1 Protocol = iota
+	H2C
+	H2
+	GRPC
+)
+
+// HashKind says what a hashing balancer hashes.
+type HashKind uint8
+
+// Hash sources for ring_hash and maglev.
+const (
+	HashNone HashKind = iota
+	HashHeader
+	HashCookie
+	HashClientIP
+)
+
+// Service is a compiled service: its endpoints and the machinery that
+// guards them. Endpoint state, pools and detectors are shared across
+// snapshots by the data plane, so a reload keeps them.
+type Service struct {
+	Name     string
+	Protocol Protocol
+	// TLS says the endpoints speak TLS.
+	TLS    bool
+	Set    *balancer.Set
+	HashOn HashKind
+	// HashName is the lower-case header or cookie name hashed.
+	HashName string
+	Breaker  *breaker.Breaker
+	Budget   *retry.Budget
+	Outlier  *outlier.Detector
+	// RT forwards requests that do not take the HTTP/1.1 fast path: every
+	// request to an h2c, h2 or grpc service, and HTTP/2 clients' requests to
+	// an http1 service.
+	RT http.RoundTripper
+	// pools maps each endpoint to its HTTP/1.1 connection pool.
+	pools atomic.Pointer[map[*balancer.Endpoint]*Pool]
+}
+
+// SetPools installs the endpoints' connection pools.
+func (s *Service) SetPools(m map[*balancer.Endpoint]*Pool) { s.pools.Store(&m) }
+
+// Pool returns the HTTP/1.1 pool of an endpoint.
+func (s *Service) Pool(ep *balancer.Endpoint) *Pool {
+	m := s.pools.Load()
+	if m == nil {
+		return nil
+	}
+	return (*m)[ep]
+}

@@ -1,0 +1,222 @@
+package test
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const hostileConfig = `
+listeners:
+  - name: web
+    address: {{listen "web"}}
+    limits:
+      max_body_bytes: 1KiB
+      read_header_timeout: 1s
+routes:
+  - name: all
+    service: rec
+services:
+  - name: rec
+    endpoints: [{{.Rec}}]
+`
+
+// rawResult is what a raw exchange produced.
+type rawResult struct {
+	status int
+	body   []byte
+	closed bool // the server closed the connection after the response
+	err    error
+}
+
+// rawExchange writes payload on a fresh connection (in the background, so
+// a server that answers early is read), reads one response and checks
+// whether the connection is closed afterwards.
+func rawExchange(t *testing.T, addr, payload string) rawResult {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dialing %s: %v", addr, err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	go io.WriteString(conn, payload)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return rawResult{err: err}
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return rawResult{status: resp.StatusCode, err: err}
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, rerr := br.ReadByte()
+	closed := errors.Is(rerr, io.EOF) || errors.Is(rerr, syscall.ECONNRESET)
+	return rawResult{status: resp.StatusCode, body: body, closed: closed}
+}
+
+func TestHostileHTTP1(t *testing.T) {
+	rec := startRecorder(t)
+	g := startGateway(t, hostileConfig, map[string]string{"Rec": rec.addr})
+	const h = "Host: a.example\r\n"
+	framing := []string{"ambiguous_framing", "unsupported_transfer_coding"}
+	tests := []struct {
+		name    string
+		payload string
+		codes   []string // acceptable error codes (docs/errors.md)
+	}{
+		{"CL.TE smuggling",
+			"POST / HTTP/1.1\r\n" + h + "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n" + h + "\r\n",
+			[]string{"ambiguous_framing"}},
+		{"TE.CL smuggling",
+			"POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n2b\r\nGET /smuggled HTTP/1.1\r\nHost: a.example\r\n\r\n\r\n0\r\n\r\n",
+			[]string{"ambiguous_framing"}},
+		{"two Content-Length",
+			"POST / HTTP/1.1\r\n" + h + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+			[]string{"ambiguous_framing"}},
+		{"Content-Length +5",
+			"POST / HTTP/1.1\r\n" + h + "Content-Length: +5\r\n\r\nhello",
+			[]string{"bad_request"}},
+		{"Transfer-Encoding xchunked",
+			"POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+			framing},
+		{"space before colon",
+			"POST / HTTP/1.1\r\n" + h + "Transfer-Encoding : chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+			[]string{"bad_request"}},
+		{"chunked, identity",
+			"POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+			framing},
+		{"Transfer-Encoding in HTTP/1.0",
+			"POST / HTTP/1.0\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+			[]string{"ambiguous_framing"}},
+		{"bad chunk size",
+			"POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+			[]string{"bad_chunk"}},
+		{"chunk size overflow",
+			"POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffff1\r\nhello\r\n0\r\n\r\n",
+			[]string{"bad_chunk"}},
+		{"bare LF",
+			"GET / HTTP/1.1\n" + "Host: a.example\n\n",
+			[]string{"bad_request"}},
+		{"obs-fold",
+			"GET / HTTP/1.1\r\n" + h + "X-Folded: a\r\n  b\r\n\r\n",
+			[]string{"bad_request"}},
+		{"NUL in a header value",
+			"GET / HTTP/1.1\r\n" + h + "X-Nul: a\x00b\r\n\r\n",
+			[]string{"bad_request"}},
+		{"space in a header name",
+			"GET / HTTP/1.1\r\n" + h + "X Bad: a\r\n\r\n",
+			[]string{"bad_request"}},
+		{"two Host headers",
+			"GET / HTTP/1.1\r\n" + h + "Host: b.example\r\n\r\n",
+			[]string{"missing_host"}},
+		{"HTTP/1.1 without Host",
+			"GET / HTTP/1.1\r\n\r\n",
+			[]string{"missing_host"}},
+		{"1 MiB URI",
+			"GET /" + strings.Repeat("a", 1<<20) + " HTTP/1.1\r\n" + h + "\r\n",
+			[]string{"uri_too_long"}},
+		{"1 MiB header",
+			"GET / HTTP/1.1\r\n" + h + "X-Big: " + strings.Repeat("b", 1<<20) + "\r\n\r\n",
+			[]string{"headers_too_large"}},
+		{"10000 headers",
+			"GET / HTTP/1.1\r\n" + h + strings.Repeat("X-H: v\r\n", 10000) + "\r\n",
+			[]string{"headers_too_large"}},
+		{"Content-Length over max_body_bytes",
+			"POST / HTTP/1.1\r\n" + h + "Content-Length: 2048\r\n\r\n" + strings.Repeat("x", 2048),
+			[]string{"body_too_large"}},
+		{"chunked body over max_body_bytes",
+			"POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n800\r\n" + strings.Repeat("x", 2048) + "\r\n0\r\n\r\n",
+			[]string{"body_too_large"}},
+	}
+	statusOf := map[string]int{
+		"ambiguous_framing": 400, "unsupported_transfer_coding": 501, "bad_request": 400, "bad_chunk": 400,
+		"missing_host": 400, "uri_too_long": 414, "headers_too_large": 431, "body_too_large": 413,
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rawExchange(t, g.addr("web"), tc.payload)
+			if r.err != nil {
+				t.Fatalf("got %v, want a %v response", r.err, tc.codes)
+			}
+			code := errorCode(t, r.body)
+			if !contains(tc.codes, code) {
+				t.Errorf("got code %q (status %d), want one of %v", code, r.status, tc.codes)
+			} else if r.status != statusOf[code] {
+				t.Errorf("got status %d for %s, want %d", r.status, code, statusOf[code])
+			}
+			if !r.closed {
+				t.Errorf("the connection stayed open after a %d, want it closed", r.status)
+			}
+		})
+	}
+	if got := rec.requests(); len(got) != 0 {
+		t.Errorf("upstream received %d complete requests, want none:\n%v", len(got), got)
+	}
+
+	t.Run("valid request still reaches the upstream", func(t *testing.T) {
+		r := rawExchange(t, g.addr("web"), "POST /ok HTTP/1.1\r\n"+h+"Content-Length: 5\r\nConnection: close\r\n\r\nhello")
+		if r.err != nil || r.status != http.StatusOK {
+			t.Fatalf("got status %d, err %v, want 200", r.status, r.err)
+		}
+		want := []recorded{{Method: "POST", Path: "/ok", Body: "hello"}}
+		if diff := cmp.Diff(want, rec.requests()); diff != "" {
+			t.Errorf("upstream requests (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestHostileSlowloris(t *testing.T) {
+	rec := startRecorder(t)
+	g := startGateway(t, hostileConfig, map[string]string{"Rec": rec.addr})
+	conn, err := net.DialTimeout("tcp", g.addr("web"), 5*time.Second)
+	if err != nil {
+		t.Fatalf("dialing: %v", err)
+	}
+	defer conn.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		head := "GET / HTTP/1.1\r\nHost: a.example\r\nX-Slow: " + strings.Repeat("s", 60) + "\r\n\r\n"
+		for i := range len(head) {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Second):
+			}
+			if _, err := conn.Write([]byte{head[i]}); err != nil {
+				return
+			}
+		}
+	}()
+	// read_header_timeout is 1s: whatever pylon answers (a 408 or nothing),
+	// the connection must end long before the head is complete (about 90s).
+	conn.SetReadDeadline(time.Now().Add(8 * time.Second))
+	_, err = io.Copy(io.Discard, conn)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("connection still open after 8s of a 1-byte-per-second head, want it cut off by read_header_timeout")
+	}
+	if got := rec.requests(); len(got) != 0 {
+		t.Errorf("upstream received %v, want nothing", got)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -12,6 +12,7 @@ func TestCompileErrors(t *testing.T) {
 		want string
 	}{
 		{"bad regex", Spec{PathKind: PathRegex, Path: "(("}, `route 1: bad path regex "(("`},
+		{"regex escaping its anchors", Spec{PathKind: PathRegex, Path: "/a)|(?:/b"}, "route 1: bad path regex"},
 		{"relative prefix", Spec{Path: "orders"}, `route 1: prefix "orders": must start with '/'`},
 		{"empty exact", Spec{PathKind: PathExact}, `route 1: exact path "": must start with '/'`},
 		{"bad template", Spec{PathKind: PathTemplate, Path: "/a{b}"}, "route 1: template"},

@@ -83,16 +83,16 @@ func TestPrefix(t *testing.T) {
 
 func TestPrecedence(t *testing.T) {
 	specs := []Spec{
-		0: {Path: "/other"},
-		1: {PathKind: PathRegex, Path: "/users/.*"},
-		2: {Path: "/users"},
-		3: {PathKind: PathTemplate, Path: "/users/{id}"},
-		4: {PathKind: PathExact, Path: "/users/me"},
-		5: {PathKind: PathTemplate, Path: "/users/{id}/{sub}/{item}"},
-		6: {PathKind: PathTemplate, Path: "/{kind}/{id}/items/all"},
-		7: {PathKind: PathTemplate, Path: "/users/{id}", Methods: []string{"POST"}},
-		8: {PathKind: PathExact, Path: "/users/me"},
-		9: {PathKind: PathRegex, Path: "/r.*"},
+		0:  {Path: "/other"},
+		1:  {PathKind: PathRegex, Path: "/users/.*"},
+		2:  {Path: "/users"},
+		3:  {PathKind: PathTemplate, Path: "/users/{id}"},
+		4:  {PathKind: PathExact, Path: "/users/me"},
+		5:  {PathKind: PathTemplate, Path: "/users/{id}/{sub}/{item}"},
+		6:  {PathKind: PathTemplate, Path: "/{kind}/{id}/items/all"},
+		7:  {PathKind: PathTemplate, Path: "/users/{id}", Methods: []string{"POST"}},
+		8:  {PathKind: PathExact, Path: "/users/me"},
+		9:  {PathKind: PathRegex, Path: "/r.*"},
 		10: {PathKind: PathRegex, Path: "/re.*", Methods: []string{"GET"}},
 	}
 	runMatch(t, specs, []matchCase{
@@ -155,4 +155,28 @@ func TestMethodMismatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWorkedExample is the worked example of docs/routing.md.
+func TestWorkedExample(t *testing.T) {
+	specs := []Spec{
+		0: {Path: "/"},
+		1: {PathKind: PathRegex, Path: "/users/[0-9]+/avatar"},
+		2: {Path: "/users"},
+		3: {PathKind: PathTemplate, Path: "/users/{id}"},
+		4: {PathKind: PathExact, Path: "/users/me"},
+		5: {PathKind: PathTemplate, Path: "/users/{id}", Methods: []string{"POST"}},
+		6: {Hosts: []string{"*.example.com"}, Path: "/"},
+		7: {Hosts: []string{"admin.example.com"}, Path: "/users"},
+	}
+	runMatch(t, specs, []matchCase{
+		{name: "exact", host: "other.org", path: "/users/me", want: 4},
+		{name: "template", host: "other.org", path: "/users/42", want: 3, params: []string{"id", "42"}},
+		{name: "method list", host: "other.org", path: "/users/42", method: "POST", want: 5, params: []string{"id", "42"}},
+		{name: "prefix beats regex", host: "other.org", path: "/users/42/avatar", want: 2},
+		{name: "root", host: "other.org", path: "/about", want: 0},
+		{name: "wildcard host", host: "a.example.com", path: "/users/me", want: 6},
+		{name: "exact host", host: "ADMIN.example.com:443", path: "/users/1", want: 7},
+		{name: "exact host path fails", host: "admin.example.com", path: "/about", want: 6},
+	})
 }

@@ -155,7 +155,12 @@ func first(rs []*route, in *Input, anyMethod bool) *route {
 	return nil
 }
 
-// anchor compiles an RE2 pattern that must match a whole value.
+// anchor compiles an RE2 pattern that must match a whole value. The pattern
+// is first compiled alone, so that one like "a)|(b" cannot escape the
+// anchoring group.
 func anchor(pattern string) (*regexp.Regexp, error) {
+	if _, err := regexp.Compile(pattern); err != nil {
+		return nil, err
+	}
 	return regexp.Compile(`^(?:` + pattern + `)$`)
 }

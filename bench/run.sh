@@ -22,6 +22,7 @@ WARMUP=${WARMUP:-2}                  # seconds of unmeasured wrk per target
 RATE=${RATE:-1000}                   # fixed-rate requests per second
 FIXED_DURATION=${FIXED_DURATION:-10} # seconds of fixed-rate load per target
 FIXED_CONNS=${FIXED_CONNS:-16}       # fixed-rate keep-alive connections
+FIXED_ROUNDS=${FIXED_ROUNDS:-1}      # fixed-rate rounds per target, interleaved
 BASE_PORT=${BASE_PORT:-18400}        # upstream; proxies use the next three
 
 usage() {
@@ -32,7 +33,8 @@ usage: bench/run.sh [-d seconds] [-r rounds] [-c connections] [-t threads]
 Flags override the environment variables of the same meaning:
   -d DURATION=$DURATION  -r ROUNDS=$ROUNDS  -c CONNECTIONS=$CONNECTIONS
   -t THREADS=$THREADS  -w WARMUP=$WARMUP  -R RATE=$RATE
-Also: FIXED_DURATION=$FIXED_DURATION FIXED_CONNS=$FIXED_CONNS BASE_PORT=$BASE_PORT
+Also: FIXED_DURATION=$FIXED_DURATION FIXED_CONNS=$FIXED_CONNS FIXED_ROUNDS=$FIXED_ROUNDS
+      BASE_PORT=$BASE_PORT
 The report goes to stdout and bench/results/latest.md.
 USAGE
 }
@@ -138,7 +140,10 @@ declare -A RPS P50 P99 REQS TICKS ERRS HWM FIXED
 wrk_round() {
 	local t=$1 pid=${PID[$1]} before=0 after=0 req rps p50 p99 err
 	[[ -n $pid ]] && before=$(cpu_ticks "$pid")
-	run_client "$TMP/wrk.out" wrk -t "$THREADS" -c "$CONNECTIONS" -d "${2}s" --latency "http://127.0.0.1:${PORT[$t]}/"
+	if ! run_client "$TMP/wrk.out" wrk -t "$THREADS" -c "$CONNECTIONS" -d "${2}s" --latency "http://127.0.0.1:${PORT[$t]}/"; then
+		log "  $t: wrk failed; round not counted"
+		return 0
+	fi
 	[[ -n $pid ]] && after=$(cpu_ticks "$pid")
 	[[ ${3:-} == warmup ]] && return 0
 	read -r req rps p50 p99 err < <(parse_wrk <"$TMP/wrk.out")
@@ -160,13 +165,38 @@ run_rounds() {
 	for t in "${TARGETS[@]}"; do
 		[[ -n ${PID[$t]} ]] && HWM[$t]=$(mem_kb "${PID[$t]}" VmHWM)
 	done
-	log "fixed rate: $RATE req/s for ${FIXED_DURATION}s per target on $FIXED_CONNS connections"
-	for t in "${TARGETS[@]}"; do
-		FIXED[$t]=
-		run_client "$TMP/fixed.out" "$TMP/fixedrate" -url "http://127.0.0.1:${PORT[$t]}/" -rate "$RATE" \
-			-duration "${FIXED_DURATION}s" -conns "$FIXED_CONNS" && FIXED[$t]=$(<"$TMP/fixed.out")
-		log "  $t: ${FIXED[$t]:-failed}"
+	run_fixed
+}
+
+# run_fixed runs the fixed-rate client against every target, FIXED_ROUNDS
+# times interleaved, and appends each summary line to FIXED[target].
+run_fixed() {
+	local t r
+	for ((r = 1; r <= FIXED_ROUNDS; r++)); do
+		log "fixed rate $r/$FIXED_ROUNDS: $RATE req/s for ${FIXED_DURATION}s per target on $FIXED_CONNS connections"
+		for t in "${TARGETS[@]}"; do
+			if run_client "$TMP/fixed.out" "$TMP/fixedrate" -url "http://127.0.0.1:${PORT[$t]}/" -rate "$RATE" \
+				-duration "${FIXED_DURATION}s" -conns "$FIXED_CONNS"; then
+				FIXED[$t]+="$(<"$TMP/fixed.out")"$'\n'
+				log "  $t: $(<"$TMP/fixed.out")"
+			else
+				log "  $t: fixedrate failed"
+			fi
+		done
 	done
+}
+
+# fixed_stat prints the median over rounds of fixedrate key $2 for target
+# $1, or n/a if no round succeeded. With $3 = sum it prints the sum.
+fixed_stat() {
+	local line
+	local -a vals=()
+	while read -r line; do
+		[[ -n $line ]] && vals+=("$(parse_fixedrate "$2" "$line")")
+	done <<<"${FIXED[$1]:-}"
+	((${#vals[@]} > 0)) || { echo "n/a"; return 0; }
+	[[ ${3:-} == sum ]] && { printf '%s\n' "${vals[@]}" | awk '{ s += $1 } END { print s }'; return 0; }
+	median "${vals[@]}"
 }
 
 # cpu_per_req prints the proxy CPU time per request of target $1 in µs.
@@ -182,8 +212,8 @@ print_throughput() {
 	for t in "${TARGETS[@]}"; do
 		hwm=n/a && [[ -n ${HWM[$t]:-} ]] && hwm="$(calc "%.1f" "${HWM[$t]} / 1024") MiB"
 		# shellcheck disable=SC2086 # one word per round is intended
-		printf '| %s | %.0f | %.0f µs | %.0f µs | %s | %s | %d |\n' "$t" "$(median ${RPS[$t]})" \
-			"$(median ${P50[$t]})" "$(median ${P99[$t]})" "$(cpu_per_req "$t")" "$hwm" "${ERRS[$t]}"
+		printf '| %s | %s | %s µs | %s µs | %s | %s | %s |\n' "$t" "$(fmt0 "$(median ${RPS[$t]:-})")" \
+			"$(fmt0 "$(median ${P50[$t]:-})")" "$(fmt0 "$(median ${P99[$t]:-})")" "$(cpu_per_req "$t")" "$hwm" "${ERRS[$t]:-n/a}"
 	done
 }
 
@@ -208,22 +238,21 @@ print_ratios() {
 
 print_fixed() {
 	local t base50 base99 v50 v99
-	base50=$(parse_fixedrate p50_us "${FIXED[direct]:-}")
-	base99=$(parse_fixedrate p99_us "${FIXED[direct]:-}")
+	base50=$(fixed_stat direct p50_us) base99=$(fixed_stat direct p99_us)
 	echo "| target | p50 | p99 | p99.9 | added p50 | added p99 | errors |"
 	echo "|---|---:|---:|---:|---:|---:|---:|"
 	for t in "${TARGETS[@]}"; do
-		v50=$(parse_fixedrate p50_us "${FIXED[$t]}") v99=$(parse_fixedrate p99_us "${FIXED[$t]}")
-		printf '| %s | %s µs | %s µs | %s µs | %s µs | %s µs | %s |\n' "$t" "$v50" "$v99" \
-			"$(parse_fixedrate p999_us "${FIXED[$t]}")" "$(calc "%.1f" "$v50 - $base50")" \
-			"$(calc "%.1f" "$v99 - $base99")" "$(parse_fixedrate errors "${FIXED[$t]}")"
+		v50=$(fixed_stat "$t" p50_us) v99=$(fixed_stat "$t" p99_us)
+		printf '| %s | %s µs | %s µs | %s µs | %s µs | %s µs | %s |\n' "$t" "$(fmt0 "$v50")" "$(fmt0 "$v99")" \
+			"$(fmt0 "$(fixed_stat "$t" p999_us)")" "$(calc "%.0f" "$v50 - $base50")" \
+			"$(calc "%.0f" "$v99 - $base99")" "$(fixed_stat "$t" errors sum)"
 	done
 }
 
 print_report() {
 	echo "# Pylon loopback benchmark"
 	echo
-	machine_info
+	machine_info "$LOAD_START"
 	((${#SKIPPED[@]} == 0)) || echo "- Skipped: ${SKIPPED[*]}"
 	echo "- Load: $ROUNDS interleaved rounds × ${DURATION}s per target, wrk -t$THREADS -c$CONNECTIONS --latency, ${WARMUP}s warm-up; 64-byte responses from nginx on 127.0.0.1"
 	echo
@@ -233,12 +262,13 @@ print_report() {
 	echo
 	print_ratios
 	echo
-	echo "## Added latency at a fixed $RATE req/s (open loop, bench/fixedrate, ${FIXED_DURATION}s, $FIXED_CONNS connections)"
+	echo "## Added latency at a fixed $RATE req/s (open loop, bench/fixedrate, median of $FIXED_ROUNDS × ${FIXED_DURATION}s, $FIXED_CONNS connections)"
 	echo
 	print_fixed
 }
 
 main() {
+	LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 	ensure_tools
 	TMP=$(mktemp -d -t pylon-bench.XXXXXX)
 	chmod 755 "$TMP" # nginx workers run as an unprivileged user

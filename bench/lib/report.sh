@@ -30,10 +30,16 @@ parse_fixedrate() {
 	echo n/a
 }
 
-# median prints the median of its arguments.
+# median prints the median of its arguments, or n/a if there are none.
 median() {
+	(($# > 0)) || { echo "n/a"; return 0; }
 	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
-	END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+	END { if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# fmt0 prints the number $1 rounded to an integer, or n/a.
+fmt0() {
+	[[ $1 =~ ^-?[0-9.]+(e[-+]?[0-9]+)?$ ]] && printf '%.0f' "$1" || echo "n/a"
 }
 
 # calc evaluates the awk expression $2 and prints it with format $1; it
@@ -52,11 +58,12 @@ ratio() {
 	fi
 }
 
-# machine_info prints the header lines describing the host and tools.
+# machine_info prints the header lines describing the host and tools; $1
+# is the load average when the run started.
 machine_info() {
 	local cpu
 	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "- Machine: $(nproc) CPUs, ${cpu:-unknown CPU}, Linux $(uname -r)"
+	echo "- Machine: $(nproc) CPUs, ${cpu:-unknown CPU}, Linux $(uname -r); load average $1 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 	echo "- Versions: $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(haproxy -v | awk 'NR == 1 { print "HAProxy " $3 }'), $(wrk -v 2>&1 | awk 'NR == 1 { print $1 " " $2 }'), $(go version | awk '{ print $3 }'), pylon $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 }

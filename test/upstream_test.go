@@ -28,19 +28,6 @@ func startHandler(t *testing.T, h http.Handler) string {
 	return s.Listener.Addr().String()
 }
 
-// startH2CEcho starts an echo upstream that speaks HTTP/2 cleartext (prior
-// knowledge) as well as HTTP/1.1.
-func startH2CEcho(t *testing.T, instance string) string {
-	t.Helper()
-	s := httptest.NewUnstartedServer(echo.Handler(instance))
-	s.Config.Protocols = new(http.Protocols)
-	s.Config.Protocols.SetHTTP1(true)
-	s.Config.Protocols.SetUnencryptedHTTP2(true)
-	s.Start()
-	t.Cleanup(s.Close)
-	return s.Listener.Addr().String()
-}
-
 // recorded is one request an upstream received in full.
 type recorded struct {
 	Method string

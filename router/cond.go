@@ -1,9 +1,6 @@
 package router
 
-import (
-	"bytes"
-	"regexp"
-)
+import "regexp"
 
 // Headers gives Match read access to a request's headers.
 type Headers interface {
@@ -91,8 +88,8 @@ func headerOK(h Headers, c *valueCond) bool {
 func queryOK(q []byte, c *valueCond) bool {
 	for len(q) > 0 {
 		var pair []byte
-		pair, q, _ = bytes.Cut(q, []byte{'&'})
-		k, v, _ := bytes.Cut(pair, []byte{'='})
+		pair, q, _ = cutByte(q, '&')
+		k, v, _ := cutByte(pair, '=')
 		if !unescapedEqual(k, c.name) || !validEscapes(v) {
 			continue
 		}

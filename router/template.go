@@ -1,7 +1,6 @@
 package router
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 )
@@ -60,7 +59,7 @@ func literals(segs []segment) int {
 func capture(segs []segment, path []byte, p *Params) {
 	rest := path[1:]
 	for _, s := range segs {
-		seg, next, _ := bytes.Cut(rest, []byte{'/'})
+		seg, next, _ := cutByte(rest, '/')
 		if s.param != "" {
 			p.add(s.param, seg)
 		}
@@ -129,7 +128,7 @@ func (n *tnode) search(rest []byte, s *tsearch) {
 	if n.min >= s.bestRank() {
 		return
 	}
-	seg, next, more := bytes.Cut(rest, []byte{'/'})
+	seg, next, more := cutByte(rest, '/')
 	if c := n.lit[string(seg)]; c != nil {
 		c.visit(next, more, s)
 	}

@@ -131,17 +131,32 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 			return attempt{fe: flow.Wrap(502, flow.CodeUpstreamConnectFailed, "could not connect to the upstream", err), cond: retry.ConnectFailure}
 		}
 		uc.SetDeadline(tryDeadline)
-		bodySent, fe, upErr := c.sendRequest(uc, lc, tp.head, tp.hasBody)
+		streaming := tp.hasBody && !c.bodyBuffered()
+		var fe *flow.Error
+		var upErr error
+		if streaming {
+			// The body goes on its own goroutine with no write deadline: the
+			// route's timeout bounds the wait for the response head, not
+			// the upload. A stuck upstream is cut off by the head read.
+			uc.SetWriteDeadline(time.Time{})
+			upErr = c.startBody(uc, lc, tp.head)
+		} else {
+			fe, upErr = c.sendRequest(uc, tp.head, tp.hasBody)
+		}
 		if fe != nil {
-			// The client's side failed; the upstream is not to blame.
-			uc.Close()
-			c.endTry(svc, ep, balancer.Success, began)
-			c.closeAfter = true
-			return attempt{fe: fe}
+			return c.clientFailed(svc, ep, uc, began, fe)
 		}
 		written := upErr == nil
 		if written {
 			upErr = c.readResponseHead(uc)
+		}
+		bodySent := false
+		if upErr != nil && streaming && written {
+			res := c.abortBody(uc)
+			bodySent = res.sent
+			if res.fe != nil {
+				return c.clientFailed(svc, ep, uc, began, res.fe)
+			}
 		}
 		if upErr != nil {
 			uc.Close()
@@ -167,6 +182,16 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 			outcome = balancer.ServerError
 		}
 		fe, reusable := c.relayResponse(uc, lc, route)
+		if streaming {
+			if !c.bodyFinished() {
+				// The upstream answered without taking the whole body.
+				c.abortBody(uc)
+				reusable = false
+			} else if res := c.body.res; res.fe != nil || res.upErr != nil {
+				reusable = false
+				c.closeAfter = true
+			}
+		}
 		if reusable {
 			uc.pool.put(uc, time.Now())
 		} else {
@@ -178,6 +203,15 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 		c.endTry(svc, ep, outcome, began)
 		return attempt{fe: fe}
 	}
+}
+
+// clientFailed ends a try that failed on the client's side (a bad chunk, a
+// body too large or too slow); the upstream is not to blame.
+func (c *conn) clientFailed(svc *Service, ep *balancer.Endpoint, uc *upConn, began time.Time, fe *flow.Error) attempt {
+	uc.Close()
+	c.endTry(svc, ep, balancer.Success, began)
+	c.closeAfter = true
+	return attempt{fe: fe}
 }
 
 // failedTry classifies an upstream failure after the connection was made.

@@ -31,7 +31,11 @@ type conn struct {
 	req    h1.Request
 	params router.Params
 	rec    Record
-	cw     h1.ChunkedWriter
+	// cw frames chunked responses to the client; reqCW chunked request
+	// bodies to the upstream (on the body copy's goroutine).
+	cw    h1.ChunkedWriter
+	reqCW h1.ChunkedWriter
+	body  bodyCopy
 	// head is scratch space for building message heads.
 	head []byte
 	// ridBuf holds the request ID; rid is the slice of it in use.

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/pylon-mesh/pylon/flow"
@@ -90,68 +91,146 @@ func hasPathPrefix(p, prefix []byte) bool {
 	return len(p) == len(prefix) || prefix[len(prefix)-1] == '/' || p[len(prefix)] == '/'
 }
 
-// sendRequest writes the head and streams the body to the upstream.
-// bodySent reports whether any body byte was taken from the client; fe is a
-// failure on the client's side (bad chunk, too large, too slow), upErr one
-// on the upstream's.
-func (c *conn) sendRequest(uc *upConn, lc *ListenerConfig, head []byte, hasBody bool) (bodySent bool, fe *flow.Error, upErr error) {
+// sendRequest writes the head and, when it is already buffered in full, the
+// body. fe is a failure on the client's side, upErr one on the upstream's.
+func (c *conn) sendRequest(uc *upConn, head []byte, hasBody bool) (fe *flow.Error, upErr error) {
 	req := &c.req
 	if !hasBody {
 		_, upErr = uc.Write(head)
-		return false, nil, upErr
+		return nil, upErr
 	}
-	if _, upErr = uc.bw.Write(head); upErr != nil {
-		return false, nil, upErr
+	uc.bw.Write(head)
+	body := c.br.BodyReader(req.ContentLength, false)
+	n, err := io.Copy(uc.bw, body)
+	c.rec.BytesIn = n
+	if err != nil {
+		return clientBodyError(err), nil
 	}
-	if req.Expect100 {
-		// The upstream is reachable: now invite the client's body.
+	return nil, uc.bw.Flush()
+}
+
+// bodyBuffered reports whether the whole request body has already been
+// read from the client, so it can go upstream with the head in one write.
+func (c *conn) bodyBuffered() bool {
+	return !c.req.Chunked && int64(c.br.Buffered()) >= c.req.ContentLength
+}
+
+// bodyCopy streams a request body upstream on its own goroutine while the
+// response is read, so an upstream may answer before the body ends (and a
+// full-duplex exchange does not deadlock).
+type bodyCopy struct {
+	done    chan struct{}
+	res     bodyResult
+	aborted atomic.Bool
+}
+
+// bodyResult is how a body copy ended.
+type bodyResult struct {
+	// sent reports whether any body byte was taken from the client.
+	sent  bool
+	fe    *flow.Error
+	upErr error
+}
+
+// startBody writes the head, invites the body when the client expects a
+// 100 Continue, and starts copying the body upstream.
+func (c *conn) startBody(uc *upConn, lc *ListenerConfig, head []byte) error {
+	if _, err := uc.Write(head); err != nil {
+		return err
+	}
+	if c.req.Expect100 {
 		c.nc.SetWriteDeadline(time.Now().Add(lc.BodyReadTimeout))
-		if _, err := c.nc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n")); err != nil {
-			return false, flow.Wrap(400, flow.CodeBadRequest, "client went away", err), nil
-		}
+		c.nc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 	}
+	b := &c.body
+	b.done = make(chan struct{})
+	b.aborted.Store(false)
+	b.res = bodyResult{}
+	go func() {
+		defer close(b.done)
+		b.res = c.copyBody(uc, lc)
+	}()
+	return nil
+}
+
+// abortBody stops a body copy that is still running (the response is done
+// or failed) and waits for it. The client connection cannot be reused: its
+// unread body is still on the wire.
+func (c *conn) abortBody(uc *upConn) bodyResult {
+	b := &c.body
+	select {
+	case <-b.done:
+		return b.res
+	default:
+	}
+	b.aborted.Store(true)
+	c.closeAfter = true
+	c.nc.SetReadDeadline(time.Now())
+	uc.Close()
+	<-b.done
+	res := b.res
+	if res.fe == errClientSlow {
+		// The deadline set above, not the client, stopped the copy.
+		res.fe = nil
+	}
+	return res
+}
+
+// bodyFinished reports whether the body copy has ended.
+func (c *conn) bodyFinished() bool {
+	select {
+	case <-c.body.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// copyBody streams the client's body to the upstream, re-framing chunked
+// bodies and enforcing the listener's body limits.
+func (c *conn) copyBody(uc *upConn, lc *ListenerConfig) (res bodyResult) {
+	req := &c.req
 	body := c.br.BodyReader(req.ContentLength, req.Chunked)
 	bufp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bufp)
 	buf := *bufp
 	var total int64
+	var w io.Writer = uc.Conn
 	if req.Chunked {
-		c.cw.Reset(uc.bw)
+		c.reqCW.Reset(uc.Conn)
+		w = &c.reqCW
 	}
+	defer func() { c.rec.BytesIn = total }()
 	for {
 		c.nc.SetReadDeadline(time.Now().Add(lc.BodyReadTimeout))
 		n, err := body.Read(buf)
 		if n > 0 {
-			bodySent = true
+			res.sent = true
 			total += int64(n)
 			if total > lc.MaxBodyBytes {
-				return true, errBodyTooLarge, nil
+				res.fe = errBodyTooLarge
+				uc.Close() // wakes the response read: this request is over
+				return res
 			}
-			var werr error
-			if req.Chunked {
-				_, werr = c.cw.Write(buf[:n])
-			} else {
-				_, werr = uc.bw.Write(buf[:n])
-			}
-			if werr != nil {
-				return true, nil, werr
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				res.upErr = werr
+				return res
 			}
 		}
+		if err == io.EOF {
+			break
+		}
 		if err != nil {
-			if err == io.EOF {
-				break
-			}
-			return bodySent, clientBodyError(err), nil
+			res.fe = clientBodyError(err)
+			uc.Close()
+			return res
 		}
 	}
 	c.nc.SetReadDeadline(time.Time{})
-	c.rec.BytesIn = total
 	if req.Chunked {
-		if err := c.cw.Close(c.br.Trailers()); err != nil {
-			return true, nil, err
-		}
+		res.upErr = c.reqCW.Close(c.br.Trailers())
 	}
-	return bodySent, nil, uc.bw.Flush()
+	return res
 }
 
 // clientBodyError maps a failure reading the client's body to the answer.

@@ -31,7 +31,7 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies,omitempty" json:"trusted_proxies,omitempty"`
 	// Listeners are the sockets the gateway accepts on. At least one is required.
 	Listeners []Listener `yaml:"listeners" json:"listeners"`
-	// Routes map requests to services, first match in order. At least one is required.
+	// Routes map requests to services; the most specific match wins (docs/routing.md). At least one is required.
 	Routes []Route `yaml:"routes" json:"routes"`
 	// Services are the upstreams routes forward to.
 	Services []Service `yaml:"services" json:"services"`

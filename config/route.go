@@ -47,7 +47,7 @@ type PathMatch struct {
 	Exact string `yaml:"exact,omitempty" json:"exact,omitempty"`
 	// Prefix matches a leading run of path segments; it starts with "/".
 	Prefix string `yaml:"prefix,omitempty" json:"prefix,omitempty"`
-	// Regex is a Go RE2 expression, anchored only as written.
+	// Regex is a Go RE2 expression that must match the whole path.
 	Regex string `yaml:"regex,omitempty" json:"regex,omitempty"`
 	// Template is a path like /users/{id}/items/{item}; each {name} matches
 	// one segment and names are unique.

@@ -24,14 +24,17 @@ import (
 const Name = "ring_hash"
 
 const (
-	// nodesPerEndpoint is the mean number of virtual nodes per endpoint:
-	// enough to keep each endpoint's share within a few percent of its
-	// weight's.
-	nodesPerEndpoint = 128
-	// minRingSize and maxRingSize bound the ring: small sets still get a
-	// smooth ring, large ones stay under 1.5 MiB (12 bytes a node).
+	// nodesPerEndpoint is about the number of virtual nodes of an endpoint
+	// of mean weight. It does not depend on how many endpoints there are
+	// (up to maxRingSize), so removing an endpoint leaves the others' nodes
+	// where they were, and 512 keeps each share within a few percent of
+	// its weight's.
+	nodesPerEndpoint = 512
+	// minRingSize and maxRingSize bound the ring: a single endpoint still
+	// gets a full ring, and large sets stay under 768 KiB (12 bytes a
+	// node), at the price of fewer nodes each beyond 128 endpoints.
 	minRingSize = 1024
-	maxRingSize = 1 << 17
+	maxRingSize = 1 << 16
 )
 
 func init() { balancer.Register(Builder{}) }
@@ -44,27 +47,35 @@ var _ balancer.Builder = Builder{}
 // Name returns Name.
 func (Builder) Name() string { return Name }
 
-// Build returns a picker over a ring of nodesPerEndpoint×len(eps) virtual
-// nodes (within the ring bounds) shared out by weight, each endpoint getting
-// at least one.
+// Build returns a picker over a ring of about nodesPerEndpoint×len(eps)
+// virtual nodes (within the ring bounds) shared out by weight, each endpoint
+// getting at least one. Node r of an endpoint sits at the hash of "<addr>_<r>", so
+// an endpoint whose count changes (slow start) gains or loses nodes only at
+// the end of its list and moves only the keys of those nodes.
 func (Builder) Build(eps []balancer.Weighted) balancer.Picker {
-	size := min(max(nodesPerEndpoint*len(eps), minRingSize), maxRingSize)
 	var total float64
 	for _, w := range eps {
 		total += weight(w)
 	}
-	var ns []node
+	perWeight := nodesPerWeight(total, len(eps))
+	ns := make([]node, 0, int(perWeight*total)+len(eps))
+	var key []byte
 	for i, w := range eps {
-		count := max(1, int(math.Round(weight(w)/total*float64(size))))
-		addr := w.Endpoint.Addr()
+		count := max(1, int(math.Round(weight(w)*perWeight)))
+		key = append(append(key[:0], w.Endpoint.Addr()...), '_')
+		base := len(key)
 		for r := range count {
-			ns = append(ns, node{hash: xxhash.Sum64String(addr + "_" + strconv.Itoa(r)), ep: uint32(i)})
+			key = strconv.AppendInt(key[:base], int64(r), 10)
+			ns = append(ns, node{hash: xxhash.Sum64(key), ep: uint32(i)})
 		}
 	}
 	// Ties (two nodes on one point) break by address, not by the order of
 	// eps, so that every gateway builds the same ring.
 	slices.SortFunc(ns, func(a, b node) int {
-		return cmp.Or(cmp.Compare(a.hash, b.hash), cmp.Compare(eps[a.ep].Endpoint.Addr(), eps[b.ep].Endpoint.Addr()))
+		if c := cmp.Compare(a.hash, b.hash); c != 0 {
+			return c
+		}
+		return cmp.Compare(eps[a.ep].Endpoint.Addr(), eps[b.ep].Endpoint.Addr())
 	})
 	p := &picker{hashes: make([]uint64, len(ns)), owners: make([]uint32, len(ns)), eps: make([]*balancer.Endpoint, len(eps))}
 	for i, n := range ns {
@@ -74,6 +85,21 @@ func (Builder) Build(eps []balancer.Weighted) balancer.Picker {
 		p.eps[i] = w.Endpoint
 	}
 	return p
+}
+
+// nodesPerWeight is how many nodes an endpoint gets per unit of weight:
+// nodesPerEndpoint over the mean weight, rounded to a power of two so that
+// removing an endpoint or ramping one up rarely changes it (and with it every
+// endpoint's nodes), then doubled or halved into the ring bounds.
+func nodesPerWeight(total float64, n int) float64 {
+	s := math.Exp2(math.Round(math.Log2(nodesPerEndpoint * float64(n) / total)))
+	for s*total > maxRingSize {
+		s /= 2
+	}
+	for s*total < minRingSize {
+		s *= 2
+	}
+	return s
 }
 
 // weight is w's weight, with weights that are not positive or not finite

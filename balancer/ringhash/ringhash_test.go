@@ -2,6 +2,7 @@ package ringhash
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/pylon-mesh/pylon/balancer"
@@ -17,6 +18,20 @@ func TestRegistered(t *testing.T) {
 func TestConsistent(t *testing.T) {
 	for _, n := range []int{3, 10, 50} {
 		balancertest.CheckConsistent(t, Builder{}, n, 2/float64(n))
+	}
+}
+
+// TestOnlyRemovedKeysMove checks the ring's defining property: the other
+// endpoints keep their nodes, so only the removed endpoint's keys move.
+func TestOnlyRemovedKeysMove(t *testing.T) {
+	eps := balancertest.Endpoints(1, 2, 1, 3, 1)
+	before := balancertest.Mapping(t, Builder{}.Build(eps))
+	after := balancertest.Mapping(t, Builder{}.Build(slices.Delete(slices.Clone(eps), 2, 3)))
+	gone := eps[2].Endpoint.Addr()
+	for i := range before {
+		if before[i] != gone && after[i] != before[i] {
+			t.Fatalf("key %d: got moved from %s to %s, want only keys of %s moved", i, before[i], after[i], gone)
+		}
 	}
 }
 
@@ -69,9 +84,9 @@ func TestRingSize(t *testing.T) {
 		n    int
 		want int
 	}{
-		{"small set gets the minimum", 2, minRingSize},
+		{"one endpoint gets the minimum", 1, minRingSize},
 		{"per endpoint", 100, 100 * nodesPerEndpoint},
-		{"large set capped", 4096, maxRingSize},
+		{"large set capped", 1024, maxRingSize},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

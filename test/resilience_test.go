@@ -23,6 +23,10 @@ routes:
 services:
   - name: pair
     endpoints: [{{.A}}, {{.B}}]
+    # Room for every worker to retry at once: this test is about retries
+    # and ejection hiding a dead endpoint, not about retry limits.
+    circuit_breaker: { max_retries: 64 }
+    retry_budget: { percent: 50, min_per_second: 100 }
     health:
       outlier:
         consecutive_5xx: 3
@@ -72,6 +76,11 @@ func TestFailoverUnderLoad(t *testing.T) {
 		t.Errorf("%d of %d requests failed after one endpoint died, want none (retries and ejection should hide it)", n, total.Load())
 		for e := range errs {
 			t.Logf("failure: %s", e)
+		}
+		for _, l := range g.accessLines() {
+			if l["status"] != float64(http.StatusOK) {
+				t.Logf("access log: %v", l)
+			}
 		}
 	}
 	ep := g.endpoint("pair", addrB)

@@ -70,7 +70,7 @@ func (c *chunkedBody) read(p []byte) (n int, err error) {
 			if err == io.EOF {
 				return n, errShortBody
 			}
-			if err != nil {
+			if err != nil || m == 0 {
 				return n, err
 			}
 		case chunkCRLF:

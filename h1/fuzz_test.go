@@ -1,9 +1,11 @@
 package h1
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
+	"net/http"
 	"net/http/httputil"
 	"strings"
 	"testing"
@@ -34,9 +36,12 @@ func FuzzReadRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := NewReader(bytes.NewReader(data), 4096)
 		var req Request
-		for range 4 {
+		for i := range 4 {
 			if err := r.ReadRequest(&req, fuzzLimits); err != nil {
 				return
+			}
+			if i == 0 {
+				compareNetHTTP(t, &req, data)
 			}
 			checkRequestFraming(t, &req)
 			checkReserialised(t, &req)
@@ -57,6 +62,24 @@ func checkRequestFraming(t *testing.T, req *Request) {
 		t.Fatalf("non-chunked request with TE %v, length %d", hasTE, req.ContentLength)
 	case req.Minor == 1 && len(req.Host) == 0:
 		t.Fatalf("HTTP/1.1 request without a host")
+	}
+}
+
+// compareNetHTTP checks that net/http, when it accepts the same request,
+// reads the same method, target, host and body framing.
+func compareNetHTTP(t *testing.T, req *Request, data []byte) {
+	std, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(data)))
+	if err != nil {
+		return
+	}
+	type view struct {
+		Method, Target, Host string
+		ContentLength        int64
+	}
+	ours := view{string(req.Method), string(req.Target), string(req.Host), req.ContentLength}
+	theirs := view{std.Method, std.RequestURI, std.Host, std.ContentLength}
+	if diff := cmp.Diff(theirs, ours); diff != "" {
+		t.Fatalf("net/http reads %q differently (-net/http +ours):\n%s", data, diff)
 	}
 }
 

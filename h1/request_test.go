@@ -1,6 +1,8 @@
 package h1
 
 import (
+	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -266,5 +268,17 @@ func TestErrorIsSticky(t *testing.T) {
 	}
 	if err2 := r.ReadRequest(new(Request), Limits{}); err2 != err {
 		t.Errorf("got %v on the next read, want the same error %v", err2, err)
+	}
+}
+
+// stuck returns no bytes and no error, forever.
+type stuck struct{}
+
+func (stuck) Read([]byte) (int, error) { return 0, nil }
+
+func TestSourceWithoutProgress(t *testing.T) {
+	r := NewReader(stuck{}, 0)
+	if err := r.ReadRequest(new(Request), Limits{}); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("got %v, want io.ErrNoProgress", err)
 	}
 }

@@ -9,10 +9,10 @@ import (
 
 // respView is a Response with strings, for cmp.Diff.
 type respView struct {
-	Minor, Status                        int
-	Reason                               string
-	Headers                              []string
-	ContentLength                        int64
+	Minor, Status                      int
+	Reason                             string
+	Headers                            []string
+	ContentLength                      int64
 	Chunked, KeepAlive, CloseDelimited bool
 }
 

@@ -115,3 +115,24 @@ func newClient(t *testing.T) *http.Client {
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr, Timeout: 20 * time.Second}
 }
+
+// tryGet is get for goroutines other than the test's: it returns errors.
+func tryGet(c *http.Client, url string) (*http.Response, []byte, error) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, b, err
+}
+
+// decodeEchoQuiet returns the instance of an echo reply, or "" if body is
+// not one.
+func decodeEchoQuiet(body []byte) string {
+	var r echo.Reply
+	if json.Unmarshal(body, &r) != nil {
+		return ""
+	}
+	return r.Instance
+}

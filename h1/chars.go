@@ -1,5 +1,7 @@
 package h1
 
+import "encoding/binary"
+
 // Byte classes from RFC 9110 and RFC 3986, as lookup tables.
 var (
 	// tchar: token characters (RFC 9110 5.6.2).
@@ -108,10 +110,36 @@ func ValidFieldName(b []byte) bool { return isToken(b) }
 // ValidFieldValue reports whether b may be sent as a header field value:
 // no control bytes but HTAB, and no leading or trailing whitespace.
 func ValidFieldValue(b []byte) bool {
-	for _, c := range b {
+	return validValue(b) && len(trimOWS(b)) == len(b)
+}
+
+// validValue reports whether v holds only field-vchar, SP and HTAB. It
+// tests eight bytes at a time and looks closer only at words that may hold
+// a control byte (or a HTAB).
+func validValue(v []byte) bool {
+	for len(v) >= 8 {
+		if mayHaveCTL(binary.LittleEndian.Uint64(v)) {
+			for _, c := range v[:8] {
+				if !valueChar[c] {
+					return false
+				}
+			}
+		}
+		v = v[8:]
+	}
+	for _, c := range v {
 		if !valueChar[c] {
 			return false
 		}
 	}
-	return len(trimOWS(b)) == len(b)
+	return true
+}
+
+// mayHaveCTL reports whether a byte of x is below 0x20 or is 0x7f, with
+// the classic has-less-than and has-zero word tests (exact for existence).
+func mayHaveCTL(x uint64) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	below := (x - ones*0x20) &^ x & high
+	del := x ^ (ones * 0x7f)
+	return (below|(del-ones)&^del&high) != 0
 }

@@ -35,10 +35,8 @@ func parseField(line []byte) (Header, error) {
 		return Header{}, badRequest("empty header field name")
 	}
 	value := line[i+1:]
-	for _, c := range value {
-		if !valueChar[c] {
-			return Header{}, badRequest("control byte in header field value")
-		}
+	if !validValue(value) {
+		return Header{}, badRequest("control byte in header field value")
 	}
 	return Header{Name: line[:i], Value: trimOWS(value)}, nil
 }

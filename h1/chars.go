@@ -141,5 +141,5 @@ func mayHaveCTL(x uint64) bool {
 	const ones, high = 0x0101010101010101, 0x8080808080808080
 	below := (x - ones*0x20) &^ x & high
 	del := x ^ (ones * 0x7f)
-	return (below|(del-ones)&^del&high) != 0
+	return (below | (del-ones)&^del&high) != 0
 }

@@ -166,3 +166,25 @@ func TestRunPrintsSummary(t *testing.T) {
 		t.Errorf("got output %q, want it to start with requests=5 errors=0 p50_us=", got)
 	}
 }
+
+func TestSendAt(t *testing.T) {
+	tests := []struct {
+		name   string
+		offset time.Duration // due time relative to now
+	}{
+		{"late request is timed from its due time", -time.Second},
+		{"early request is timed from the wake-up", 2 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			due := time.Now().Add(tc.offset)
+			got := sendAt(due)
+			if tc.offset < 0 && !got.Equal(due) {
+				t.Errorf("got start %v, want the due time %v", got, due)
+			}
+			if tc.offset > 0 && (got.Before(due) || time.Now().Before(got)) {
+				t.Errorf("got start %v, want between due %v and now", got, due)
+			}
+		})
+	}
+}

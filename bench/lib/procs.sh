@@ -54,7 +54,7 @@ cpu_ticks() {
 	for pid in $(proc_tree "$1"); do
 		read -r line 2>/dev/null <"/proc/$pid/stat" || continue
 		read -ra fields <<<"${line##*) }"
-		((total += fields[11] + fields[12]))
+		total=$((total + fields[11] + fields[12]))
 	done
 	echo "$total"
 }
@@ -65,7 +65,7 @@ mem_kb() {
 	local total=0 pid key val
 	for pid in $(proc_tree "$1"); do
 		while read -r key val _; do
-			[[ $key == "$2:" ]] && ((total += val))
+			[[ $key == "$2:" ]] && total=$((total + val))
 		done 2>/dev/null <"/proc/$pid/status" || true
 	done
 	echo "$total"

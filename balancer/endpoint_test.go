@@ -171,20 +171,22 @@ func TestHealthAndEjection(t *testing.T) {
 	if got := e.Weight(); got != 1 {
 		t.Errorf("Weight of weight 0: got %d, want 1", got)
 	}
+	// do reports what the step returns: SetHealthy whether the state
+	// changed, the ejection whether it is in force.
 	steps := []struct {
-		name        string
-		do          func() bool
-		wantChanged bool
-		wantAvail   bool
+		name      string
+		do        func() bool
+		want      bool
+		wantAvail bool
 	}{
 		{"mark unhealthy", func() bool { return e.SetHealthy(false, now) }, true, false},
 		{"unhealthy again", func() bool { return e.SetHealthy(false, now) }, false, false},
 		{"healthy", func() bool { return e.SetHealthy(true, now) }, true, true},
-		{"eject", func() bool { e.Eject(now.Add(time.Minute)); return true }, true, false},
+		{"eject", func() bool { e.Eject(now.Add(time.Minute)); return e.Ejected(now) }, true, false},
 	}
 	for _, s := range steps {
-		if got := s.do(); got != s.wantChanged {
-			t.Errorf("%s: changed: got %v, want %v", s.name, got, s.wantChanged)
+		if got := s.do(); got != s.want {
+			t.Errorf("%s: got %v, want %v", s.name, got, s.want)
 		}
 		if got := e.Available(now); got != s.wantAvail {
 			t.Errorf("%s: Available: got %v, want %v", s.name, got, s.wantAvail)

@@ -1,7 +1,6 @@
 package test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,7 +9,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,7 +19,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pylon-mesh/pylon/internal/echo"
-	"golang.org/x/net/http2"
 )
 
 // writeCert writes a self-signed certificate for name and its key into dir
@@ -123,13 +120,10 @@ func TestHTTP2(t *testing.T) {
 	roots.AddCert(a)
 	roots.AddCert(b)
 
-	h2cClient := &http.Client{Timeout: 10 * time.Second, Transport: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
+	h2cTransport := &http.Transport{Protocols: new(http.Protocols)}
+	h2cTransport.Protocols.SetUnencryptedHTTP2(true) // prior knowledge, no upgrade
+	t.Cleanup(h2cTransport.CloseIdleConnections)
+	h2cClient := &http.Client{Timeout: 10 * time.Second, Transport: h2cTransport}
 	tlsClient := func(serverName string, h2 bool) *http.Client {
 		tr := &http.Transport{
 			TLSClientConfig:   &tls.Config{RootCAs: roots, ServerName: serverName},

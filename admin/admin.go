@@ -1,6 +1,6 @@
 // Package admin serves a pylon process's own endpoints: liveness,
-// readiness, Prometheus metrics, the running configuration and the live
-// state of services. It binds to loopback unless configured otherwise.
+// readiness, Prometheus metrics, the running configuration, the live state
+// of services and Go's profiles. It binds to loopback unless configured otherwise.
 package admin
 
 import (
@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 )
 
@@ -44,9 +45,15 @@ func Handler(src Source, metrics http.Handler) http.Handler {
 	mux.HandleFunc("GET /services", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"services": src.Services()})
 	})
+	// Profiles, for finding where time and memory go under load. The admin
+	// listener is loopback unless configured otherwise.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{
-			"code": "not_found", "message": "admin endpoints: /live /ready /metrics /config /services"}})
+			"code": "not_found", "message": "admin endpoints: /live /ready /metrics /config /services /debug/pprof/"}})
 	})
 	return mux
 }

@@ -125,6 +125,7 @@ func buildService(sc config.Service, prev *serviceState, logger *slog.Logger) (*
 			IdleTimeout: sc.Pool.IdleTimeout.Duration(),
 			MaxIdle:     sc.Pool.MaxIdlePerEndpoint,
 			TLS:         tlsCfg,
+			Breaker:     svc.Breaker,
 		})
 		pools[ep] = p
 		st.pools = append(st.pools, p)

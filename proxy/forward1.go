@@ -123,6 +123,10 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 	began := time.Now()
 	for {
 		uc, err := pool.get(tryDeadline, time.Now())
+		if err == errConnLimit {
+			c.endTry(svc, ep, balancer.Success, began)
+			return attempt{fe: errCircuitOpen}
+		}
 		if err != nil {
 			c.endTry(svc, ep, balancer.ConnectFailure, began)
 			if isTimeout(err) {
@@ -176,7 +180,6 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 			c.endTry(svc, ep, balancer.ServerError, began)
 			return attempt{fe: flow.New(502, flow.CodeUpstreamProtocolError, "the upstream kept failing"), cond: condStatus}
 		}
-		uc.SetDeadline(time.Time{})
 		outcome := balancer.Success
 		if status >= 500 {
 			outcome = balancer.ServerError

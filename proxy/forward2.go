@@ -157,7 +157,7 @@ func (c *conn) relayHTTP(resp *http.Response, route *Route) (balancer.Outcome, *
 				tr = append(tr, h1.Header{Name: []byte(k), Value: []byte(v)})
 			}
 		}
-		c.cw.Close(tr)
+		c.cw.Close(forwardableTrailers(nil, tr))
 	}
 	if err := c.bw.Flush(); err != nil {
 		c.closeAfter = true

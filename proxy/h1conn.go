@@ -36,6 +36,9 @@ type conn struct {
 	cw    h1.ChunkedWriter
 	reqCW h1.ChunkedWriter
 	body  bodyCopy
+	// trailers and reqTrailers hold the filtered trailer fields of the
+	// response and of the request body.
+	trailers, reqTrailers []h1.Header
 	// head is scratch space for building message heads.
 	head []byte
 	// ridBuf holds the request ID; rid is the slice of it in use.
@@ -93,7 +96,8 @@ func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
 			c.readFailed(snap, lc, err)
 			return
 		}
-		nc.SetReadDeadline(time.Time{})
+		// The read deadline stays: nothing reads the connection again until
+		// the body copy or the next request sets its own.
 		c.closeAfter = false
 		if !c.serveRequest(snap, lc) || c.closeAfter {
 			return

@@ -124,3 +124,16 @@ func trustedPeer(addr netip.Addr, trusted []netip.Prefix) bool {
 func appendIP(dst []byte, a netip.Addr) []byte {
 	return a.Unmap().AppendTo(dst)
 }
+
+// forwardableTrailers appends to dst the trailer fields that may be
+// forwarded: never hop-by-hop fields, framing, Host, or anything the
+// message named in Connection (RFC 9110 section 6.5.1).
+func forwardableTrailers(dst, src []h1.Header) []h1.Header {
+	for _, f := range src {
+		if h1.IsHopByHop(f.Name) || equalFold(f.Name, "content-length") || equalFold(f.Name, "host") {
+			continue
+		}
+		dst = append(dst, f)
+	}
+	return dst
+}

@@ -4,12 +4,18 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"sync"
 	"time"
 
+	"github.com/pylon-mesh/pylon/breaker"
 	"github.com/pylon-mesh/pylon/h1"
 )
+
+// errConnLimit is returned by Pool.get when the service's circuit breaker
+// allows no more connections or dials.
+var errConnLimit = errors.New("circuit breaker: connection limit reached")
 
 // upConn is one pooled HTTP/1.1 connection to an upstream endpoint, with the
 // codec state that lives as long as the connection.
@@ -24,6 +30,19 @@ type upConn struct {
 	// connection (served > 0) before any response byte is the classic
 	// keep-alive race and is safe to retry.
 	served int
+	closed sync.Once
+}
+
+// Close closes the connection and gives its slot back to the breaker.
+func (uc *upConn) Close() error {
+	err := net.ErrClosed
+	uc.closed.Do(func() {
+		err = uc.Conn.Close()
+		if b := uc.pool.breaker; b != nil {
+			b.ReleaseConnection()
+		}
+	})
+	return err
 }
 
 // Pool keeps idle HTTP/1.1 connections to one endpoint.
@@ -38,6 +57,7 @@ type Pool struct {
 	idleTimeout time.Duration
 	maxIdle     int
 	bufSize     int
+	breaker     *breaker.Breaker
 
 	mu     sync.Mutex
 	idle   []*upConn
@@ -57,6 +77,9 @@ type PoolConfig struct {
 	// BufSize is the read buffer per connection, which also bounds a
 	// response head.
 	BufSize int
+	// Breaker, when set, bounds the service's open connections
+	// (max_connections) and dials in progress (max_pending).
+	Breaker *breaker.Breaker
 }
 
 // NewPool returns a pool of connections to addr.
@@ -65,7 +88,7 @@ func NewPool(addr string, cfg PoolConfig) *Pool {
 		cfg.BufSize = 16 << 10
 	}
 	return &Pool{addr: addr, tls: cfg.TLS, dialTimeout: cfg.DialTimeout,
-		idleTimeout: cfg.IdleTimeout, maxIdle: cfg.MaxIdle, bufSize: cfg.BufSize}
+		idleTimeout: cfg.IdleTimeout, maxIdle: cfg.MaxIdle, bufSize: cfg.BufSize, breaker: cfg.Breaker}
 }
 
 // get returns an idle connection, or dials a new one that must be up by
@@ -83,7 +106,7 @@ func (p *Pool) get(deadline, now time.Time) (*upConn, error) {
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
 		if p.idleTimeout > 0 && now.Sub(uc.lastUsed) > p.idleTimeout {
-			uc.Conn.Close()
+			uc.Close()
 			continue
 		}
 		return uc, nil
@@ -91,6 +114,24 @@ func (p *Pool) get(deadline, now time.Time) (*upConn, error) {
 }
 
 func (p *Pool) dial(deadline time.Time) (*upConn, error) {
+	if b := p.breaker; b != nil {
+		if !b.AcquirePending() {
+			return nil, errConnLimit
+		}
+		defer b.ReleasePending()
+		if !b.AcquireConnection() {
+			return nil, errConnLimit
+		}
+	}
+	uc, err := p.connect(deadline)
+	if err != nil && p.breaker != nil {
+		p.breaker.ReleaseConnection()
+	}
+	return uc, err
+}
+
+// connect opens a connection, TLS included.
+func (p *Pool) connect(deadline time.Time) (*upConn, error) {
 	d := net.Dialer{Timeout: p.dialTimeout, Deadline: deadline, KeepAlive: 30 * time.Second}
 	c, err := d.Dial("tcp", p.addr)
 	if err != nil {
@@ -121,7 +162,7 @@ func (p *Pool) put(uc *upConn, now time.Time) {
 	p.mu.Lock()
 	if p.closed || len(p.idle) >= p.maxIdle {
 		p.mu.Unlock()
-		uc.Conn.Close()
+		uc.Close()
 		return
 	}
 	p.idle = append(p.idle, uc)
@@ -137,7 +178,7 @@ func (p *Pool) Close() {
 	p.closed = true
 	p.mu.Unlock()
 	for _, uc := range idle {
-		uc.Conn.Close()
+		uc.Close()
 	}
 }
 

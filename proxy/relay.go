@@ -56,6 +56,7 @@ func (c *conn) relayResponse(uc *upConn, lc *ListenerConfig, route *Route) (fe *
 	if !req.KeepAlive || c.s.draining.Load() {
 		c.closeAfter = true
 	}
+	c.nc.SetWriteDeadline(time.Now().Add(lc.IdleTimeout))
 	c.writeResponseHead(resp, route, noBody, chunked)
 	if noBody {
 		if err := c.bw.Flush(); err != nil {
@@ -78,11 +79,16 @@ func (c *conn) relayResponse(uc *upConn, lc *ListenerConfig, route *Route) (fe *
 	var total int64
 	remaining := resp.ContentLength
 	for {
-		uc.SetReadDeadline(time.Now().Add(lc.IdleTimeout))
+		if uc.br.Buffered() == 0 {
+			// Going to the network: bound the wait for the upstream and the
+			// client by the idle timeout. Bytes already buffered need none.
+			now := time.Now()
+			uc.SetReadDeadline(now.Add(lc.IdleTimeout))
+			c.nc.SetWriteDeadline(now.Add(lc.IdleTimeout))
+		}
 		n, err := body.Read(buf)
 		if n > 0 {
 			total += int64(n)
-			c.nc.SetWriteDeadline(time.Now().Add(lc.IdleTimeout))
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				c.closeAfter = true
 				c.rec.BytesOut = total
@@ -110,11 +116,11 @@ func (c *conn) relayResponse(uc *upConn, lc *ListenerConfig, route *Route) (fe *
 	}
 	c.rec.BytesOut = total
 	if chunked {
-		var trailers []h1.Header
+		c.trailers = c.trailers[:0]
 		if resp.Chunked {
-			trailers = uc.br.Trailers()
+			c.trailers = forwardableTrailers(c.trailers, uc.br.Trailers())
 		}
-		if err := c.cw.Close(trailers); err != nil {
+		if err := c.cw.Close(c.trailers); err != nil {
 			c.closeAfter = true
 			return nil, false
 		}
@@ -157,6 +163,5 @@ func (c *conn) writeResponseHead(resp *h1.Response, route *Route, noBody, chunke
 	}
 	h = append(h, '\r', '\n')
 	c.head = h
-	c.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	c.bw.Write(h)
 }

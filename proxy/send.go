@@ -228,7 +228,8 @@ func (c *conn) copyBody(uc *upConn, lc *ListenerConfig) (res bodyResult) {
 	}
 	c.nc.SetReadDeadline(time.Time{})
 	if req.Chunked {
-		res.upErr = c.reqCW.Close(c.br.Trailers())
+		c.reqTrailers = forwardableTrailers(c.reqTrailers[:0], c.br.Trailers())
+		res.upErr = c.reqCW.Close(c.reqTrailers)
 	}
 	return res
 }

@@ -35,7 +35,7 @@ func TestAdmin(t *testing.T) {
 		okIDs = append(okIDs, resp.Header.Get("X-Request-Id"))
 	}
 	resp404, _ := get(t, c, g.url("web")+"/elsewhere")
-	raw := rawExchange(t, g.addr("web"), "GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n")
+	raw := rawExchange(t, g.addr("web"), "GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n", false)
 	if raw.status != http.StatusBadRequest {
 		t.Fatalf("raw bad request: got status %d (%v), want 400", raw.status, raw.err)
 	}

@@ -40,8 +40,8 @@ type rawResult struct {
 
 // rawExchange writes payload on a fresh connection (in the background, so
 // a server that answers early is read), reads one response and checks
-// whether the connection is closed afterwards.
-func rawExchange(t *testing.T, addr, payload string) rawResult {
+// (when checkClose is set) whether the connection is closed afterwards.
+func rawExchange(t *testing.T, addr, payload string, checkClose bool) rawResult {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -59,6 +59,9 @@ func rawExchange(t *testing.T, addr, payload string) rawResult {
 	resp.Body.Close()
 	if err != nil {
 		return rawResult{status: resp.StatusCode, err: err}
+	}
+	if !checkClose {
+		return rawResult{status: resp.StatusCode, body: body}
 	}
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, rerr := br.ReadByte()
@@ -146,7 +149,7 @@ func TestHostileHTTP1(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := rawExchange(t, g.addr("web"), tc.payload)
+			r := rawExchange(t, g.addr("web"), tc.payload, true)
 			if r.err != nil {
 				t.Fatalf("got %v, want a %v response", r.err, tc.codes)
 			}
@@ -166,7 +169,7 @@ func TestHostileHTTP1(t *testing.T) {
 	}
 
 	t.Run("valid request still reaches the upstream", func(t *testing.T) {
-		r := rawExchange(t, g.addr("web"), "POST /ok HTTP/1.1\r\n"+h+"Content-Length: 5\r\nConnection: close\r\n\r\nhello")
+		r := rawExchange(t, g.addr("web"), "POST /ok HTTP/1.1\r\n"+h+"Content-Length: 5\r\nConnection: close\r\n\r\nhello", false)
 		if r.err != nil || r.status != http.StatusOK {
 			t.Fatalf("got status %d, err %v, want 200", r.status, r.err)
 		}
@@ -219,4 +222,90 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestHostileHTTP1Refusals(t *testing.T) {
+	rec := startRecorder(t)
+	g := startGateway(t, hostileConfig, map[string]string{"Rec": rec.addr})
+	const h = "Host: a.example\r\n"
+	tests := []struct {
+		name       string
+		payload    string
+		wantStatus int
+		wantCode   string // "bad_request|bad_path" lists acceptable codes
+	}{
+		{"smuggled request after a chunk without CRLF",
+			"POST /x HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\nGET /smuggled HTTP/1.1\r\n" + h + "\r\n",
+			400, "bad_chunk"},
+		{"gzip, chunked", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, "unsupported_transfer_coding"},
+		{"dot-segment", "GET /a/../b HTTP/1.1\r\n" + h + "\r\n", 400, "bad_path"},
+		{"encoded dot-segment", "GET /a/%2e%2E/b HTTP/1.1\r\n" + h + "\r\n", 400, "bad_path"},
+		{"relative path", "GET a/b HTTP/1.1\r\n" + h + "\r\n", 400, "bad_request|bad_path"},
+		{"CONNECT", "CONNECT a.example:443 HTTP/1.1\r\n" + h + "\r\n", 405, "method_not_allowed"},
+		{"Expect other than 100-continue", "POST / HTTP/1.1\r\n" + h + "Expect: 200-ok\r\nContent-Length: 1\r\n\r\nx", 417, "expectation_failed"},
+		{"HTTP/3.0 on the wire", "GET / HTTP/3.0\r\n" + h + "\r\n", 505, "version_not_supported"},
+		{"body ends early", "POST / HTTP/1.1\r\n" + h + "Content-Length: 10\r\n\r\nabc", 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			payload := tc.payload
+			if tc.wantStatus == 0 {
+				// The client half-closes after a short body: pylon must
+				// not forward a complete request. Whatever it answers is
+				// fine; only the upstream's record is checked below.
+				rawHalfClose(t, g.addr("web"), payload)
+				return
+			}
+			r := rawExchange(t, g.addr("web"), payload, false)
+			if r.err != nil {
+				t.Fatalf("got %v, want a %d response", r.err, tc.wantStatus)
+			}
+			if got := errorCode(t, r.body); r.status != tc.wantStatus || !contains(strings.Split(tc.wantCode, "|"), got) {
+				t.Errorf("got %d %q, want %d %q", r.status, got, tc.wantStatus, tc.wantCode)
+			}
+		})
+	}
+	if got := rec.requests(); len(got) != 0 {
+		t.Errorf("upstream received %d complete requests, want none:\n%v", len(got), got)
+	}
+
+	t.Run("pipelined requests answered in order", func(t *testing.T) {
+		conn, err := net.DialTimeout("tcp", g.addr("web"), 5*time.Second)
+		if err != nil {
+			t.Fatalf("dialing: %v", err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(conn, "GET /one HTTP/1.1\r\n"+h+"\r\nPOST /two HTTP/1.1\r\n"+h+"Content-Length: 3\r\n\r\nabcGET /three HTTP/1.1\r\n"+h+"Connection: close\r\n\r\n")
+		br := bufio.NewReader(conn)
+		var paths []string
+		for range 3 {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("reading response %d: %v", len(paths)+1, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			paths = append(paths, decodeEcho(t, body).Path)
+		}
+		if diff := cmp.Diff([]string{"/one", "/two", "/three"}, paths); diff != "" {
+			t.Errorf("responses (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// rawHalfClose writes payload, closes the write side and reads until the
+// server closes.
+func rawHalfClose(t *testing.T, addr, payload string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dialing %s: %v", addr, err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(conn, payload)
+	conn.(*net.TCPConn).CloseWrite()
+	if _, err := io.Copy(io.Discard, conn); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("connection still open 10s after the client half-closed mid-body")
+	}
 }

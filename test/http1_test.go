@@ -185,6 +185,32 @@ func TestHTTP1Forwarding(t *testing.T) {
 		}
 	})
 
+	t.Run("forwarded headers from an untrusted client are replaced", func(t *testing.T) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/api/xff", nil)
+		req.Header.Set("X-Forwarded-For", "1.2.3.4")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-Host", "evil.example")
+		req.Header.Set("Forwarded", "for=1.2.3.4;proto=https")
+		_, body := do(t, c, req)
+		rep := decodeEcho(t, body)
+		got := map[string][]string{
+			"X-Forwarded-For":   rep.Headers["X-Forwarded-For"],
+			"X-Forwarded-Proto": rep.Headers["X-Forwarded-Proto"],
+			"X-Forwarded-Host":  rep.Headers["X-Forwarded-Host"],
+		}
+		want := map[string][]string{
+			"X-Forwarded-For":   {"127.0.0.1"},
+			"X-Forwarded-Proto": {"http"},
+			"X-Forwarded-Host":  {g.addr("web")},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("upstream forwarded headers (-want +got):\n%s", diff)
+		}
+		if f := strings.Join(rep.Headers["Forwarded"], ","); strings.Contains(f, "1.2.3.4") {
+			t.Errorf("upstream got the client's Forwarded %q, want it replaced", f)
+		}
+	})
+
 	t.Run("hop-by-hop headers dropped", func(t *testing.T) {
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/api/hop", nil)
 		req.Header.Set("Connection", "foo")

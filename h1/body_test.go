@@ -219,3 +219,24 @@ func TestRawReadAfterUpgrade(t *testing.T) {
 		t.Errorf("got %q, %v; want the frame bytes, nil", got, err)
 	}
 }
+
+func TestPeek(t *testing.T) {
+	src := "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+	r := NewReader(iotest.HalfReader(strings.NewReader(src)), 4096)
+	var req Request
+	for _, want := range []string{"/a", "/b"} {
+		b, err := r.Peek()
+		if err != nil || len(b) == 0 {
+			t.Fatalf("Peek before %s: %q, %v; want bytes of the next request", want, b, err)
+		}
+		if err := r.ReadRequest(&req, DefaultLimits); err != nil {
+			t.Fatalf("ReadRequest after Peek: %v", err)
+		}
+		if got := string(req.Path); got != want {
+			t.Errorf("got path %q, want %q", got, want)
+		}
+	}
+	if _, err := r.Peek(); err != io.EOF {
+		t.Errorf("Peek at the end: got %v, want io.EOF", err)
+	}
+}

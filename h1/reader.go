@@ -251,3 +251,26 @@ func (r *Reader) endHead(count int, body bool) {
 	r.headCount = count
 	r.pending = body
 }
+
+// Peek waits until at least one byte of the next message is buffered and
+// returns the buffered bytes, valid until the next read. A server uses it
+// to tell an idle keep-alive connection from one that has started a
+// request, so it can apply an idle timeout to the first and a header
+// timeout to the second.
+func (r *Reader) Peek() ([]byte, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.pending {
+		return nil, ErrUnreadBody
+	}
+	if r.r < r.w {
+		return r.buf[r.r:r.w], nil
+	}
+	// Nothing of the previous message is needed any more.
+	r.r, r.w = 0, 0
+	if err := r.fill(); err != nil {
+		return nil, err
+	}
+	return r.buf[r.r:r.w], nil
+}

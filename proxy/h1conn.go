@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"net"
@@ -86,12 +87,10 @@ func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
 		if lc == nil || s.draining.Load() {
 			return
 		}
-		if !first {
-			nc.SetReadDeadline(time.Now().Add(lc.IdleTimeout))
+		if !c.awaitRequest(lc, first) {
+			return
 		}
-		c.idle.Store(true)
 		err := c.br.ReadRequest(&c.req, lc.Limits)
-		c.idle.Store(false)
 		if err != nil {
 			c.readFailed(snap, lc, err)
 			return
@@ -104,6 +103,32 @@ func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
 		}
 	}
 }
+
+// awaitRequest waits for the next request to start: up to the idle timeout
+// on a keep-alive connection, up to the header timeout on a new one. Once
+// bytes arrive, the rest of the head must come within the header timeout,
+// so a client cannot trickle a head in slowly. It reports false when the
+// connection should close.
+func (c *conn) awaitRequest(lc *ListenerConfig, first bool) bool {
+	now := time.Now()
+	wait := lc.IdleTimeout
+	if first {
+		wait = lc.ReadHeaderTimeout
+	}
+	c.nc.SetReadDeadline(now.Add(wait))
+	c.idle.Store(true)
+	b, err := c.br.Peek()
+	c.idle.Store(false)
+	if err != nil {
+		return false
+	}
+	if !first && !bytes.Contains(b, headEnd) {
+		c.nc.SetReadDeadline(time.Now().Add(lc.ReadHeaderTimeout))
+	}
+	return true
+}
+
+var headEnd = []byte("\r\n\r\n")
 
 // readFailed answers a request head that could not be read: a malformed or
 // oversized head gets its status; a timeout or a closed connection gets

@@ -138,8 +138,8 @@ func (s *Server) serveConn(c net.Conn, listener string) {
 			return
 		}
 		c = pc
+		c.SetReadDeadline(time.Time{})
 		if isH2 {
-			c.SetReadDeadline(time.Time{})
 			s.serveH2(c, listener)
 			return
 		}

@@ -347,3 +347,34 @@ func TestGRPCHealthCheck(t *testing.T) {
 		t.Errorf("got pylon_upstream_endpoint_healthy %v, want 1", v)
 	}
 }
+
+const grpcErrorsConfig = `
+listeners:
+  - name: web
+    address: {{listen "web"}}
+routes:
+  - name: all
+    service: grpc
+    timeout: 300ms
+services:
+  - name: grpc
+    protocol: grpc
+    endpoints: [{{.GRPC}}]
+`
+
+func TestGRPCErrorsFromPylon(t *testing.T) {
+	svc, _, addr := startGRPCServer(t)
+	g := startGateway(t, grpcErrorsConfig, map[string]string{"GRPC": addr})
+	client := testpb.NewTestServiceClient(dialGRPC(t, g.addr("web")))
+
+	t.Run("route timeout is DEADLINE_EXCEEDED", func(t *testing.T) {
+		drain(svc.canceled)
+		ctx := metadata.AppendToOutgoingContext(testContext(t, 10*time.Second), "x-delay-ms", "3000")
+		_, err := client.UnaryCall(ctx, &testpb.SimpleRequest{})
+		st := status.Convert(err)
+		if st.Code() != codes.DeadlineExceeded || !strings.Contains(st.Message(), "upstream_timeout") {
+			t.Errorf("got %v %q, want DeadlineExceeded naming upstream_timeout", st.Code(), st.Message())
+		}
+		waitCanceled(t, svc.canceled, "UnaryCall")
+	})
+}

@@ -1,0 +1,102 @@
+package test
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+)
+
+const limitsConfig = `
+listeners:
+  - name: web
+    address: {{listen "web"}}
+    limits:
+      max_connections: 2
+      idle_timeout: 1s
+routes:
+  - name: all
+    service: echo
+services:
+  - name: echo
+    endpoints: [{{.Echo}}]
+`
+
+// keepAliveConn opens a connection and completes one keep-alive request.
+func keepAliveConn(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dialing: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(conn, "GET /k HTTP/1.1\r\nHost: a\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("reading the response: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("got status %d, want 200", resp.StatusCode)
+	}
+	return conn, br
+}
+
+func TestListenerLimits(t *testing.T) {
+	g := startGateway(t, limitsConfig, map[string]string{"Echo": startEcho(t, "e")})
+
+	t.Run("max_connections", func(t *testing.T) {
+		keepAliveConn(t, g.addr("web"))
+		keepAliveConn(t, g.addr("web"))
+		third, err := net.DialTimeout("tcp", g.addr("web"), 5*time.Second)
+		if err != nil {
+			t.Fatalf("dialing: %v", err)
+		}
+		defer third.Close()
+		third.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(third, "GET /k HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(third), nil)
+		if err == nil && resp.StatusCode == http.StatusOK {
+			t.Errorf("third connection over max_connections 2 was served, want it refused")
+		}
+		if v := g.metric("pylon_downstream_connections_rejected_total"); v < 1 {
+			t.Errorf("got pylon_downstream_connections_rejected_total %v, want at least 1", v)
+		}
+	})
+
+	t.Run("idle_timeout", func(t *testing.T) {
+		// The connections of the subtest above are closed by pylon after
+		// their 1s idle timeout; open a fresh one once there is room.
+		var conn net.Conn
+		var br *bufio.Reader
+		waitFor(t, 10*time.Second, "room for a connection", func() bool {
+			c, err := net.DialTimeout("tcp", g.addr("web"), 5*time.Second)
+			if err != nil {
+				return false
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(c, "GET /k HTTP/1.1\r\nHost: a\r\n\r\n")
+			r := bufio.NewReader(c)
+			resp, err := http.ReadResponse(r, nil)
+			if err != nil {
+				c.Close()
+				return false
+			}
+			io.Copy(io.Discard, resp.Body)
+			conn, br = c, r
+			return true
+		})
+		defer conn.Close()
+		conn.SetReadDeadline(time.Now().Add(8 * time.Second))
+		_, err := br.ReadByte()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("idle keep-alive connection still open after 8s, want it closed by idle_timeout 1s")
+		}
+	})
+}

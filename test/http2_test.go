@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -8,12 +9,16 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,4 +190,80 @@ func TestHTTP2(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestHTTP2ConcurrentStreamsAndLargeBodies(t *testing.T) {
+	g := startGateway(t, `
+listeners:
+  - name: web
+    address: {{listen "web"}}
+routes:
+  - name: h1
+    match:
+      path: { prefix: /h1 }
+    service: h1
+  - name: h2c
+    match:
+      path: { prefix: /h2c }
+    service: h2c
+services:
+  - name: h1
+    endpoints: [{{.H1}}]
+  - name: h2c
+    protocol: h2c
+    endpoints: [{{.H2C}}]
+`, map[string]string{"H1": startHandler(t, sizeEcho()), "H2C": startH2CHandler(t, sizeEcho())})
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	t.Cleanup(tr.CloseIdleConnections)
+	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+
+	for _, up := range []string{"/h1", "/h2c"} {
+		t.Run(up, func(t *testing.T) {
+			const streams = 32
+			errs := make(chan string, streams)
+			var wg sync.WaitGroup
+			for i := range streams {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					size := 1 + i*(256<<10) // up to about 8 MB
+					resp, body, err := tryPost(c, g.url("web")+up, bytes.Repeat([]byte{'x'}, size))
+					switch {
+					case err != nil:
+						errs <- fmt.Sprintf("stream %d: %v", i, err)
+					case resp.StatusCode != http.StatusOK || string(body) != strconv.Itoa(size):
+						errs <- fmt.Sprintf("stream %d: got %d %q, want 200 %d", i, resp.StatusCode, body, size)
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for e := range errs {
+				t.Error(e)
+			}
+		})
+	}
+}
+
+// sizeEcho answers with the number of body bytes it read.
+func sizeEcho() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		io.WriteString(w, strconv.FormatInt(n, 10))
+	})
+}
+
+func tryPost(c *http.Client, url string, body []byte) (*http.Response, []byte, error) {
+	resp, err := c.Post(url, "application/octet-stream", bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, b, err
 }

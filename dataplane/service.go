@@ -30,11 +30,16 @@ type serviceState struct {
 	fingerprint string
 	cfg         config.Service
 	svc         *proxy.Service
-	endpoints   map[string]*balancer.Endpoint
-	pools       []*proxy.Pool
+	targets     []target
+	tls         *tls.Config
 	checker     *health.Checker
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
+
+	// mu guards pools and resolved, which the DNS refresher changes.
+	mu       sync.Mutex
+	pools    map[*balancer.Endpoint]*proxy.Pool
+	resolved map[string][]string
 }
 
 // fingerprint identifies a service config: equal fingerprints compile to
@@ -47,31 +52,18 @@ func fingerprint(s config.Service) string {
 // buildService compiles one service. Endpoints already known under prev
 // (the same service before a reload) are reused by address.
 func buildService(sc config.Service, prev *serviceState, logger *slog.Logger) (*serviceState, error) {
-	st := &serviceState{fingerprint: fingerprint(sc), cfg: sc, endpoints: map[string]*balancer.Endpoint{}}
+	st := &serviceState{fingerprint: fingerprint(sc), cfg: sc}
 	b, ok := balancer.Lookup(orDefault(sc.Balancer, config.BalancerRoundRobin))
 	if !ok {
 		return nil, fmt.Errorf("service %q: unknown balancer %q", sc.Name, sc.Balancer)
 	}
-	eps := make([]*balancer.Endpoint, 0, len(sc.Endpoints))
-	now := time.Now()
-	for _, e := range sc.Endpoints {
-		var ep *balancer.Endpoint
-		if prev != nil {
-			if old := prev.endpoints[e.Address]; old != nil && old.Weight() == max(e.Weight, 1) {
-				ep = old
-			}
-		}
-		if ep == nil {
-			ep = balancer.NewEndpoint(e.Address, e.Weight)
-			if prev != nil {
-				// A new endpoint of a running service warms up like one that
-				// returns from ejection.
-				ep.StartWarming(now)
-			}
-		}
-		st.endpoints[e.Address] = ep
-		eps = append(eps, ep)
+	st.targets = parseTargets(sc.Endpoints)
+	var prevEndpoints map[string]*balancer.Endpoint
+	if prev != nil {
+		prevEndpoints = prev.endpointsByAddr()
 	}
+	addrs := st.resolve(context.Background(), nil, logger)
+	eps := st.endpointsFor(addrs, prevEndpoints, prev != nil, time.Now())
 	tlsCfg, err := upstreamTLS(sc)
 	if err != nil {
 		return nil, fmt.Errorf("service %q: %w", sc.Name, err)
@@ -117,22 +109,11 @@ func buildService(sc config.Service, prev *serviceState, logger *slog.Logger) (*
 	if a := sc.Health.Active; a != nil {
 		st.checker = health.NewChecker(activeConfig(sc, a, tlsCfg), set, logger.With("service", sc.Name), svc.Outlier.Kick)
 	}
-	dialTimeout := sc.Pool.ConnectTimeout.Duration()
-	pools := make(map[*balancer.Endpoint]*proxy.Pool, len(eps))
-	for _, ep := range eps {
-		p := proxy.NewPool(ep.Addr(), proxy.PoolConfig{
-			DialTimeout: dialTimeout,
-			IdleTimeout: sc.Pool.IdleTimeout.Duration(),
-			MaxIdle:     sc.Pool.MaxIdlePerEndpoint,
-			TLS:         tlsCfg,
-			Breaker:     svc.Breaker,
-		})
-		pools[ep] = p
-		st.pools = append(st.pools, p)
-	}
-	svc.SetPools(pools)
-	svc.RT = roundTripper(svc.Protocol, tlsCfg, sc)
+	st.tls = tlsCfg
 	st.svc = svc
+	st.pools = map[*balancer.Endpoint]*proxy.Pool{}
+	st.installPools(eps)
+	svc.RT = roundTripper(svc.Protocol, serviceTLSName(tlsCfg, st.targets), sc)
 	return st, nil
 }
 
@@ -147,6 +128,10 @@ func (st *serviceState) start(ctx context.Context) {
 		st.wg.Add(1)
 		go func() { defer st.wg.Done(); st.checker.Run(ctx) }()
 	}
+	if st.hasNames() {
+		st.wg.Add(1)
+		go func() { defer st.wg.Done(); st.refreshDNS(ctx) }()
+	}
 }
 
 // stop ends the service's goroutines and closes its idle connections;
@@ -156,9 +141,11 @@ func (st *serviceState) stop() {
 		st.cancel()
 	}
 	st.wg.Wait()
+	st.mu.Lock()
 	for _, p := range st.pools {
 		p.Close()
 	}
+	st.mu.Unlock()
 	if c, ok := st.svc.RT.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}

@@ -46,9 +46,11 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 	if route.Timeout > 0 {
 		deadline = start.Add(route.Timeout)
 	}
-	// Once a body has been sent it cannot be replayed; without one, retry
-	// what the route calls safe.
-	replayable := !hasBody && (route.Retry.NonIdempotent || retry.IdempotentMethod(req.Method))
+	// A small body that arrived with the head is kept so a retry can send
+	// it again; a streamed one cannot be replayed once sent.
+	c.replay = c.replay[:0]
+	kept := hasBody && route.Retry.Attempts > 0 && c.keepBody()
+	replayable := (!hasBody || kept) && (route.Retry.NonIdempotent || retry.IdempotentMethod(req.Method))
 	head := c.buildRequestHead(route, trusted, hasBody)
 	for n := 0; ; n++ {
 		ep, err := svc.Set.Pick(hash)
@@ -113,6 +115,10 @@ type tryParams struct {
 // tryH1 sends the request to one endpoint and relays the response.
 func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balancer.Endpoint, tp tryParams) attempt {
 	pool := svc.Pool(ep)
+	if pool == nil {
+		// The endpoint left the service (DNS refresh) after it was picked.
+		return attempt{fe: errNoHealthy, cond: retry.ConnectFailure}
+	}
 	tryDeadline := tp.deadline
 	if pt := route.Retry.PerTryTimeout; pt > 0 {
 		if d := time.Now().Add(pt); tryDeadline.IsZero() || d.Before(tryDeadline) {
@@ -135,7 +141,7 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 			return attempt{fe: flow.Wrap(502, flow.CodeUpstreamConnectFailed, "could not connect to the upstream", err), cond: retry.ConnectFailure}
 		}
 		uc.SetDeadline(tryDeadline)
-		streaming := tp.hasBody && !c.bodyBuffered()
+		streaming := tp.hasBody && len(c.replay) == 0 && !c.bodyBuffered()
 		var fe *flow.Error
 		var upErr error
 		if streaming {

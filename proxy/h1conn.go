@@ -40,6 +40,8 @@ type conn struct {
 	// trailers and reqTrailers hold the filtered trailer fields of the
 	// response and of the request body.
 	trailers, reqTrailers []h1.Header
+	// replay holds a small request body kept for retries.
+	replay []byte
 	// head is scratch space for building message heads.
 	head []byte
 	// ridBuf holds the request ID; rid is the slice of it in use.

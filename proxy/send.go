@@ -100,6 +100,10 @@ func (c *conn) sendRequest(uc *upConn, head []byte, hasBody bool) (fe *flow.Erro
 		return nil, upErr
 	}
 	uc.bw.Write(head)
+	if len(c.replay) > 0 {
+		uc.bw.Write(c.replay)
+		return nil, uc.bw.Flush()
+	}
 	body := c.br.BodyReader(req.ContentLength, false)
 	n, err := io.Copy(uc.bw, body)
 	c.rec.BytesIn = n
@@ -107,6 +111,28 @@ func (c *conn) sendRequest(uc *upConn, head []byte, hasBody bool) (fe *flow.Erro
 		return clientBodyError(err), nil
 	}
 	return nil, uc.bw.Flush()
+}
+
+// maxReplayBody is the largest body kept for replay on a retry.
+const maxReplayBody = 64 << 10
+
+// keepBody reads a small body that has fully arrived into c.replay, so
+// retries can send it again. It reports whether it did.
+func (c *conn) keepBody() bool {
+	req := &c.req
+	if req.Chunked || req.ContentLength > maxReplayBody || !c.bodyBuffered() {
+		return false
+	}
+	if cap(c.replay) < int(req.ContentLength) {
+		c.replay = make([]byte, 0, max(int(req.ContentLength), 4096))
+	}
+	c.replay = c.replay[:req.ContentLength]
+	if _, err := io.ReadFull(c.br.BodyReader(req.ContentLength, false), c.replay); err != nil {
+		c.replay = c.replay[:0]
+		return false
+	}
+	c.rec.BytesIn = req.ContentLength
+	return true
 }
 
 // bodyBuffered reports whether the whole request body has already been

@@ -25,6 +25,9 @@ services:
     endpoints: [{{.Flaky}}]
     health:
       outlier: { disabled: true }
+    # The budget's floor (3 retries a second) would stop the third case's
+    # retries: this test is about which requests are retried, not the budget.
+    retry_budget: { percent: 100, min_per_second: 100 }
 `
 
 func TestRetries(t *testing.T) {

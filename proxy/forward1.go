@@ -140,7 +140,9 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 			}
 			return attempt{fe: flow.Wrap(502, flow.CodeUpstreamConnectFailed, "could not connect to the upstream", err), cond: retry.ConnectFailure}
 		}
-		uc.SetDeadline(tryDeadline)
+		slack := min(10*time.Millisecond, route.Timeout/16)
+		uc.dl.setRead(uc.Conn, tryDeadline, slack)
+		uc.dl.setWrite(uc.Conn, tryDeadline, slack)
 		streaming := tp.hasBody && len(c.replay) == 0 && !c.bodyBuffered()
 		var fe *flow.Error
 		var upErr error
@@ -148,7 +150,7 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 			// The body goes on its own goroutine with no write deadline: the
 			// route's timeout bounds the wait for the response head, not
 			// the upload. A stuck upstream is cut off by the head read.
-			uc.SetWriteDeadline(time.Time{})
+			uc.dl.setWrite(uc.Conn, time.Time{}, 0)
 			upErr = c.startBody(uc, lc, tp.head)
 		} else {
 			fe, upErr = c.sendRequest(uc, tp.head, tp.hasBody)

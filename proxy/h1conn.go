@@ -47,6 +47,8 @@ type conn struct {
 	// ridBuf holds the request ID; rid is the slice of it in use.
 	ridBuf [64]byte
 	rid    []byte
+	// dl tracks the client connection's deadlines.
+	dl deadlines
 	// closeAfter is set when the connection must close after the current
 	// response (unread body, framing error, upgrade).
 	closeAfter bool
@@ -73,6 +75,7 @@ func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
 	c.remote = remoteAddrPort(nc)
 	c.br.Reset(nc)
 	c.bw.Reset(nc)
+	c.dl.reset()
 	s.track(nc, c, true)
 	defer func() {
 		s.track(nc, nil, false)
@@ -117,7 +120,7 @@ func (c *conn) awaitRequest(lc *ListenerConfig, first bool) bool {
 	if first {
 		wait = lc.ReadHeaderTimeout
 	}
-	c.nc.SetReadDeadline(now.Add(wait))
+	c.dl.setRead(c.nc, now.Add(wait), wait/4)
 	c.idle.Store(true)
 	b, err := c.br.Peek()
 	c.idle.Store(false)
@@ -125,7 +128,7 @@ func (c *conn) awaitRequest(lc *ListenerConfig, first bool) bool {
 		return false
 	}
 	if !first && !bytes.Contains(b, headEnd) {
-		c.nc.SetReadDeadline(time.Now().Add(lc.ReadHeaderTimeout))
+		c.dl.setRead(c.nc, time.Now().Add(lc.ReadHeaderTimeout), 0)
 	}
 	return true
 }
@@ -205,7 +208,7 @@ func (c *conn) writeError(fe *flow.Error) {
 	}
 	h = append(h, '\r', '\n')
 	c.head = h[:0]
-	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.dl.setWrite(c.nc, time.Now().Add(5*time.Second), time.Second)
 	c.bw.Write(h[n:])
 	c.bw.Write(h[:n])
 	c.bw.Flush()

@@ -31,6 +31,8 @@ type upConn struct {
 	// keep-alive race and is safe to retry.
 	served int
 	closed sync.Once
+	// dl tracks the connection's deadlines.
+	dl deadlines
 }
 
 // Close closes the connection and gives its slot back to the breaker.

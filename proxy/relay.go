@@ -56,7 +56,7 @@ func (c *conn) relayResponse(uc *upConn, lc *ListenerConfig, route *Route) (fe *
 	if !req.KeepAlive || c.s.draining.Load() {
 		c.closeAfter = true
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(lc.IdleTimeout))
+	c.dl.setWrite(c.nc, time.Now().Add(lc.IdleTimeout), lc.IdleTimeout/4)
 	c.writeResponseHead(resp, route, noBody, chunked)
 	if noBody {
 		if err := c.bw.Flush(); err != nil {
@@ -83,8 +83,8 @@ func (c *conn) relayResponse(uc *upConn, lc *ListenerConfig, route *Route) (fe *
 			// Going to the network: bound the wait for the upstream and the
 			// client by the idle timeout. Bytes already buffered need none.
 			now := time.Now()
-			uc.SetReadDeadline(now.Add(lc.IdleTimeout))
-			c.nc.SetWriteDeadline(now.Add(lc.IdleTimeout))
+			uc.dl.setRead(uc.Conn, now.Add(lc.IdleTimeout), lc.IdleTimeout/4)
+			c.dl.setWrite(c.nc, now.Add(lc.IdleTimeout), lc.IdleTimeout/4)
 		}
 		n, err := body.Read(buf)
 		if n > 0 {

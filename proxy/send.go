@@ -165,7 +165,7 @@ func (c *conn) startBody(uc *upConn, lc *ListenerConfig, head []byte) error {
 		return err
 	}
 	if c.req.Expect100 {
-		c.nc.SetWriteDeadline(time.Now().Add(lc.BodyReadTimeout))
+		c.dl.setWrite(c.nc, time.Now().Add(lc.BodyReadTimeout), 0)
 		c.nc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 	}
 	b := &c.body
@@ -194,6 +194,7 @@ func (c *conn) abortBody(uc *upConn) bodyResult {
 	c.nc.SetReadDeadline(time.Now())
 	uc.Close()
 	<-b.done
+	c.dl.reset()
 	res := b.res
 	if res.fe == errClientSlow {
 		// The deadline set above, not the client, stopped the copy.
@@ -228,7 +229,7 @@ func (c *conn) copyBody(uc *upConn, lc *ListenerConfig) (res bodyResult) {
 	}
 	defer func() { c.rec.BytesIn = total }()
 	for {
-		c.nc.SetReadDeadline(time.Now().Add(lc.BodyReadTimeout))
+		c.dl.setRead(c.nc, time.Now().Add(lc.BodyReadTimeout), lc.BodyReadTimeout/4)
 		n, err := body.Read(buf)
 		if n > 0 {
 			res.sent = true
@@ -252,7 +253,6 @@ func (c *conn) copyBody(uc *upConn, lc *ListenerConfig) (res bodyResult) {
 			return res
 		}
 	}
-	c.nc.SetReadDeadline(time.Time{})
 	if req.Chunked {
 		c.reqTrailers = forwardableTrailers(c.reqTrailers[:0], c.br.Trailers())
 		res.upErr = c.reqCW.Close(c.reqTrailers)

@@ -41,6 +41,8 @@ func (c *conn) upgrade(uc *upConn, route *Route) (*flow.Error, bool) {
 	}
 	c.nc.SetDeadline(time.Time{})
 	uc.SetDeadline(time.Time{})
+	c.dl.reset()
+	uc.dl.reset()
 	done := make(chan int64, 1)
 	go func() {
 		n, _ := splice(uc.Conn, c.br)

@@ -67,22 +67,39 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 		if !mayRetry || !retryable(&route.Retry, a.cond, replayable) {
 			return a.fe
 		}
-		now := time.Now()
-		if a.cond != condStatus && !svc.Budget.TryRetry(now) {
-			return a.fe
-		}
-		if !svc.Breaker.AcquireRetry() {
-			return a.fe
+		if refused := waitRetry(route, svc, n, a.cond, deadline); refused != "" {
+			return noRetry(a.fe, refused)
 		}
 		c.rec.Retries++
-		wait := route.Retry.Backoff(n + 1)
-		if !deadline.IsZero() && now.Add(wait).After(deadline) {
-			svc.Breaker.ReleaseRetry()
-			return a.fe
-		}
-		time.Sleep(wait)
-		svc.Breaker.ReleaseRetry()
 	}
+}
+
+// waitRetry takes a retry from the service's budget and breaker and waits
+// out the backoff. It returns why the retry is refused, or "" when it may
+// go ahead.
+func waitRetry(route *Route, svc *Service, n int, cond retry.Condition, deadline time.Time) string {
+	now := time.Now()
+	if cond != condStatus && !svc.Budget.TryRetry(now) {
+		return "the retry budget is spent"
+	}
+	if !svc.Breaker.AcquireRetry() {
+		return "max_retries retries are already in flight"
+	}
+	defer svc.Breaker.ReleaseRetry()
+	wait := route.Retry.Backoff(n + 1)
+	if !deadline.IsZero() && now.Add(wait).After(deadline) {
+		return "the route timeout leaves no time"
+	}
+	time.Sleep(wait)
+	return ""
+}
+
+// noRetry notes in the error why it was not retried, so the access log and
+// the client say so.
+func noRetry(fe *flow.Error, why string) *flow.Error {
+	out := *fe
+	out.Msg = fe.Msg + " (not retried: " + why + ")"
+	return &out
 }
 
 // condStatus marks a try answered with a status the route retries on; the

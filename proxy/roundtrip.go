@@ -85,21 +85,10 @@ func roundTrip(route *Route, svc *Service, rq *rtRequest) (*rtResult, *flow.Erro
 		if !mayRetry || cond == 0 || !retryable(&route.Retry, cond, replayable) {
 			return nil, fe
 		}
-		now := time.Now()
-		if cond != condStatus && !svc.Budget.TryRetry(now) {
-			return nil, fe
-		}
-		if !svc.Breaker.AcquireRetry() {
-			return nil, fe
+		if refused := waitRetry(route, svc, n, cond, deadline); refused != "" {
+			return nil, noRetry(fe, refused)
 		}
 		retries++
-		wait := route.Retry.Backoff(n + 1)
-		if !deadline.IsZero() && now.Add(wait).After(deadline) {
-			svc.Breaker.ReleaseRetry()
-			return nil, fe
-		}
-		time.Sleep(wait)
-		svc.Breaker.ReleaseRetry()
 	}
 }
 

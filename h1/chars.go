@@ -43,9 +43,10 @@ func lower(b byte) byte {
 	return b
 }
 
-// equalLower reports whether b equals the lower-case ASCII string s,
-// ignoring case in b.
-func equalLower(b []byte, s string) bool {
+// EqualLower reports whether b equals s, which must be lower-case ASCII,
+// ignoring case in b. It does not allocate; header names are compared with
+// it.
+func EqualLower[S string | []byte](b []byte, s S) bool {
 	if len(b) != len(s) {
 		return false
 	}

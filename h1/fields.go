@@ -11,7 +11,7 @@ type Header struct {
 // lookup returns the first value of the field named by the lower-case name.
 func lookup(hs []Header, name string) ([]byte, bool) {
 	for i := range hs {
-		if equalLower(hs[i].Name, name) {
+		if EqualLower(hs[i].Name, name) {
 			return hs[i].Value, true
 		}
 	}
@@ -70,34 +70,34 @@ func (f *framing) add(h *Header) error {
 	n, v := h.Name, h.Value
 	switch len(n) {
 	case 4:
-		if equalLower(n, "host") {
+		if EqualLower(n, "host") {
 			f.hostCount++
 			f.host = v
 		}
 	case 6:
-		if equalLower(n, "expect") {
-			if equalLower(v, "100-continue") {
+		if EqualLower(n, "expect") {
+			if EqualLower(v, "100-continue") {
 				f.expect100 = true
 			} else {
 				f.expectOther = true
 			}
 		}
 	case 7:
-		if equalLower(n, "upgrade") && f.upgradeValue == nil {
+		if EqualLower(n, "upgrade") && f.upgradeValue == nil {
 			f.upgradeValue = v
 		}
 	case 10:
-		if equalLower(n, "connection") {
+		if EqualLower(n, "connection") {
 			return f.connection(v)
 		}
 	case 14:
-		if equalLower(n, "content-length") {
+		if EqualLower(n, "content-length") {
 			cl, err := parseContentLength(v, f.contentLength)
 			f.contentLength = cl
 			return err
 		}
 	case 17:
-		if equalLower(n, "transfer-encoding") {
+		if EqualLower(n, "transfer-encoding") {
 			f.teCount++
 			f.te = v
 		}
@@ -113,11 +113,11 @@ func (f *framing) connection(v []byte) error {
 		case len(tok) == 0:
 		case !isToken(tok):
 			return badRequest("malformed Connection field")
-		case equalLower(tok, "close"):
+		case EqualLower(tok, "close"):
 			f.close = true
-		case equalLower(tok, "keep-alive"):
+		case EqualLower(tok, "keep-alive"):
 			f.keep = true
-		case equalLower(tok, "upgrade"):
+		case EqualLower(tok, "upgrade"):
 			f.upgrade = true
 		}
 	}
@@ -195,7 +195,7 @@ func (f *framing) checkChunked(minor int) error {
 			return ambiguous("malformed Transfer-Encoding")
 		}
 		codings++
-		if equalLower(last, "chunked") {
+		if EqualLower(last, "chunked") {
 			chunked++
 		}
 		if v == nil {
@@ -203,7 +203,7 @@ func (f *framing) checkChunked(minor int) error {
 		}
 	}
 	switch {
-	case !equalLower(last, "chunked") || chunked > 1:
+	case !EqualLower(last, "chunked") || chunked > 1:
 		return ambiguous("Transfer-Encoding does not end in one chunked")
 	case codings > 1:
 		return &Error{Status: 501, Code: CodeUnsupportedTransferCoding, Msg: "transfer codings other than chunked"}
@@ -217,19 +217,19 @@ func (f *framing) checkChunked(minor int) error {
 func IsHopByHop(name []byte) bool {
 	switch len(name) {
 	case 2:
-		return equalLower(name, "te")
+		return EqualLower(name, "te")
 	case 7:
-		return equalLower(name, "trailer") || equalLower(name, "upgrade")
+		return EqualLower(name, "trailer") || EqualLower(name, "upgrade")
 	case 10:
-		return equalLower(name, "connection") || equalLower(name, "keep-alive")
+		return EqualLower(name, "connection") || EqualLower(name, "keep-alive")
 	case 16:
-		return equalLower(name, "proxy-connection")
+		return EqualLower(name, "proxy-connection")
 	case 17:
-		return equalLower(name, "transfer-encoding")
+		return EqualLower(name, "transfer-encoding")
 	case 18:
-		return equalLower(name, "proxy-authenticate")
+		return EqualLower(name, "proxy-authenticate")
 	case 19:
-		return equalLower(name, "proxy-authorization")
+		return EqualLower(name, "proxy-authorization")
 	}
 	return false
 }
@@ -238,7 +238,7 @@ func IsHopByHop(name []byte) bool {
 // (case-insensitive): such a field is hop-by-hop too (RFC 9110 7.6.1).
 func ConnectionHas(headers []Header, name []byte) bool {
 	for i := range headers {
-		if !equalLower(headers[i].Name, "connection") {
+		if !EqualLower(headers[i].Name, "connection") {
 			continue
 		}
 		for v := headers[i].Value; len(v) > 0; {

@@ -169,9 +169,9 @@ func splitQuery(t []byte) (path, query []byte) {
 func parseAbsolute(req *Request, t []byte) error {
 	var rest []byte
 	switch {
-	case len(t) > 7 && equalLower(t[:7], "http://"):
+	case len(t) > 7 && EqualLower(t[:7], "http://"):
 		rest = t[7:]
-	case len(t) > 8 && equalLower(t[:8], "https://"):
+	case len(t) > 8 && EqualLower(t[:8], "https://"):
 		rest = t[8:]
 	default:
 		return badRequest("malformed request-target")

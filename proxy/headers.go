@@ -6,50 +6,15 @@ import (
 	"github.com/pylon-mesh/pylon/h1"
 )
 
-// equalFold reports whether a equals the lower-case name b, ignoring ASCII
-// case in a.
-func equalFold(a []byte, lower string) bool {
-	if len(a) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		c := a[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// equalFoldBytes is equalFold with a lower-case []byte.
-func equalFoldBytes(a, lower []byte) bool {
-	if len(a) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		c := a[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // inOps reports whether name is removed or replaced by ops.
 func inOps(name []byte, ops *HeaderOps) bool {
 	for _, r := range ops.Remove {
-		if equalFoldBytes(name, r) {
+		if h1.EqualLower(name, r) {
 			return true
 		}
 	}
 	for _, f := range ops.Set {
-		if equalFoldBytes(name, f.Name) {
+		if h1.EqualLower(name, f.Name) {
 			return true
 		}
 	}
@@ -76,21 +41,21 @@ func skipRequestHeader(name []byte, headers []h1.Header, trusted bool) bool {
 	}
 	switch len(name) {
 	case 4:
-		return equalFold(name, "host")
+		return h1.EqualLower(name, "host")
 	case 6:
-		return equalFold(name, "expect")
+		return h1.EqualLower(name, "expect")
 	case 9:
-		return !trusted && equalFold(name, "forwarded")
+		return !trusted && h1.EqualLower(name, "forwarded")
 	case 12:
-		return equalFold(name, "x-request-id")
+		return h1.EqualLower(name, "x-request-id")
 	case 14:
-		return equalFold(name, "content-length")
+		return h1.EqualLower(name, "content-length")
 	case 15:
-		return equalFold(name, "x-forwarded-for")
+		return h1.EqualLower(name, "x-forwarded-for")
 	case 16:
-		return equalFold(name, "x-forwarded-host")
+		return h1.EqualLower(name, "x-forwarded-host")
 	case 17:
-		return equalFold(name, "x-forwarded-proto")
+		return h1.EqualLower(name, "x-forwarded-proto")
 	}
 	return false
 }
@@ -103,9 +68,9 @@ func skipResponseHeader(name []byte, headers []h1.Header) bool {
 	}
 	switch len(name) {
 	case 12:
-		return equalFold(name, "x-request-id")
+		return h1.EqualLower(name, "x-request-id")
 	case 14:
-		return equalFold(name, "content-length")
+		return h1.EqualLower(name, "content-length")
 	}
 	return false
 }
@@ -130,7 +95,7 @@ func appendIP(dst []byte, a netip.Addr) []byte {
 // message named in Connection (RFC 9110 section 6.5.1).
 func forwardableTrailers(dst, src []h1.Header) []h1.Header {
 	for _, f := range src {
-		if h1.IsHopByHop(f.Name) || equalFold(f.Name, "content-length") || equalFold(f.Name, "host") {
+		if h1.IsHopByHop(f.Name) || h1.EqualLower(f.Name, "content-length") || h1.EqualLower(f.Name, "host") {
 			continue
 		}
 		dst = append(dst, f)

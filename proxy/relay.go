@@ -138,7 +138,7 @@ func (c *conn) writeResponseHead(resp *h1.Response, route *Route, noBody, chunke
 	for _, f := range resp.Headers {
 		if skipResponseHeader(f.Name, resp.Headers) || (!ops.Empty() && inOps(f.Name, ops)) {
 			// A HEAD or 304 answer keeps the length the upstream announced.
-			if !(noBody && equalFold(f.Name, "content-length")) {
+			if !(noBody && h1.EqualLower(f.Name, "content-length")) {
 				continue
 			}
 		}

@@ -96,6 +96,11 @@ func (e *Endpoint) End(o Outcome, took time.Duration) {
 	}
 }
 
+// Cancel ends a request that Begin started without judging the endpoint:
+// the request failed on the client's side or never left pylon, so neither
+// its latency nor its outcome says anything about the endpoint.
+func (e *Endpoint) Cancel() { e.inflight.Add(-1) }
+
 // observeLatency folds took into the peak-EWMA estimate: a sample above the
 // estimate replaces it at once (peak), a lower one decays in with time.
 func (e *Endpoint) observeLatency(took time.Duration) {

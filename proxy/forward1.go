@@ -52,11 +52,13 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 	kept := hasBody && route.Retry.Attempts > 0 && c.keepBody()
 	replayable := (!hasBody || kept) && (route.Retry.NonIdempotent || retry.IdempotentMethod(req.Method))
 	head := c.buildRequestHead(route, trusted, hasBody)
+	var prev *balancer.Endpoint
 	for n := 0; ; n++ {
-		ep, err := svc.Set.Pick(hash)
+		ep, err := pickOther(svc.Set, hash, prev)
 		if err != nil {
 			return errNoHealthy
 		}
+		prev = ep
 		c.rec.Endpoint = ep.Addr()
 		mayRetry := n < route.Retry.Attempts && (deadline.IsZero() || time.Now().Before(deadline))
 		a := c.tryH1(lc, route, svc, ep, tryParams{head: head, deadline: deadline, hasBody: hasBody,
@@ -72,6 +74,25 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 		}
 		c.rec.Retries++
 	}
+}
+
+// pickOther picks an endpoint, trying twice more for one other than prev
+// (the endpoint a retry follows), so a retry goes elsewhere when it can.
+func pickOther(set *balancer.Set, hash uint64, prev *balancer.Endpoint) (*balancer.Endpoint, error) {
+	ep, err := set.Pick(hash)
+	if err != nil || prev == nil {
+		return ep, err
+	}
+	for k := uint64(1); ep == prev && k <= 2; k++ {
+		h := hash
+		if h != 0 {
+			h ^= k * 0x9e3779b97f4a7c15
+		}
+		if next, err := set.Pick(h); err == nil && next != prev {
+			return next, nil
+		}
+	}
+	return ep, nil
 }
 
 // waitRetry takes a retry from the service's budget and breaker and waits
@@ -147,7 +168,7 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 	for {
 		uc, err := pool.get(tryDeadline, time.Now())
 		if err == errConnLimit {
-			c.endTry(svc, ep, balancer.Success, began)
+			ep.Cancel()
 			return attempt{fe: errCircuitOpen}
 		}
 		if err != nil {
@@ -173,7 +194,7 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 			fe, upErr = c.sendRequest(uc, tp.head, tp.hasBody)
 		}
 		if fe != nil {
-			return c.clientFailed(svc, ep, uc, began, fe)
+			return c.clientFailed(ep, uc, fe)
 		}
 		written := upErr == nil
 		if written {
@@ -184,7 +205,7 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 			res := c.abortBody(uc)
 			bodySent = res.sent
 			if res.fe != nil {
-				return c.clientFailed(svc, ep, uc, began, res.fe)
+				return c.clientFailed(ep, uc, res.fe)
 			}
 		}
 		if upErr != nil {
@@ -235,9 +256,9 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 
 // clientFailed ends a try that failed on the client's side (a bad chunk, a
 // body too large or too slow); the upstream is not to blame.
-func (c *conn) clientFailed(svc *Service, ep *balancer.Endpoint, uc *upConn, began time.Time, fe *flow.Error) attempt {
+func (c *conn) clientFailed(ep *balancer.Endpoint, uc *upConn, fe *flow.Error) attempt {
 	uc.Close()
-	c.endTry(svc, ep, balancer.Success, began)
+	ep.Cancel()
 	c.closeAfter = true
 	return attempt{fe: fe}
 }

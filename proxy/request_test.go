@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"testing"
+
+	"github.com/pylon-mesh/pylon/balancer"
 )
 
 func TestCleanPath(t *testing.T) {
@@ -105,5 +107,44 @@ func TestRequestIDValidation(t *testing.T) {
 	id := appendNewRequestID(nil)
 	if len(id) != 32 || !validRequestID(id) {
 		t.Errorf("new request ID %q: want 32 hex digits", id)
+	}
+}
+
+// inTurn returns endpoints in turn; a test-only picker.
+type inTurn struct {
+	eps []*balancer.Endpoint
+	n   *int
+}
+
+func (p inTurn) Pick(uint64) (*balancer.Endpoint, error) {
+	ep := p.eps[*p.n%len(p.eps)]
+	*p.n++
+	return ep, nil
+}
+
+type inTurnBuilder struct{ n *int }
+
+func (inTurnBuilder) Name() string { return "in_turn" }
+
+func (b inTurnBuilder) Build(ws []balancer.Weighted) balancer.Picker {
+	eps := make([]*balancer.Endpoint, len(ws))
+	for i, w := range ws {
+		eps[i] = w.Endpoint
+	}
+	return inTurn{eps: eps, n: b.n}
+}
+
+func TestPickOtherAvoidsThePreviousEndpoint(t *testing.T) {
+	a, b := balancer.NewEndpoint("a:1", 1), balancer.NewEndpoint("b:1", 1)
+	n := 0
+	set := balancer.NewSet(inTurnBuilder{&n}, []*balancer.Endpoint{a, b}, 0, 0)
+	n = 0
+	got, err := pickOther(set, 0, a) // in turn: a first, then b
+	if err != nil || got != b {
+		t.Errorf("got %v, %v; want endpoint b, the one not tried before", got, err)
+	}
+	single := balancer.NewSet(inTurnBuilder{&n}, []*balancer.Endpoint{a}, 0, 0)
+	if got, err := pickOther(single, 0, a); err != nil || got != a {
+		t.Errorf("with one endpoint got %v, %v; want a again", got, err)
 	}
 }

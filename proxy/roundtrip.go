@@ -70,11 +70,13 @@ func roundTrip(route *Route, svc *Service, rq *rtRequest) (*rtResult, *flow.Erro
 	}
 	u.Scheme = scheme
 	retries := 0
+	var prev *balancer.Endpoint
 	for n := 0; ; n++ {
-		ep, err := svc.Set.Pick(rq.hash)
+		ep, err := pickOther(svc.Set, rq.hash, prev)
 		if err != nil {
 			return nil, errNoHealthy
 		}
+		prev = ep
 		u.Host = ep.Addr()
 		mayRetry := n < route.Retry.Attempts && (deadline.IsZero() || time.Now().Before(deadline))
 		res, fe, cond := tryRT(route, svc, rq, ep, u, deadline, mayRetry && replayable)
@@ -143,7 +145,7 @@ func tryRT(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, u *
 			end(balancer.Timeout)
 			return nil, errUpTimeout, 0
 		case rq.ctx.Err() != nil:
-			end(balancer.Success)
+			ep.Cancel()
 			return nil, flow.Wrap(499, flow.CodeBadRequest, "the client went away", err), 0
 		case isDialError(err):
 			end(balancer.ConnectFailure)

@@ -28,6 +28,11 @@ import (
 // pylonBin is the binary built once by TestMain.
 var pylonBin string
 
+// raceEnabled is set when the tests are built with -race (race_test.go);
+// pylon is then built with -race too, so the gateway runs under the race
+// detector and a race it reports fails the test that ran it.
+var raceEnabled bool
+
 // drainTimeout is passed to every gateway; stop waits a little longer.
 const drainTimeout = 5 * time.Second
 
@@ -43,7 +48,11 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	pylonBin = filepath.Join(dir, "pylon")
-	build := exec.Command("go", "build", "-o", pylonBin, "../cmd/pylon")
+	args := []string{"build", "-o", pylonBin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "../cmd/pylon")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintf(os.Stderr, "building pylon: %v\n", err)
@@ -218,6 +227,9 @@ func (g *gateway) stop() error {
 func (g *gateway) cleanup() {
 	if err := g.stop(); err != nil {
 		g.t.Errorf("stopping pylon: got %v, want exit status 0", err)
+	}
+	if _, race, ok := strings.Cut(g.stderr.String(), "WARNING: DATA RACE"); ok {
+		g.t.Errorf("the race detector found a data race in pylon:\n%s", race[:min(len(race), 20000)])
 	}
 	if g.t.Failed() {
 		g.t.Logf("pylon stdout (access log):\n%s", tail(g.stdout.String(), 8000))

@@ -46,8 +46,8 @@ func forwardingClients(t *testing.T) map[string]*http.Client {
 	h2c.Protocols.SetUnencryptedHTTP2(true)
 	t.Cleanup(h2c.CloseIdleConnections)
 	return map[string]*http.Client{
-		"http1":    newClient(t),
-		"h2c":      {Transport: h2c, Timeout: 10 * time.Second},
+		"http1": newClient(t),
+		"h2c":   {Transport: h2c, Timeout: 10 * time.Second},
 	}
 }
 

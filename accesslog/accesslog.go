@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"github.com/pylon-mesh/pylon/flow"
 	"github.com/pylon-mesh/pylon/proxy"
 )
 
@@ -98,29 +98,29 @@ func AppendRecord(b []byte, r *proxy.Record) []byte {
 	b = append(b, `{"time":"`...)
 	b = r.Start.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","request_id":`...)
-	b = appendString(b, r.RequestID)
+	b = flow.AppendJSONString(b, r.RequestID)
 	b = append(b, `,"listener":`...)
-	b = appendString(b, r.Listener)
+	b = flow.AppendJSONString(b, r.Listener)
 	if r.Route != nil {
 		b = append(b, `,"route":`...)
-		b = appendString(b, r.Route.Name)
+		b = flow.AppendJSONString(b, r.Route.Name)
 	}
 	if r.Service != nil {
 		b = append(b, `,"service":`...)
-		b = appendString(b, r.Service.Name)
+		b = flow.AppendJSONString(b, r.Service.Name)
 	}
 	if r.Endpoint != "" {
 		b = append(b, `,"endpoint":`...)
-		b = appendString(b, r.Endpoint)
+		b = flow.AppendJSONString(b, r.Endpoint)
 	}
 	b = append(b, `,"method":`...)
-	b = appendString(b, r.Method)
+	b = flow.AppendJSONString(b, r.Method)
 	b = append(b, `,"host":`...)
-	b = appendString(b, r.Host)
+	b = flow.AppendJSONString(b, r.Host)
 	b = append(b, `,"path":`...)
-	b = appendString(b, r.Path)
+	b = flow.AppendJSONString(b, r.Path)
 	b = append(b, `,"proto":`...)
-	b = appendString(b, r.Proto)
+	b = flow.AppendJSONString(b, r.Proto)
 	b = append(b, `,"remote":"`...)
 	b = r.Remote.AppendTo(b)
 	b = append(b, `","status":`...)
@@ -135,38 +135,9 @@ func AppendRecord(b []byte, r *proxy.Record) []byte {
 	b = strconv.AppendInt(b, int64(r.Retries), 10)
 	if r.Err != nil {
 		b = append(b, `,"error_code":`...)
-		b = appendString(b, string(r.Err.Code))
+		b = flow.AppendJSONString(b, string(r.Err.Code))
 		b = append(b, `,"error":`...)
-		b = appendString(b, r.Err.Error())
+		b = flow.AppendJSONString(b, r.Err.Error())
 	}
 	return append(b, "}\n"...)
-}
-
-// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendString[T string | []byte](b []byte, s T) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20 || c == 0x7f:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = utf8.AppendRune(b, r)
-		}
-		i += size
-	}
-	return append(b, '"')
 }

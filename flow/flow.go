@@ -8,7 +8,7 @@ package flow
 
 import (
 	"errors"
-	"strconv"
+	"unicode/utf8"
 )
 
 // Code is a stable, documented error code (docs/errors.md). Codes never
@@ -85,11 +85,44 @@ func As(err error) *Error {
 // {"error":{"code":"...","message":"...","request_id":"..."}}.
 func (e *Error) AppendJSON(dst []byte, requestID []byte) []byte {
 	dst = append(dst, `{"error":{"code":`...)
-	dst = strconv.AppendQuote(dst, string(e.Code))
+	dst = AppendJSONString(dst, string(e.Code))
 	dst = append(dst, `,"message":`...)
-	dst = strconv.AppendQuote(dst, e.Msg)
+	dst = AppendJSONString(dst, e.Msg)
 	dst = append(dst, `,"request_id":`...)
-	dst = strconv.AppendQuote(dst, string(requestID))
+	dst = AppendJSONString(dst, requestID)
 	dst = append(dst, "}}\n"...)
 	return dst
+}
+
+// AppendJSONString appends s as a JSON string. (strconv.Quote is not JSON:
+// it writes \x00, \a and \v, which JSON has no escapes for.) Control bytes
+// and DEL are \u-escaped and invalid UTF-8 becomes U+FFFD, so the result is
+// always valid JSON. It does not allocate beyond growing b.
+func AppendJSONString[S string | []byte](b []byte, s S) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20 || c == 0x7f:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		// At most 4 bytes, converted on the stack.
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }

@@ -13,6 +13,8 @@ func (e *Error) GRPCStatus() int {
 		return 8 // RESOURCE_EXHAUSTED
 	case CodeNoHealthyEndpoint, CodeCircuitOpen, CodeUpstreamConnectFailed, CodeUpstreamReset:
 		return 14 // UNAVAILABLE
+	case CodeUpstreamProtocolError:
+		return 13 // INTERNAL: a malformed upstream response is not transient
 	}
 	switch {
 	case e.Status == 401:

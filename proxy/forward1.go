@@ -18,6 +18,9 @@ var (
 	errCircuitOpen = flow.New(503, flow.CodeCircuitOpen, "the service is at its concurrency limit")
 	errUpTimeout   = flow.New(504, flow.CodeUpstreamTimeout, "the upstream did not answer in time")
 	errClientSlow  = flow.New(408, flow.CodeRequestTimeout, "the request body did not arrive in time")
+	// errKeptFailing answers when a retryable status was discarded for a
+	// retry that then could not be made.
+	errKeptFailing = flow.New(502, flow.CodeUpstreamProtocolError, "the upstream kept answering with a retryable error status")
 )
 
 // copyBufs holds the buffers bodies are copied through.
@@ -224,7 +227,7 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 		if tp.retryStatus && route.Retry.RetryableStatus(status) && svc.Budget.TryRetry(time.Now()) {
 			uc.Close()
 			c.endTry(svc, ep, balancer.ServerError, began)
-			return attempt{fe: flow.New(502, flow.CodeUpstreamProtocolError, "the upstream kept failing"), cond: condStatus}
+			return attempt{fe: errKeptFailing, cond: condStatus}
 		}
 		outcome := balancer.Success
 		if status >= 500 {

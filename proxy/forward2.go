@@ -40,7 +40,9 @@ func (c *conn) forwardH2(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 		if req.Expect100 {
 			c.nc.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 		}
-		rq.body = &limitedBody{r: c.br.BodyReader(req.ContentLength, req.Chunked), max: lc.MaxBodyBytes}
+		body := &limitedBody{r: c.br.BodyReader(req.ContentLength, req.Chunked), max: lc.MaxBodyBytes}
+		rq.body = body
+		defer func() { c.rec.BytesIn = body.n }()
 	}
 	res, fe := roundTrip(route, svc, rq)
 	if fe != nil {

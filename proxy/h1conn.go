@@ -95,6 +95,12 @@ func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
 		if !c.awaitRequest(lc, first) {
 			return
 		}
+		// The request has begun: serve it on the snapshot in force now, not
+		// the one from before the wait (a reload may have come since).
+		snap = s.snap.Load()
+		if lc = snap.Listeners[listener]; lc == nil {
+			return
+		}
 		err := c.br.ReadRequest(&c.req, lc.Limits)
 		if err != nil {
 			c.readFailed(snap, lc, err)

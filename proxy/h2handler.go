@@ -116,8 +116,11 @@ func (x *h2Exchange) serve() {
 	if len(x.route.Rewrite.Host) > 0 {
 		rq.host = string(x.route.Rewrite.Host)
 	}
+	var body *limitedBody
 	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-		rq.body = &limitedBody{r: r.Body, max: x.lc.MaxBodyBytes}
+		body = &limitedBody{r: r.Body, max: x.lc.MaxBodyBytes}
+		rq.body = body
+		defer func() { x.rec.BytesIn = body.n }()
 	}
 	res, fe := roundTrip(x.route, x.svc, rq)
 	if fe != nil {

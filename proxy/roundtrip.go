@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -158,15 +160,27 @@ func tryRT(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, u *
 		resp.Body.Close()
 		cancel()
 		end(balancer.ServerError)
-		return nil, flow.New(resp.StatusCode, flow.CodeUpstreamProtocolError, "the upstream kept failing"), condStatus
+		return nil, errKeptFailing, condStatus
 	}
 	return &rtResult{resp: resp, ep: ep, began: began, cancel: cancel}, nil, 0
 }
 
-// isDialError reports whether err is a failure to connect.
+// isDialError reports whether err is a failure to connect: the dial itself
+// or the TLS handshake (an unverifiable certificate, a refused client
+// certificate, a peer that does not speak TLS).
 func isDialError(err error) bool {
 	var oe *net.OpError
-	return errors.As(err, &oe) && oe.Op == "dial"
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return true
+	}
+	var cve *tls.CertificateVerificationError
+	var rhe tls.RecordHeaderError
+	var ae tls.AlertError
+	var hn x509.HostnameError
+	var ua x509.UnknownAuthorityError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &cve) || errors.As(err, &rhe) || errors.As(err, &ae) ||
+		errors.As(err, &hn) || errors.As(err, &ua) || errors.As(err, &ci)
 }
 
 // isConnReset reports whether err is a connection reset by the peer.

@@ -157,9 +157,8 @@ func startTLSHandler(t *testing.T, h http.Handler, cfg *tls.Config, h2 bool) str
 
 // tlsPeers records the TLS state of the gRPC calls a server received.
 type tlsPeers struct {
-	mu    sync.Mutex
-	seen  []string // "sni=NAME cn=CN", or "plaintext"
-	calls int
+	mu   sync.Mutex
+	seen []string // "sni=NAME cn=CN", or "plaintext"
 }
 
 func (p *tlsPeers) intercept(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {

@@ -33,6 +33,9 @@ routes:
   - name: maglev-cookie
     match: { path: { prefix: /maglev-cookie } }
     service: maglev-cookie
+  - name: random
+    match: { path: { prefix: /random } }
+    service: random
   - name: least
     match: { path: { prefix: /least } }
     service: least
@@ -45,6 +48,12 @@ services:
     endpoints: [{{.A}}, {{.B}}, {{.C}}]
   - name: wrr
     balancer: weighted_round_robin
+    endpoints:
+      - { address: {{.A}}, weight: 1 }
+      - { address: {{.B}}, weight: 2 }
+      - { address: {{.C}}, weight: 3 }
+  - name: random
+    balancer: random
     endpoints:
       - { address: {{.A}}, weight: 1 }
       - { address: {{.B}}, weight: 2 }
@@ -129,17 +138,27 @@ func TestBalancing(t *testing.T) {
 		}
 	})
 
-	t.Run("weighted_round_robin honours 1:2:3", func(t *testing.T) {
-		const n = 600
-		counts := countInstances(t, c, g.url("web")+"/wrr/x", n, nil)
-		for inst, weight := range map[string]int{"a": 1, "b": 2, "c": 3} {
-			got := 100 * float64(counts[inst]) / n
-			want := 100 * float64(weight) / 6
-			if got < want-5 || got > want+5 {
-				t.Errorf("instance %s (weight %d) got %.1f%% of requests, want %.1f%% ± 5 (all: %v)", inst, weight, got, want, counts)
+	for _, tt := range []struct {
+		route  string
+		n      int
+		spread float64 // percentage points
+	}{
+		{"wrr", 600, 5},
+		// random: the share's standard deviation is at most 2 points over
+		// 600 requests; 8 is four of them.
+		{"random", 600, 8},
+	} {
+		t.Run(tt.route+" honours weights 1:2:3", func(t *testing.T) {
+			counts := countInstances(t, c, g.url("web")+"/"+tt.route+"/x", tt.n, nil)
+			for inst, weight := range map[string]int{"a": 1, "b": 2, "c": 3} {
+				got := 100 * float64(counts[inst]) / float64(tt.n)
+				want := 100 * float64(weight) / 6
+				if got < want-tt.spread || got > want+tt.spread {
+					t.Errorf("instance %s (weight %d) got %.1f%% of requests, want %.1f%% ± %.0f (all: %v)", inst, weight, got, want, tt.spread, counts)
+				}
 			}
-		}
-	})
+		})
+	}
 
 	for _, tt := range []struct {
 		route string
@@ -164,6 +183,25 @@ func TestBalancing(t *testing.T) {
 			}
 			if len(used) < 2 {
 				t.Errorf("20 keys went to %d instance(s) (%v), want more than 1", len(used), used)
+			}
+		})
+	}
+
+	// docs/balancing.md: a request without the key has no affinity and goes
+	// to a random endpoint.
+	for _, tt := range []struct {
+		route string
+		edit  func(req *http.Request)
+	}{
+		{"ring-header", nil},
+		{"maglev-header", nil},
+		{"ring-cookie", func(req *http.Request) { req.Header.Set("Cookie", "theme=dark") }},
+		{"maglev-cookie", nil},
+	} {
+		t.Run(tt.route+" spreads requests without the key", func(t *testing.T) {
+			counts := countInstances(t, c, g.url("web")+"/"+tt.route+"/x", 60, tt.edit)
+			if len(counts) < 2 {
+				t.Errorf("60 requests without the key went to %d instance(s) (%v), want more than 1", len(counts), counts)
 			}
 		})
 	}

@@ -234,6 +234,14 @@ routes:
     listeners: [web]
     match: { path: { prefix: /nocert } }
     service: mtls-no-cert
+  - name: skip-verify
+    listeners: [web]
+    match: { path: { prefix: /skip } }
+    service: skip-verify
+  - name: system-roots
+    listeners: [web]
+    match: { path: { prefix: /roots } }
+    service: system-roots
   - name: grpc
     listeners: [grpc]
     service: grpc
@@ -267,6 +275,15 @@ services:
     protocol: http1
     endpoints: [{{.MTLS}}]
     tls: { ca: {{.CA}}, server_name: orders.test }
+    health: { outlier: { disabled: true } }
+  - name: skip-verify
+    protocol: http1
+    endpoints: [{{.H1}}]
+    tls: { insecure_skip_verify: true }
+  - name: system-roots
+    protocol: h2
+    endpoints: [{{.H2}}]
+    tls: { server_name: orders.test }
     health: { outlier: { disabled: true } }
   - name: grpc
     protocol: grpc
@@ -306,6 +323,9 @@ func TestUpstreamTLS(t *testing.T) {
 			{path: "/h1/a", instance: "h1", sni: "sni=orders.test", proto: "HTTP/1.1"},
 			{path: "/h2/a", instance: "h2", sni: "sni=orders.test", proto: "HTTP/2.0"},
 			{path: "/mtls/a", instance: "mtls", sni: "sni=orders.test", proto: "HTTP/1.1", cn: "pylon-client"},
+			// No server_name: the endpoint host is an IP, which is not sent
+			// as SNI.
+			{path: "/skip/a", instance: "h1", sni: "sni=", proto: "HTTP/1.1"},
 		}
 		for _, tt := range tests {
 			for _, method := range []string{http.MethodGet, http.MethodPost} {
@@ -328,8 +348,8 @@ func TestUpstreamTLS(t *testing.T) {
 		}
 	})
 
-	t.Run("wrong server_name is a connect failure", func(t *testing.T) {
-		for _, path := range []string{"/wrong/h1/a", "/wrong/h2/a"} {
+	t.Run("a certificate that does not verify is a connect failure", func(t *testing.T) {
+		for _, path := range []string{"/wrong/h1/a", "/wrong/h2/a", "/roots/a"} {
 			resp, body := get(t, c, g.url("web")+path)
 			got := []any{resp.StatusCode, errorCode(t, body)}
 			if diff := cmp.Diff([]any{http.StatusBadGateway, "upstream_connect_failed"}, got); diff != "" {
@@ -362,6 +382,26 @@ func TestUpstreamTLS(t *testing.T) {
 		want := []string{"sni=orders.test cn=pylon-client", "sni=orders.test cn=pylon-client", "sni=orders.test cn=pylon-client"}
 		if diff := cmp.Diff(want, peers.list()); diff != "" {
 			t.Errorf("TLS state seen by the gRPC server (-want +got):\n%s", diff)
+		}
+
+		params := []*testpb.ResponseParameters{{Size: 3}, {Size: 70000}, {Size: 1}}
+		stream, err := client.StreamingOutputCall(testContext(t, 10*time.Second), &testpb.StreamingOutputCallRequest{ResponseParameters: params})
+		if err != nil {
+			t.Fatalf("StreamingOutputCall over upstream TLS: %v", err)
+		}
+		var sizes []int
+		for {
+			m, err := stream.Recv()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("Recv: %v", err)
+			}
+			sizes = append(sizes, len(m.GetPayload().GetBody()))
+		}
+		if diff := cmp.Diff([]int{3, 70000, 1}, sizes); diff != "" {
+			t.Errorf("streamed message sizes over upstream TLS (-want +got):\n%s", diff)
 		}
 	})
 

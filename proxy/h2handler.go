@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/netip"
@@ -42,10 +44,13 @@ func (h *h2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x := &h2Exchange{h: h, w: w, r: r, snap: snap, lc: lc, start: start}
 	x.rid = requestID(r.Header.Get("X-Request-Id"))
+	x.grpc = flow.IsGRPC([]byte(r.Header.Get("Content-Type")))
 	x.rec.Proto = "HTTP/2.0"
 	x.rec.Stats = lc.Stats
+	// finish runs even when the stream is aborted (a panic with
+	// http.ErrAbortHandler), so every request is logged and counted.
+	defer x.finish()
 	x.serve()
-	x.finish()
 }
 
 // h2Exchange is one HTTP/2 request on its way through pylon.
@@ -60,6 +65,8 @@ type h2Exchange struct {
 	rec   Record
 	route *Route
 	svc   *Service
+	// grpc is set for gRPC requests (content-type application/grpc...).
+	grpc bool
 }
 
 // requestID keeps a sane client-supplied ID or makes a new one.
@@ -102,8 +109,16 @@ func (x *h2Exchange) serve() {
 	}
 	defer x.svc.Breaker.ReleaseRequest()
 	trusted := trustedPeer(remoteOf(r).Addr(), x.snap.TrustedProxies)
+	ctx := r.Context()
+	if d, ok := grpcTimeout(r.Header.Get("Grpc-Timeout")); ok && x.grpc {
+		// The client's deadline holds here too: an upstream that ignores it
+		// is cut off, and the client gets DEADLINE_EXCEEDED from pylon.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
 	rq := &rtRequest{
-		ctx:           r.Context(),
+		ctx:           ctx,
 		method:        r.Method,
 		target:        rewriteTarget(x.route, path, query, &params),
 		host:          r.Host,
@@ -129,8 +144,13 @@ func (x *h2Exchange) serve() {
 	}
 	x.rec.Endpoint = res.ep.Addr()
 	x.rec.Retries = res.retries
-	o := x.relay(res.resp)
+	o, abort := x.relay(ctx, res.resp)
 	res.end(x.svc, o)
+	if abort {
+		// Cut the client's stream rather than end it cleanly: a truncated
+		// body must not look complete.
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // outHeader is the header sent upstream: the client's end-to-end fields
@@ -179,7 +199,8 @@ func (x *h2Exchange) outHeader(trusted bool) http.Header {
 }
 
 // relay streams the upstream's response to the client, trailers included.
-func (x *h2Exchange) relay(resp *http.Response) balancer.Outcome {
+// abort reports that the body broke off and the stream must be reset.
+func (x *h2Exchange) relay(ctx context.Context, resp *http.Response) (o balancer.Outcome, abort bool) {
 	defer resp.Body.Close()
 	dst := x.w.Header()
 	for k, vv := range resp.Header {
@@ -201,7 +222,7 @@ func (x *h2Exchange) relay(resp *http.Response) balancer.Outcome {
 		if n > 0 {
 			x.rec.BytesOut += int64(n)
 			if _, werr := x.w.Write(buf[:n]); werr != nil {
-				return balancer.Success
+				return balancer.Success, false
 			}
 			rc.Flush()
 		}
@@ -209,18 +230,55 @@ func (x *h2Exchange) relay(resp *http.Response) balancer.Outcome {
 			break
 		}
 		if err != nil {
-			// Cut the client's stream rather than end it cleanly: a truncated
-			// body must not look complete.
-			panic(http.ErrAbortHandler)
+			if x.grpc && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// The gRPC deadline passed mid-stream: end the call with
+				// the status the client would have reached itself.
+				fe := errUpTimeout
+				x.rec.Err = fe
+				dst[http.TrailerPrefix+"Grpc-Status"] = []string{strconv.Itoa(fe.GRPCStatus())}
+				dst[http.TrailerPrefix+"Grpc-Message"] = []string{fe.GRPCMessage([]byte(x.rid))}
+				return balancer.Timeout, false
+			}
+			return balancer.Reset, true
 		}
 	}
 	for k, vv := range resp.Trailer {
 		dst[http.TrailerPrefix+k] = vv
 	}
 	if resp.StatusCode >= 500 {
-		return balancer.ServerError
+		return balancer.ServerError, false
 	}
-	return balancer.Success
+	return balancer.Success, false
+}
+
+// grpcTimeout parses a grpc-timeout value: 1 to 8 digits and a unit (H, M,
+// S, m, u, n), per gRPC's HTTP/2 protocol spec.
+func grpcTimeout(v string) (time.Duration, bool) {
+	if len(v) < 2 || len(v) > 9 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	var unit time.Duration
+	switch v[len(v)-1] {
+	case 'H':
+		unit = time.Hour
+	case 'M':
+		unit = time.Minute
+	case 'S':
+		unit = time.Second
+	case 'm':
+		unit = time.Millisecond
+	case 'u':
+		unit = time.Microsecond
+	case 'n':
+		unit = time.Nanosecond
+	default:
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
 }
 
 // fail answers the request with pylon's own error: a JSON body, or for gRPC
@@ -230,7 +288,7 @@ func (x *h2Exchange) fail(fe *flow.Error) {
 	x.rec.Status = fe.Status
 	h := x.w.Header()
 	h["X-Request-Id"] = []string{x.rid}
-	if flow.IsGRPC([]byte(x.r.Header.Get("Content-Type"))) {
+	if x.grpc {
 		h["Content-Type"] = []string{"application/grpc"}
 		h["Grpc-Status"] = []string{strconv.Itoa(fe.GRPCStatus())}
 		h["Grpc-Message"] = []string{fe.GRPCMessage([]byte(x.rid))}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"testing"
+	"time"
 
 	"github.com/pylon-mesh/pylon/balancer"
 )
@@ -146,5 +147,31 @@ func TestPickOtherAvoidsThePreviousEndpoint(t *testing.T) {
 	single := balancer.NewSet(inTurnBuilder{&n}, []*balancer.Endpoint{a}, 0, 0)
 	if got, err := pickOther(single, 0, a); err != nil || got != a {
 		t.Errorf("with one endpoint got %v, %v; want a again", got, err)
+	}
+}
+
+func TestGRPCTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"100m", 100 * time.Millisecond, true},
+		{"1S", time.Second, true},
+		{"2H", 2 * time.Hour, true},
+		{"3M", 3 * time.Minute, true},
+		{"250u", 250 * time.Microsecond, true},
+		{"99999999n", 99999999 * time.Nanosecond, true},
+		{"123456789S", 0, false}, // more than 8 digits
+		{"5", 0, false},
+		{"m", 0, false},
+		{"5x", 0, false},
+		{"-5S", 0, false},
+		{"", 0, false},
+	} {
+		got, ok := grpcTimeout(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("grpcTimeout(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
 	}
 }

@@ -146,6 +146,10 @@ func tryRT(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, u *
 		case timedOut.Load():
 			end(balancer.Timeout)
 			return nil, errUpTimeout, 0
+		case errors.Is(rq.ctx.Err(), context.DeadlineExceeded):
+			// The gRPC deadline pylon enforces for the client.
+			end(balancer.Timeout)
+			return nil, errUpTimeout, 0
 		case rq.ctx.Err() != nil:
 			ep.Cancel()
 			return nil, flow.Wrap(499, flow.CodeBadRequest, "the client went away", err), 0

@@ -64,6 +64,7 @@ var (
 	errBadPath          = flow.New(400, flow.CodeBadPath, "the request path must be absolute and free of dot-segments")
 	errBodyTooLarge     = flow.New(413, flow.CodeBodyTooLarge, "the request body is larger than the listener allows")
 	errConnect          = flow.New(405, flow.CodeMethodNotAllowed, "CONNECT is not supported on this listener")
+	errUpgradeBody      = flow.New(400, flow.CodeBadRequest, "a request asking to upgrade the connection must not have a body")
 )
 
 // precheck refuses requests that no route may see.
@@ -77,6 +78,11 @@ func (c *conn) precheck(lc *ListenerConfig) *flow.Error {
 	}
 	if req.ContentLength > lc.MaxBodyBytes {
 		return errBodyTooLarge
+	}
+	if req.Upgrade != nil && (req.Chunked || req.ContentLength > 0) {
+		// After a 101 the connection carries the new protocol; a body in
+		// between would be read by both the body copy and the tunnel.
+		return errUpgradeBody
 	}
 	return nil
 }

@@ -128,6 +128,12 @@ func (c *conn) awaitRequest(lc *ListenerConfig, first bool) bool {
 	}
 	c.dl.setRead(c.nc, now.Add(wait), wait/4)
 	c.idle.Store(true)
+	// Shutdown sets draining before it wakes idle connections: either this
+	// sees draining, or Shutdown sees idle and cuts the wait short.
+	if c.s.draining.Load() && c.br.Buffered() == 0 {
+		c.idle.Store(false)
+		return false
+	}
 	b, err := c.br.Peek()
 	c.idle.Store(false)
 	if err != nil {

@@ -64,10 +64,8 @@ func (c *conn) relayResponse(uc *upConn, lc *ListenerConfig, route *Route) (fe *
 		}
 		return nil, resp.KeepAlive
 	}
+	// A close-delimited body has ContentLength -1 and is read to EOF.
 	body := uc.br.BodyReader(resp.ContentLength, resp.Chunked)
-	if resp.CloseDelimited {
-		body = uc.br.BodyReader(-1, false)
-	}
 	var w io.Writer = c.bw
 	if chunked {
 		c.cw.Reset(c.bw)

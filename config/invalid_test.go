@@ -70,6 +70,11 @@ func TestParseInvalid(t *testing.T) {
 				`f.yaml:2:90: listeners[0].limits.max_headers: must be a positive count`,
 				`f.yaml:2:106: listeners[0].limits.max_body_bytes: must be a positive size`,
 			}},
+		{"listener limits too large", snippet{listener: "{name: web, address: 127.0.0.1:8080, limits: {max_header_bytes: 2MiB, max_uri_bytes: 3MiB}}"},
+			[]string{
+				`f.yaml:2:51: listeners[0].limits.max_header_bytes: 2097152 is more than the 1MiB a request head may be; use at most 1MiB`,
+				`f.yaml:2:75: listeners[0].limits.max_uri_bytes: 3145728 is more than max_header_bytes (2097152), which the request line counts against; use at most max_header_bytes`,
+			}},
 		{"listener limits zero timeouts", snippet{listener: "{name: web, address: 127.0.0.1:8080, limits: {read_header_timeout: 0s, body_read_timeout: 0s, idle_timeout: 0s, max_connections: 0}}"},
 			[]string{
 				`f.yaml:2:51: listeners[0].limits.read_header_timeout: must be a positive duration`,

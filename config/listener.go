@@ -39,10 +39,15 @@ type Certificate struct {
 	Key string `yaml:"key,omitempty" json:"key,omitempty"`
 }
 
+// MaxHeaderBytesLimit is the largest max_header_bytes accepted: each
+// connection keeps a buffer this large while it reads a head.
+const MaxHeaderBytesLimit = 1 * MiB
+
 // Limits bound the size and pace of requests on a listener. Each must be
 // positive; a zero in Go means the default, a 0 in the file is an error.
 type Limits struct {
-	// MaxHeaderBytes bounds request line plus headers (over: 431). Default 32KiB.
+	// MaxHeaderBytes bounds request line plus headers (over: 431). Default
+	// 32KiB, at most MaxHeaderBytesLimit.
 	MaxHeaderBytes ByteSize `yaml:"max_header_bytes" json:"max_header_bytes"`
 	// MaxURIBytes bounds the request-target (over: 414). Default 8KiB.
 	MaxURIBytes ByteSize `yaml:"max_uri_bytes" json:"max_uri_bytes"`

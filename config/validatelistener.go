@@ -56,7 +56,13 @@ func (v *validator) keyPair(p, cert, key string, required bool) {
 
 func (v *validator) limits(p string, l *Limits) {
 	v.positive(p+"max_header_bytes", int64(l.MaxHeaderBytes), "size")
+	if l.MaxHeaderBytes > MaxHeaderBytesLimit {
+		v.errorf(p+"max_header_bytes", "%d is more than the %s a request head may be; use at most 1MiB", l.MaxHeaderBytes, "1MiB")
+	}
 	v.positive(p+"max_uri_bytes", int64(l.MaxURIBytes), "size")
+	if l.MaxURIBytes > l.MaxHeaderBytes && l.MaxHeaderBytes > 0 {
+		v.errorf(p+"max_uri_bytes", "%d is more than max_header_bytes (%d), which the request line counts against; use at most max_header_bytes", l.MaxURIBytes, l.MaxHeaderBytes)
+	}
 	v.positive(p+"max_headers", int64(l.MaxHeaders), "count")
 	v.positive(p+"max_body_bytes", int64(l.MaxBodyBytes), "size")
 	v.positive(p+"read_header_timeout", int64(l.ReadHeaderTimeout), "duration")

@@ -274,3 +274,7 @@ func (r *Reader) Peek() ([]byte, error) {
 	}
 	return r.buf[r.r:r.w], nil
 }
+
+// HeadCap is the largest head the Reader can hold: the bufSize it was made
+// with (at least 4 KiB). Limits.MaxHeaderBytes above it is capped to it.
+func (r *Reader) HeadCap() int { return r.headCap }

@@ -56,7 +56,7 @@ type conn struct {
 
 const (
 	readBufSize  = 32 << 10
-	writeBufSize = 16 << 10
+	writeBufSize = 4 << 10
 )
 
 var connPool = sync.Pool{New: func() any {
@@ -91,6 +91,10 @@ func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
 		lc := snap.Listeners[listener]
 		if lc == nil || s.draining.Load() {
 			return
+		}
+		if c.br.Buffered() == 0 && c.br.HeadCap() < lc.Limits.MaxHeaderBytes {
+			// The listener allows larger heads than this pooled buffer holds.
+			c.br = h1.NewReader(nc, lc.Limits.MaxHeaderBytes)
 		}
 		if !c.awaitRequest(lc, first) {
 			return

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -99,4 +100,35 @@ func TestListenerLimits(t *testing.T) {
 			t.Errorf("idle keep-alive connection still open after 8s, want it closed by idle_timeout 1s")
 		}
 	})
+}
+
+// TestLargeHeaderLimitIsHonoured raises max_header_bytes above the default
+// buffer size and sends a head that only fits the raised limit.
+func TestLargeHeaderLimitIsHonoured(t *testing.T) {
+	const cfg = `
+listeners:
+  - name: web
+    address: {{listen "web"}}
+    limits: { max_header_bytes: 256KiB, max_uri_bytes: 8KiB }
+routes:
+  - name: all
+    service: echo
+services:
+  - name: echo
+    endpoints: [{{.Echo}}]
+`
+	g := startGateway(t, cfg, map[string]string{"Echo": startEcho(t, "e1")})
+	c := newClient(t)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, g.url("web")+"/big", nil)
+	req.Header.Set("X-Big", strings.Repeat("a", 100<<10))
+	resp, body := do(t, c, req)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a 100 KiB header under a 256 KiB limit: got status %d, want 200; body %s", resp.StatusCode, body)
+	}
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, g.url("web")+"/big", nil)
+	req.Header.Set("X-Big", strings.Repeat("a", 300<<10))
+	resp, body = do(t, c, req)
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a 300 KiB header over a 256 KiB limit: got status %d, want 431; body %s", resp.StatusCode, body)
+	}
 }

@@ -111,7 +111,7 @@ func (r *Reader) bodyLine(max int, compact bool) ([]byte, error) {
 		if r.w-r.r >= max {
 			return nil, errLineTooLong
 		}
-		if r.w == len(r.buf) {
+		if r.w == len(r.buf) && !r.grow() {
 			if !compact {
 				return nil, errLineTooLong
 			}

@@ -240,3 +240,38 @@ func TestPeek(t *testing.T) {
 		t.Errorf("Peek at the end: got %v, want io.EOF", err)
 	}
 }
+
+// TestBufferGrowsForLargeHeads reads heads and framing larger than the
+// starting buffer: fields read before the buffer grew keep their values,
+// and a chunked body with trailers after a large head still parses.
+func TestBufferGrowsForLargeHeads(t *testing.T) {
+	big := strings.Repeat("v", 40<<10)
+	src := "POST /upload HTTP/1.1\r\nHost: example.com\r\nX-First: one\r\nX-Big: " + big + "\r\n" +
+		"Transfer-Encoding: chunked\r\n\r\n" +
+		"5;ext=" + strings.Repeat("e", 3000) + "\r\nhello\r\n0\r\nX-Trailer: " + strings.Repeat("t", 10<<10) + "\r\n\r\n" +
+		"GET /next HTTP/1.1\r\nHost: example.com\r\n\r\n"
+	r := NewReader(iotest.HalfReader(strings.NewReader(src)), 64<<10)
+	if got := len(r.buf); got > initialBuf {
+		t.Fatalf("a new Reader holds %d bytes, want at most %d until a message needs more", got, initialBuf)
+	}
+	var req Request
+	if err := r.ReadRequest(&req, Limits{MaxHeaderBytes: 64 << 10}); err != nil {
+		t.Fatalf("ReadRequest with a 40 KiB header: %v", err)
+	}
+	first, _ := req.Header("x-first")
+	host, _ := req.Header("host")
+	bigv, _ := req.Header("x-big")
+	if string(first) != "one" || string(host) != "example.com" || string(bigv) != big || string(req.Path) != "/upload" {
+		t.Errorf("fields after the buffer grew: x-first %q, host %q, path %q, x-big intact %v", first, host, req.Path, string(bigv) == big)
+	}
+	body, err := io.ReadAll(r.BodyReader(req.ContentLength, req.Chunked))
+	if err != nil || string(body) != "hello" {
+		t.Fatalf("chunked body after a large head: %q, %v", body, err)
+	}
+	if tr := r.Trailers(); len(tr) != 1 || len(tr[0].Value) != 10<<10 {
+		t.Errorf("got trailers %d, want one 10 KiB trailer", len(tr))
+	}
+	if err := r.ReadRequest(&req, Limits{MaxHeaderBytes: 64 << 10}); err != nil || string(req.Path) != "/next" {
+		t.Errorf("next request: path %q, %v", req.Path, err)
+	}
+}

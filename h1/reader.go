@@ -59,11 +59,18 @@ type Reader struct {
 	trailers []Header
 }
 
+// initialBuf is the buffer a Reader starts with; it grows, up to the head
+// capacity plus room for chunk framing, only when a message needs more.
+// Most heads are well under it, so an idle keep-alive connection holds
+// a few KiB, not its limit.
+const initialBuf = 8 << 10
+
 // NewReader returns a Reader of src whose heads may be up to bufSize bytes
-// (at least 4 KiB). It allocates bufSize plus 4 KiB for chunk framing.
+// (at least 4 KiB). It allocates 8 KiB at first and grows its buffer as
+// messages need, to at most bufSize plus 4 KiB for chunk framing.
 func NewReader(src io.Reader, bufSize int) *Reader {
 	bufSize = max(bufSize, minBufSize)
-	r := &Reader{buf: make([]byte, bufSize+maxChunkLine), headCap: bufSize}
+	r := &Reader{buf: make([]byte, min(initialBuf, bufSize+maxChunkLine)), headCap: bufSize}
 	r.fixed.r, r.chunked.r, r.closed.r = r, r, r
 	r.Reset(src)
 	return r
@@ -139,10 +146,14 @@ func (r *Reader) fail(err error) error {
 	return err
 }
 
-// fill reads more bytes from the source into buf[w:].
+// fill reads more bytes from the source into buf[w:], growing a full
+// buffer first when it may grow.
 func (r *Reader) fill() error {
 	if r.srcErr != nil {
 		return r.srcErr
+	}
+	if r.w == len(r.buf) {
+		r.grow()
 	}
 	for range maxEmptyReads {
 		n, err := r.src.Read(r.buf[r.w:])
@@ -278,3 +289,18 @@ func (r *Reader) Peek() ([]byte, error) {
 // HeadCap is the largest head the Reader can hold: the bufSize it was made
 // with (at least 4 KiB). Limits.MaxHeaderBytes above it is capped to it.
 func (r *Reader) HeadCap() int { return r.headCap }
+
+// grow doubles the buffer, up to the head capacity plus room for chunk
+// framing, and reports whether it did. Slices handed out before (header
+// fields of the current head) keep pointing into the old buffer, whose
+// bytes never change again, so they stay valid.
+func (r *Reader) grow() bool {
+	full := r.headCap + maxChunkLine
+	if len(r.buf) >= full {
+		return false
+	}
+	nb := make([]byte, min(2*len(r.buf), full))
+	copy(nb, r.buf[:r.w])
+	r.buf = nb
+	return true
+}

@@ -55,13 +55,16 @@ type conn struct {
 }
 
 const (
-	readBufSize  = 32 << 10
+	// maxHeadBytes is the largest head a client connection can hold, the
+	// most max_header_bytes may be; the buffer starts small and grows only
+	// for a head that needs it, so listeners' limits apply in full.
+	maxHeadBytes = 1 << 20
 	writeBufSize = 4 << 10
 )
 
 var connPool = sync.Pool{New: func() any {
 	return &conn{
-		br:   h1.NewReader(nil, readBufSize),
+		br:   h1.NewReader(nil, maxHeadBytes),
 		bw:   bufio.NewWriterSize(nil, writeBufSize),
 		head: make([]byte, 0, 4096),
 	}
@@ -91,10 +94,6 @@ func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
 		lc := snap.Listeners[listener]
 		if lc == nil || s.draining.Load() {
 			return
-		}
-		if c.br.Buffered() == 0 && c.br.HeadCap() < lc.Limits.MaxHeaderBytes {
-			// The listener allows larger heads than this pooled buffer holds.
-			c.br = h1.NewReader(nc, lc.Limits.MaxHeaderBytes)
 		}
 		if !c.awaitRequest(lc, first) {
 			return

@@ -76,8 +76,8 @@ type PoolConfig struct {
 	MaxIdle int
 	// TLS, when set, makes connections TLS with this client config.
 	TLS *tls.Config
-	// BufSize is the read buffer per connection, which also bounds a
-	// response head.
+	// BufSize bounds the read buffer per connection and so a response head;
+	// zero means the largest head pylon accepts from an upstream (64 KiB).
 	BufSize int
 	// Breaker, when set, bounds the service's open connections
 	// (max_connections) and dials in progress (max_pending).
@@ -87,7 +87,9 @@ type PoolConfig struct {
 // NewPool returns a pool of connections to addr.
 func NewPool(addr string, cfg PoolConfig) *Pool {
 	if cfg.BufSize <= 0 {
-		cfg.BufSize = 16 << 10
+		// Room for the largest response head accepted; the buffer starts
+		// small and grows only when a head needs it.
+		cfg.BufSize = upstreamHeadLimits.MaxHeaderBytes
 	}
 	return &Pool{addr: addr, tls: cfg.TLS, dialTimeout: cfg.DialTimeout,
 		idleTimeout: cfg.IdleTimeout, maxIdle: cfg.MaxIdle, bufSize: cfg.BufSize, breaker: cfg.Breaker}

@@ -215,6 +215,7 @@ func (c *conn) writeError(fe *flow.Error) {
 	body := fe.AppendJSON(c.head[:0], c.rid)
 	n := len(body)
 	h := h1.AppendStatusLine(body, 1, fe.Status, nil)
+	h = h1.AppendHeader(h, []byte("date"), httpDate(time.Now()))
 	h = h1.AppendHeader(h, []byte("content-type"), []byte("application/json"))
 	h = appendContentLength(h, int64(n))
 	h = h1.AppendHeader(h, []byte("x-request-id"), c.rid)

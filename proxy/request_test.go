@@ -175,3 +175,16 @@ func TestGRPCTimeout(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPDate(t *testing.T) {
+	now := time.Date(2026, 11, 25, 21, 0, 7, 0, time.UTC)
+	if got, want := string(httpDate(now)), "Wed, 25 Nov 2026 21:00:07 GMT"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got, want := string(httpDate(now.Add(time.Second))), "Wed, 25 Nov 2026 21:00:08 GMT"; got != want {
+		t.Errorf("next second: got %q, want %q", got, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { httpDate(now.Add(time.Second)) }); n != 0 {
+		t.Errorf("httpDate within one second allocates %v times, want 0", n)
+	}
+}

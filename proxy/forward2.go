@@ -112,15 +112,15 @@ func (c *conn) relayHTTP(resp *http.Response, route *Route) (balancer.Outcome, *
 	}
 	switch {
 	case chunked:
-		h = append(h, "transfer-encoding: chunked\r\n"...)
+		h = append(h, "Transfer-Encoding: chunked\r\n"...)
 	case !noBody && known:
 		h = appendContentLength(h, resp.ContentLength)
 	}
-	h = append(h, "x-request-id: "...)
+	h = append(h, "X-Request-Id: "...)
 	h = append(h, c.rid...)
 	h = append(h, "\r\n"...)
 	if c.closeAfter {
-		h = append(h, "connection: close\r\n"...)
+		h = append(h, "Connection: close\r\n"...)
 	}
 	h = append(h, "\r\n"...)
 	c.head = h

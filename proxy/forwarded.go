@@ -50,7 +50,7 @@ func rightmostUntrusted(xff string, peer netip.Addr, snap *Snapshot) netip.Addr 
 // appendForwarded appends X-Forwarded-For, -Proto and -Host. A trusted peer's
 // values are extended; anyone else's are replaced.
 func (c *conn) appendForwarded(dst []byte, trusted bool) []byte {
-	dst = append(dst, "x-forwarded-for: "...)
+	dst = append(dst, "X-Forwarded-For: "...)
 	if trusted {
 		if v, ok := c.req.Header("x-forwarded-for"); ok && len(v) > 0 {
 			dst = append(dst, v...)
@@ -59,7 +59,7 @@ func (c *conn) appendForwarded(dst []byte, trusted bool) []byte {
 	}
 	dst = appendIP(dst, c.remote.Addr())
 	dst = append(dst, '\r', '\n')
-	dst = append(dst, "x-forwarded-proto: "...)
+	dst = append(dst, "X-Forwarded-Proto: "...)
 	if v, ok := c.req.Header("x-forwarded-proto"); trusted && ok {
 		dst = append(dst, v...)
 	} else if c.secure {
@@ -69,11 +69,11 @@ func (c *conn) appendForwarded(dst []byte, trusted bool) []byte {
 	}
 	dst = append(dst, '\r', '\n')
 	if v, ok := c.req.Header("x-forwarded-host"); trusted && ok {
-		dst = append(dst, "x-forwarded-host: "...)
+		dst = append(dst, "X-Forwarded-Host: "...)
 		dst = append(dst, v...)
 		dst = append(dst, '\r', '\n')
 	} else if len(c.req.Host) > 0 {
-		dst = append(dst, "x-forwarded-host: "...)
+		dst = append(dst, "X-Forwarded-Host: "...)
 		dst = append(dst, c.req.Host...)
 		dst = append(dst, '\r', '\n')
 	}

@@ -215,12 +215,12 @@ func (c *conn) writeError(fe *flow.Error) {
 	body := fe.AppendJSON(c.head[:0], c.rid)
 	n := len(body)
 	h := h1.AppendStatusLine(body, 1, fe.Status, nil)
-	h = h1.AppendHeader(h, []byte("date"), httpDate(time.Now()))
-	h = h1.AppendHeader(h, []byte("content-type"), []byte("application/json"))
+	h = h1.AppendHeader(h, []byte("Date"), httpDate(time.Now()))
+	h = h1.AppendHeader(h, []byte("Content-Type"), []byte("application/json"))
 	h = appendContentLength(h, int64(n))
-	h = h1.AppendHeader(h, []byte("x-request-id"), c.rid)
+	h = h1.AppendHeader(h, []byte("X-Request-Id"), c.rid)
 	if c.closeAfter || !c.req.KeepAlive {
-		h = h1.AppendHeader(h, []byte("connection"), []byte("close"))
+		h = h1.AppendHeader(h, []byte("Connection"), []byte("close"))
 	}
 	h = append(h, '\r', '\n')
 	c.head = h[:0]
@@ -233,7 +233,7 @@ func (c *conn) writeError(fe *flow.Error) {
 
 // appendContentLength appends a Content-Length field.
 func appendContentLength(dst []byte, n int64) []byte {
-	dst = append(dst, "content-length: "...)
+	dst = append(dst, "Content-Length: "...)
 	dst = appendInt(dst, n)
 	return append(dst, '\r', '\n')
 }

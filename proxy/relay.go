@@ -145,19 +145,19 @@ func (c *conn) writeResponseHead(resp *h1.Response, route *Route, noBody, chunke
 	switch {
 	case noBody:
 	case chunked:
-		h = append(h, "transfer-encoding: chunked\r\n"...)
+		h = append(h, "Transfer-Encoding: chunked\r\n"...)
 	case resp.ContentLength >= 0 && !resp.Chunked:
 		h = appendContentLength(h, resp.ContentLength)
 	}
 	h = appendOps(h, ops)
-	h = append(h, "x-request-id: "...)
+	h = append(h, "X-Request-Id: "...)
 	h = append(h, c.rid...)
 	h = append(h, '\r', '\n')
 	switch {
 	case c.closeAfter:
-		h = append(h, "connection: close\r\n"...)
+		h = append(h, "Connection: close\r\n"...)
 	case c.req.Minor == 0:
-		h = append(h, "connection: keep-alive\r\n"...)
+		h = append(h, "Connection: keep-alive\r\n"...)
 	}
 	h = append(h, '\r', '\n')
 	c.head = h

@@ -19,7 +19,7 @@ func (c *conn) buildRequestHead(route *Route, trusted, hasBody bool) []byte {
 	h = append(h, ' ')
 	h = c.appendTarget(h, route)
 	h = append(h, " HTTP/1.1\r\n"...)
-	h = append(h, "host: "...)
+	h = append(h, "Host: "...)
 	if len(route.Rewrite.Host) > 0 {
 		h = append(h, route.Rewrite.Host...)
 	} else {
@@ -35,17 +35,17 @@ func (c *conn) buildRequestHead(route *Route, trusted, hasBody bool) []byte {
 	}
 	switch {
 	case req.Chunked:
-		h = append(h, "transfer-encoding: chunked\r\n"...)
+		h = append(h, "Transfer-Encoding: chunked\r\n"...)
 	case hasBody:
 		h = appendContentLength(h, req.ContentLength)
 	}
 	if req.Upgrade != nil {
-		h = append(h, "connection: upgrade\r\nupgrade: "...)
+		h = append(h, "Connection: Upgrade\r\nUpgrade: "...)
 		h = append(h, req.Upgrade...)
 		h = append(h, '\r', '\n')
 	}
 	h = c.appendForwarded(h, trusted)
-	h = append(h, "x-request-id: "...)
+	h = append(h, "X-Request-Id: "...)
 	h = append(h, c.rid...)
 	h = append(h, '\r', '\n')
 	h = appendOps(h, ops)

@@ -22,7 +22,7 @@ func (c *conn) upgrade(uc *upConn, route *Route) (*flow.Error, bool) {
 		}
 		h = h1.AppendHeader(h, f.Name, f.Value)
 	}
-	h = append(h, "connection: upgrade\r\nupgrade: "...)
+	h = append(h, "Connection: Upgrade\r\nUpgrade: "...)
 	if v, ok := resp.Header("upgrade"); ok {
 		h = append(h, v...)
 	} else {

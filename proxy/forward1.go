@@ -170,58 +170,27 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 	began := time.Now()
 	for {
 		uc, err := pool.get(tryDeadline, time.Now())
-		if err == errConnLimit {
-			ep.Cancel()
-			return attempt{fe: errCircuitOpen}
-		}
 		if err != nil {
-			c.endTry(svc, ep, balancer.ConnectFailure, began)
-			if isTimeout(err) {
-				return attempt{fe: errUpTimeout, cond: retry.ConnectFailure}
-			}
-			return attempt{fe: flow.Wrap(502, flow.CodeUpstreamConnectFailed, "could not connect to the upstream", err), cond: retry.ConnectFailure}
+			return c.connectFailed(svc, ep, began, err)
 		}
 		slack := min(10*time.Millisecond, route.Timeout/16)
 		uc.dl.setRead(uc.Conn, tryDeadline, slack)
 		uc.dl.setWrite(uc.Conn, tryDeadline, slack)
-		streaming := tp.hasBody && len(c.replay) == 0 && !c.bodyBuffered()
-		var fe *flow.Error
-		var upErr error
-		if streaming {
-			// The body goes on its own goroutine with no write deadline: the
-			// route's timeout bounds the wait for the response head, not
-			// the upload. A stuck upstream is cut off by the head read.
-			uc.dl.setWrite(uc.Conn, time.Time{}, 0)
-			upErr = c.startBody(uc, lc, tp.head)
-		} else {
-			fe, upErr = c.sendRequest(uc, tp.head, tp.hasBody)
+		h := c.sendHead(uc, lc, tp)
+		if h.clientErr != nil {
+			return c.clientFailed(ep, uc, h.clientErr)
 		}
-		if fe != nil {
-			return c.clientFailed(ep, uc, fe)
-		}
-		written := upErr == nil
-		if written {
-			upErr = c.readResponseHead(uc)
-		}
-		bodySent := false
-		if upErr != nil && streaming && written {
-			res := c.abortBody(uc)
-			bodySent = res.sent
-			if res.fe != nil {
-				return c.clientFailed(ep, uc, res.fe)
-			}
-		}
-		if upErr != nil {
+		if h.upErr != nil {
 			uc.Close()
 			// A reused connection that fails before any response byte is
 			// most likely one the upstream closed while idle: try a fresh one,
 			// unless part of a body has gone or the upstream may have acted
 			// on a request that is not idempotent.
-			stale := uc.served > 0 && !bodySent && !isTimeout(upErr) && noResponseBytes(upErr)
-			if stale && (!written || tp.idempotent) {
+			stale := uc.served > 0 && !h.bodySent && !isTimeout(h.upErr) && noResponseBytes(h.upErr)
+			if stale && (!h.written || tp.idempotent) {
 				continue
 			}
-			return c.failedTry(svc, ep, began, upErr)
+			return c.failedTry(svc, ep, began, h.upErr)
 		}
 		status := uc.resp.Status
 		if tp.retryStatus && route.Retry.RetryableStatus(status) && svc.Budget.TryRetry(time.Now()) {
@@ -229,32 +198,92 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 			c.endTry(svc, ep, balancer.ServerError, began)
 			return attempt{fe: errKeptFailing, cond: condStatus}
 		}
+		fe := c.relayAndRelease(uc, lc, route, h.streaming)
 		outcome := balancer.Success
-		if status >= 500 {
-			outcome = balancer.ServerError
-		}
-		fe, reusable := c.relayResponse(uc, lc, route)
-		if streaming {
-			if !c.bodyFinished() {
-				// The upstream answered without taking the whole body.
-				c.abortBody(uc)
-				reusable = false
-			} else if res := c.body.res; res.fe != nil || res.upErr != nil {
-				reusable = false
-				c.closeAfter = true
-			}
-		}
-		if reusable {
-			uc.pool.put(uc, time.Now())
-		} else {
-			uc.Close()
-		}
-		if fe != nil && fe.Code == flow.CodeUpstreamReset {
+		switch {
+		case fe != nil && fe.Code == flow.CodeUpstreamReset:
 			outcome = balancer.Reset
+		case status >= 500:
+			outcome = balancer.ServerError
 		}
 		c.endTry(svc, ep, outcome, began)
 		return attempt{fe: fe}
 	}
+}
+
+// connectFailed ends a try whose connection could not be had.
+func (c *conn) connectFailed(svc *Service, ep *balancer.Endpoint, began time.Time, err error) attempt {
+	if err == errConnLimit {
+		ep.Cancel()
+		return attempt{fe: errCircuitOpen}
+	}
+	c.endTry(svc, ep, balancer.ConnectFailure, began)
+	if isTimeout(err) {
+		return attempt{fe: errUpTimeout, cond: retry.ConnectFailure}
+	}
+	return attempt{fe: flow.Wrap(502, flow.CodeUpstreamConnectFailed, "could not connect to the upstream", err), cond: retry.ConnectFailure}
+}
+
+// headResult is how sending a request and reading the response head went.
+type headResult struct {
+	// streaming: the body is being copied by its own goroutine.
+	streaming bool
+	// written: the request head reached the upstream's socket.
+	written bool
+	// bodySent: some body bytes were taken from the client.
+	bodySent  bool
+	clientErr *flow.Error
+	upErr     error
+}
+
+// sendHead sends the request (its body inline when small and buffered, or
+// streamed alongside) and reads the response head.
+func (c *conn) sendHead(uc *upConn, lc *ListenerConfig, tp tryParams) (h headResult) {
+	h.streaming = tp.hasBody && len(c.replay) == 0 && !c.bodyBuffered()
+	if h.streaming {
+		// The body goes on its own goroutine with no write deadline: the
+		// route's timeout bounds the wait for the response head, not the
+		// upload. A stuck upstream is cut off by the head read.
+		uc.dl.setWrite(uc.Conn, time.Time{}, 0)
+		h.upErr = c.startBody(uc, lc, tp.head)
+	} else {
+		h.clientErr, h.upErr = c.sendRequest(uc, tp.head, tp.hasBody)
+		if h.clientErr != nil {
+			return h
+		}
+	}
+	h.written = h.upErr == nil
+	if h.written {
+		h.upErr = c.readResponseHead(uc)
+	}
+	if h.upErr != nil && h.streaming && h.written {
+		res := c.abortBody(uc)
+		h.bodySent = res.sent
+		h.clientErr = res.fe
+	}
+	return h
+}
+
+// relayAndRelease relays the response, settles a body still streaming,
+// and returns the upstream connection to its pool when it is clean.
+func (c *conn) relayAndRelease(uc *upConn, lc *ListenerConfig, route *Route, streaming bool) *flow.Error {
+	fe, reusable := c.relayResponse(uc, lc, route)
+	if streaming {
+		if !c.bodyFinished() {
+			// The upstream answered without taking the whole body.
+			c.abortBody(uc)
+			reusable = false
+		} else if res := c.body.res; res.fe != nil || res.upErr != nil {
+			reusable = false
+			c.closeAfter = true
+		}
+	}
+	if reusable {
+		uc.pool.put(uc, time.Now())
+	} else {
+		uc.Close()
+	}
+	return fe
 }
 
 // clientFailed ends a try that failed on the client's side (a bad chunk, a

@@ -18,7 +18,6 @@
 package peakewma
 
 import (
-	"math/rand/v2"
 	"time"
 
 	"github.com/pylon-mesh/pylon/balancer"
@@ -30,9 +29,6 @@ const Name = "peak_ewma"
 // defaultLatency prices two endpoints that both lack samples. Its value only
 // matters for being the same on both sides.
 const defaultLatency = time.Millisecond
-
-// minWeight stands in for weights that are not positive.
-const minWeight = 1e-3
 
 func init() { balancer.Register(Builder{}) }
 
@@ -46,28 +42,21 @@ func (Builder) Name() string { return Name }
 
 // Build returns a picker over eps.
 func (Builder) Build(eps []balancer.Weighted) balancer.Picker {
-	p := &picker{eps: make([]*balancer.Endpoint, len(eps)), inv: make([]float64, len(eps))}
-	for i, w := range eps {
-		p.eps[i] = w.Endpoint
-		p.inv[i] = 1 / max(w.Weight, minWeight)
-	}
-	return p
+	return &picker{balancer.NewTwoChoices(eps)}
 }
 
 // picker is immutable; safe for concurrent use.
 type picker struct {
-	eps []*balancer.Endpoint
-	// inv holds 1/weight, so cost is a multiplication.
-	inv []float64
+	balancer.TwoChoices
 }
 
 func (p *picker) Pick(uint64) (*balancer.Endpoint, error) {
-	if len(p.eps) == 1 {
-		return p.eps[0], nil
+	if len(p.Endpoints) == 1 {
+		return p.Endpoints[0], nil
 	}
-	i, j := twoDistinct(len(p.eps))
+	i, j := p.Draw()
 	now := time.Now()
-	li, lj := p.eps[i].DecayedLatency(now), p.eps[j].DecayedLatency(now)
+	li, lj := p.Endpoints[i].DecayedLatency(now), p.Endpoints[j].DecayedLatency(now)
 	switch {
 	case li == 0 && lj == 0:
 		li, lj = defaultLatency, defaultLatency
@@ -79,20 +68,9 @@ func (p *picker) Pick(uint64) (*balancer.Endpoint, error) {
 	if p.cost(j, lj) < p.cost(i, li) {
 		i = j
 	}
-	return p.eps[i], nil
+	return p.Endpoints[i], nil
 }
 
 func (p *picker) cost(i int, latency time.Duration) float64 {
-	return float64(latency) * float64(p.eps[i].InFlight()+1) * p.inv[i]
-}
-
-// twoDistinct returns two different random indexes below n (n ≥ 2), in
-// random order, so a tie goes to either one evenly.
-func twoDistinct(n int) (int, int) {
-	i := rand.IntN(n)
-	j := rand.IntN(n - 1)
-	if j >= i {
-		j++
-	}
-	return i, j
+	return float64(latency) * float64(p.Endpoints[i].InFlight()+1) * p.InvWeight[i]
 }

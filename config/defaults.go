@@ -87,7 +87,7 @@ func (s *Service) setDefaults(c *Config, p string) {
 	def(c, &cb.MaxConnections, p+".circuit_breaker.max_connections", 1024)
 	def(c, &cb.MaxPending, p+".circuit_breaker.max_pending", 1024)
 	def(c, &cb.MaxRequests, p+".circuit_breaker.max_requests", 1024)
-	def(c, &cb.MaxRetries, p+".circuit_breaker.max_retries", 3)
+	def(c, &cb.MaxRetries, p+".circuit_breaker.max_retries", 256)
 	def(c, &s.RetryBudget.Percent, p+".retry_budget.percent", 20)
 	def(c, &s.RetryBudget.MinPerSecond, p+".retry_budget.min_per_second", 3)
 	def(c, &s.Pool.MaxIdlePerEndpoint, p+".pool.max_idle_per_endpoint", 128)

@@ -156,7 +156,7 @@ type Outlier struct {
 }
 
 // CircuitBreaker bounds concurrent work against a service; each limit is
-// positive, default 1024 (MaxRetries: 3).
+// positive, default 1024 (MaxRetries: 256).
 type CircuitBreaker struct {
 	// MaxConnections bounds open upstream connections. Default 1024.
 	MaxConnections int `yaml:"max_connections" json:"max_connections"`
@@ -164,7 +164,8 @@ type CircuitBreaker struct {
 	MaxPending int `yaml:"max_pending" json:"max_pending"`
 	// MaxRequests bounds requests in flight. Default 1024.
 	MaxRequests int `yaml:"max_requests" json:"max_requests"`
-	// MaxRetries bounds retries in flight. Default 3.
+	// MaxRetries bounds retries in flight. Default 256: the retry budget is
+	// what stops retry storms; this only caps retries running at once.
 	MaxRetries int `yaml:"max_retries" json:"max_retries"`
 }
 

@@ -55,7 +55,7 @@ func defaultService(name string, addrs ...string) Service {
 			},
 			PanicThreshold: 50,
 		},
-		CircuitBreaker: CircuitBreaker{MaxConnections: 1024, MaxPending: 1024, MaxRequests: 1024, MaxRetries: 3},
+		CircuitBreaker: CircuitBreaker{MaxConnections: 1024, MaxPending: 1024, MaxRequests: 1024, MaxRetries: 256},
 		RetryBudget:    RetryBudget{Percent: 20, MinPerSecond: 3},
 		Pool:           Pool{MaxIdlePerEndpoint: 128, IdleTimeout: dur("90s"), ConnectTimeout: dur("5s")},
 		DNSRefresh:     dur("30s"),
@@ -163,7 +163,7 @@ func TestParseValid(t *testing.T) {
 				s := c.Services[0]
 				return []any{s.Protocol, s.Balancer, s.CircuitBreaker, s.RetryBudget, s.Pool, s.DNSRefresh}
 			},
-			[]any{"h2c", "least_request", CircuitBreaker{MaxConnections: 1024, MaxPending: 1024, MaxRequests: 10, MaxRetries: 3},
+			[]any{"h2c", "least_request", CircuitBreaker{MaxConnections: 1024, MaxPending: 1024, MaxRequests: 10, MaxRetries: 256},
 				RetryBudget{}, Pool{IdleTimeout: dur("90s"), ConnectTimeout: dur("1s")}, dur("5s")}},
 		{"anchors and aliases", snippet{route: "{name: orders, service: orders, match: {methods: &m [GET]}}\n  - {name: b, service: orders, match: {methods: *m}}"},
 			func(c *Config) any { return c.Routes[1].Match.Methods }, []string{"GET"}},

@@ -23,10 +23,8 @@ routes:
 services:
   - name: pair
     endpoints: [{{.A}}, {{.B}}]
-    # Room for every worker to retry at once: this test is about retries
-    # and ejection hiding a dead endpoint, not about retry limits.
-    circuit_breaker: { max_retries: 64 }
-    retry_budget: { percent: 50, min_per_second: 100 }
+    # The default retry budget and circuit breaker: a dead endpoint must be
+    # hidden by retries and ejection without tuning them.
     health:
       outlier:
         consecutive_5xx: 3

@@ -88,6 +88,10 @@ func (x *h2Exchange) serve() {
 		x.fail(errBodyTooLarge)
 		return
 	}
+	if fe := x.checkLimits(); fe != nil {
+		x.fail(fe)
+		return
+	}
 	in := router.Input{Host: []byte(r.Host), Path: []byte(path), Query: []byte(query), Method: []byte(r.Method), Headers: headerView(r.Header)}
 	var params router.Params
 	idx, ok := x.lc.Table.Match(&in, &params)
@@ -151,6 +155,36 @@ func (x *h2Exchange) serve() {
 		// body must not look complete.
 		panic(http.ErrAbortHandler)
 	}
+}
+
+var (
+	errH2URITooLong = flow.New(414, flow.CodeURITooLong, "the request-target is longer than the listener allows")
+	errH2TooMany    = flow.New(431, flow.CodeHeadersTooLarge, "the request has more header fields than the listener allows")
+	errH2TooLarge   = flow.New(431, flow.CodeHeadersTooLarge, "the request head is larger than the listener allows")
+)
+
+// checkLimits applies the listener's head limits to an HTTP/2 request, as
+// the HTTP/1.1 codec does to its requests. (The HTTP/2 server also bounds
+// the header block it decodes, at 1 MiB.)
+func (x *h2Exchange) checkLimits() *flow.Error {
+	r, lim := x.r, &x.lc.Limits
+	if len(r.RequestURI) > lim.MaxURIBytes {
+		return errH2URITooLong
+	}
+	size, count := len(r.RequestURI)+len(r.Host)+len(r.Method), 0
+	for k, vv := range r.Header {
+		for _, v := range vv {
+			size += len(k) + len(v) + 4
+			count++
+		}
+	}
+	if count > lim.MaxHeaders {
+		return errH2TooMany
+	}
+	if size > lim.MaxHeaderBytes {
+		return errH2TooLarge
+	}
+	return nil
 }
 
 // outHeader is the header sent upstream: the client's end-to-end fields

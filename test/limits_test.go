@@ -3,6 +3,7 @@ package test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -130,5 +131,57 @@ services:
 	resp, body = do(t, c, req)
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("a 300 KiB header over a 256 KiB limit: got status %d, want 431; body %s", resp.StatusCode, body)
+	}
+}
+
+// TestHTTP2HeadLimits applies the listener's URI, header count and head size
+// limits to HTTP/2 requests as to HTTP/1.1 ones.
+func TestHTTP2HeadLimits(t *testing.T) {
+	const cfg = `
+listeners:
+  - name: web
+    address: {{listen "web"}}
+    limits: { max_uri_bytes: 1KiB, max_headers: 20, max_header_bytes: 8KiB }
+routes:
+  - name: all
+    service: echo
+services:
+  - name: echo
+    endpoints: [{{.Echo}}]
+`
+	g := startGateway(t, cfg, map[string]string{"Echo": startEcho(t, "e1")})
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	t.Cleanup(tr.CloseIdleConnections)
+	for _, tc := range []struct {
+		name   string
+		path   string
+		header int // extra header fields
+		size   int // bytes of one extra header value
+		status int
+		code   string
+	}{
+		{"within limits", "/ok", 5, 100, 200, ""},
+		{"long target", "/" + strings.Repeat("u", 2000), 0, 0, 414, "uri_too_long"},
+		{"many headers", "/many", 30, 10, 431, "headers_too_large"},
+		{"large head", "/large", 1, 9000, 431, "headers_too_large"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, g.url("web")+tc.path, nil)
+			for i := range tc.header {
+				req.Header.Set(fmt.Sprintf("X-Extra-%d", i), strings.Repeat("v", tc.size))
+			}
+			resp, body := do(t, c, req)
+			if resp.ProtoMajor != 2 {
+				t.Fatalf("got %s, want HTTP/2", resp.Proto)
+			}
+			if resp.StatusCode != tc.status {
+				t.Errorf("got status %d, want %d; body %s", resp.StatusCode, tc.status, body)
+			}
+			if tc.code != "" && errorCode(t, body) != tc.code {
+				t.Errorf("got code %q, want %q", errorCode(t, body), tc.code)
+			}
+		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 )
 
 // h2Server serves the HTTP/2 connections of one listener with net/http's
@@ -20,8 +19,10 @@ type h2Server struct {
 	closed sync.Map
 }
 
-// h2For returns the listener's HTTP/2 server, starting it on first use.
-func (s *Server) h2For(listener string) *h2Server {
+// h2For returns the listener's HTTP/2 server, starting it on first use
+// with the listener's timeouts at that time (a reload that changes them
+// applies to HTTP/2 connections after a restart).
+func (s *Server) h2For(listener string, lc *ListenerConfig) *h2Server {
 	s.h2mu.Lock()
 	defer s.h2mu.Unlock()
 	if h := s.h2[listener]; h != nil {
@@ -35,8 +36,8 @@ func (s *Server) h2For(listener string) *h2Server {
 		Handler:           &h2Handler{s: s, listener: listener},
 		ConnState:         h.connState,
 		Protocols:         &p,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       5 * time.Minute,
+		ReadHeaderTimeout: lc.ReadHeaderTimeout,
+		IdleTimeout:       lc.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 		HTTP2:             &http.HTTP2Config{MaxReceiveBufferPerStream: 4 << 20, MaxReceiveBufferPerConnection: 16 << 20},
 	}

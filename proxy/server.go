@@ -151,7 +151,12 @@ func (s *Server) serveConn(c net.Conn, listener string) {
 func (s *Server) serveH2(c net.Conn, listener string) {
 	s.track(c, nil, true)
 	defer s.track(c, nil, false)
-	s.h2For(listener).serve(c)
+	lc := s.snap.Load().Listeners[listener]
+	if lc == nil {
+		c.Close()
+		return
+	}
+	s.h2For(listener, lc).serve(c)
 }
 
 // h2Preface is the client connection preface of HTTP/2 (RFC 9113 3.4).

@@ -42,6 +42,8 @@ type Server struct {
 	// Gauges and counters for the admin endpoint and metrics.
 	open     atomic.Int64
 	rejected atomic.Uint64
+	// rejectLogged is the unix second of the last rejection log line.
+	rejectLogged atomic.Int64
 }
 
 // NewServer returns a server that logs through logger.
@@ -82,8 +84,7 @@ func (s *Server) Serve(ln net.Listener, name string) error {
 			return err
 		}
 		if lc := s.snap.Load().Listeners[name]; lc == nil || (lc.MaxConnections > 0 && open.Load() >= lc.MaxConnections) {
-			s.rejected.Add(1)
-			c.Close()
+			s.reject(c, name)
 			continue
 		}
 		open.Add(1)
@@ -95,6 +96,18 @@ func (s *Server) Serve(ln net.Listener, name string) error {
 			defer open.Add(-1)
 			s.serveConn(c, name)
 		}()
+	}
+}
+
+// reject closes a connection the listener has no room for. It is counted
+// always and logged at most once a second, with the running total, so a
+// flood cannot turn into a flood of log lines.
+func (s *Server) reject(c net.Conn, listener string) {
+	n := s.rejected.Add(1)
+	c.Close()
+	now := time.Now().Unix()
+	if last := s.rejectLogged.Load(); now > last && s.rejectLogged.CompareAndSwap(last, now) {
+		s.logger.Warn("connection refused: listener at max_connections", "listener", listener, "rejected_total", n)
 	}
 }
 

@@ -154,18 +154,27 @@ var headEnd = []byte("\r\n\r\n")
 // oversized head gets its status; a timeout or a closed connection gets
 // nothing.
 func (c *conn) readFailed(snap *Snapshot, lc *ListenerConfig, err error) {
+	var fe *flow.Error
 	var he *h1.Error
-	if !errors.As(err, &he) {
+	switch {
+	case errors.As(err, &he):
+		fe = flow.New(he.Status, flow.Code(he.Code), he.Msg)
+	case isTimeout(err):
+		// A head that began but did not finish in time: a slow or stalled
+		// client. Answered (if it still listens), logged and counted.
+		fe = errHeadTimeout
+	default:
 		return
 	}
 	start := time.Now()
 	c.newRequestID()
 	c.rec.Stats = lc.Stats
-	fe := flow.New(he.Status, flow.Code(he.Code), he.Msg)
 	c.closeAfter = true
 	c.writeError(fe)
 	c.finish(snap, lc, start, nil, nil, fe)
 }
+
+var errHeadTimeout = flow.New(408, flow.CodeRequestTimeout, "the request head did not arrive within read_header_timeout")
 
 // wakeIfIdle makes a connection waiting for its next request give up now
 // (used by Shutdown).

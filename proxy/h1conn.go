@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -49,6 +50,9 @@ type conn struct {
 	rid    []byte
 	// dl tracks the client connection's deadlines.
 	dl deadlines
+	// linger is set when the connection closes after an error response
+	// with client input left unread (see lingerClose).
+	linger bool
 	// closeAfter is set when the connection must close after the current
 	// response (unread body, framing error, upgrade).
 	closeAfter bool
@@ -79,9 +83,13 @@ func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
 	c.br.Reset(nc)
 	c.bw.Reset(nc)
 	c.dl.reset()
+	c.linger = false
 	s.track(nc, c, true)
 	defer func() {
 		s.track(nc, nil, false)
+		if c.linger {
+			lingerClose(nc)
+		}
 		nc.Close()
 		c.s, c.nc = nil, nil
 		c.br.Reset(nil)
@@ -170,8 +178,28 @@ func (c *conn) readFailed(snap *Snapshot, lc *ListenerConfig, err error) {
 	c.newRequestID()
 	c.rec.Stats = lc.Stats
 	c.closeAfter = true
+	c.linger = true
 	c.writeError(fe)
 	c.finish(snap, lc, start, nil, nil, fe)
+}
+
+// Lingering close: closing a socket with unread input makes the kernel
+// send a reset, which can destroy the error response before the client
+// reads it (a client still sending a 1 MiB header gets a broken pipe
+// instead of 431). So pylon half-closes, then reads and drops what the
+// client still sends, for a bounded time and amount, before closing.
+const (
+	lingerTime  = 500 * time.Millisecond
+	lingerBytes = 1 << 20
+)
+
+// lingerClose half-closes nc and drains it for a while.
+func lingerClose(nc net.Conn) {
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	nc.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, nc, lingerBytes)
 }
 
 var errHeadTimeout = flow.New(408, flow.CodeRequestTimeout, "the request head did not arrive within read_header_timeout")

@@ -92,6 +92,7 @@ func (c *conn) precheck(lc *ListenerConfig) *flow.Error {
 func (c *conn) refuse(fe *flow.Error) {
 	if c.req.Chunked || c.req.ContentLength > 0 {
 		c.closeAfter = true
+		c.linger = true
 	}
 	c.writeError(fe)
 	c.rec.Status = fe.Status

@@ -13,6 +13,10 @@ import (
 	"github.com/pylon-mesh/pylon/h1"
 )
 
+// checkIdleAfter is how long a pooled connection may sit idle before it is
+// checked for a close by the upstream before reuse.
+const checkIdleAfter = 500 * time.Millisecond
+
 // errConnLimit is returned by Pool.get when the service's circuit breaker
 // allows no more connections or dials.
 var errConnLimit = errors.New("circuit breaker: connection limit reached")
@@ -109,9 +113,23 @@ func (p *Pool) get(deadline, now time.Time) (*upConn, error) {
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		if p.idleTimeout > 0 && now.Sub(uc.lastUsed) > p.idleTimeout {
+		idle := now.Sub(uc.lastUsed)
+		if p.idleTimeout > 0 && idle > p.idleTimeout {
 			uc.Close()
 			continue
+		}
+		// Upstreams close idle connections on their own timers (Node.js
+		// after 5 s). A connection idle for a while is checked before use;
+		// a busy one was used moments ago and is not.
+		if idle > checkIdleAfter {
+			// The deadline of its last request may have passed; the check
+			// must not fail on that.
+			uc.Conn.SetReadDeadline(time.Time{})
+			uc.dl.read = time.Time{}
+			if !alive(uc.Conn) {
+				uc.Close()
+				continue
+			}
 		}
 		return uc, nil
 	}

@@ -1,0 +1,90 @@
+package proxy
+
+import (
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestPoolDropsConnectionsClosedWhileIdle uses an upstream that closes
+// every connection shortly after accepting it, like a server with a short
+// keep-alive timeout. A pooled connection it closed must not be handed out
+// again: a request written to it would fail.
+func TestPoolDropsConnectionsClosedWhileIdle(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			time.AfterFunc(50*time.Millisecond, func() { c.Close() })
+		}
+	}()
+	p := NewPool(ln.Addr().String(), PoolConfig{DialTimeout: time.Second, IdleTimeout: time.Minute, MaxIdle: 4})
+	defer p.Close()
+	uc, err := p.get(time.Time{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A read deadline from an earlier request, long past.
+	uc.dl.setRead(uc.Conn, time.Now().Add(-time.Hour), 0)
+	p.put(uc, time.Now())
+	// Past the upstream's close and past checkIdleAfter.
+	time.Sleep(checkIdleAfter + 100*time.Millisecond)
+	again, err := p.get(time.Time{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again == uc {
+		t.Errorf("the pool handed out a connection the upstream had closed")
+	}
+	if n := accepted.Load(); n != 2 {
+		t.Errorf("upstream accepted %d connections, want 2 (the closed one replaced)", n)
+	}
+}
+
+// TestPoolKeepsLiveIdleConnections checks the other side: an idle
+// connection the upstream keeps open is reused, even when the deadline of
+// its last request has passed.
+func TestPoolKeepsLiveIdleConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	p := NewPool(ln.Addr().String(), PoolConfig{DialTimeout: time.Second, IdleTimeout: time.Minute, MaxIdle: 4})
+	defer p.Close()
+	uc, err := p.get(time.Time{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	uc.dl.setRead(uc.Conn, time.Now().Add(-time.Hour), 0)
+	p.put(uc, time.Now())
+	time.Sleep(checkIdleAfter + 100*time.Millisecond)
+	again, err := p.get(time.Time{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != uc {
+		t.Errorf("the pool dropped a live idle connection")
+	}
+	again.Close()
+}

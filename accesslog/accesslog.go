@@ -1,78 +1,122 @@
 // Package accesslog writes one JSON line per request. Lines are built by
-// appending to a pooled buffer (no reflection, no fmt) and written through a
-// buffered writer flushed at least every FlushInterval, so logging costs the
-// request path one short lock and no system call.
+// appending to a pooled buffer (no reflection, no fmt) and handed to a
+// writer goroutine through an in-memory buffer, so logging costs the
+// request path one short lock and never a system call: a slow or stuck log
+// destination cannot stall requests. When the destination falls so far
+// behind that MaxPending bytes wait, new lines are dropped and counted.
 package accesslog
 
 import (
-	"bufio"
 	"io"
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pylon-mesh/pylon/flow"
 	"github.com/pylon-mesh/pylon/proxy"
 )
 
-// FlushInterval is the longest a line waits in the buffer.
+// FlushInterval is the longest a line waits before it is written.
 const FlushInterval = 200 * time.Millisecond
+
+// MaxPending bounds the bytes of lines waiting to be written; beyond it,
+// lines are dropped (and counted) rather than stalling requests.
+const MaxPending = 4 << 20
+
+// writeSoon is how much waiting output wakes the writer before the next
+// FlushInterval tick.
+const writeSoon = 64 << 10
 
 // Logger writes access log lines. It is safe for concurrent use.
 type Logger struct {
 	sample float64
+	w      io.Writer
+	closer io.Closer
 
+	// mu guards pending and closed; it is held only to append a line or
+	// to swap buffers, never while writing.
 	mu      sync.Mutex
-	w       *bufio.Writer
-	closer  io.Closer
-	pending bool
+	pending []byte
+	closed  bool
+
+	dropped atomic.Uint64
+	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
+	once    sync.Once
+	err     error
 }
 
 // New returns a logger writing to w. sample is the share (0 to 1) of
 // successful requests logged; refused and failed requests are always logged.
 // closer, if not nil, is closed by Close.
 func New(w io.Writer, closer io.Closer, sample float64) *Logger {
-	l := &Logger{sample: sample, w: bufio.NewWriterSize(w, 64<<10), closer: closer,
-		stop: make(chan struct{}), done: make(chan struct{})}
-	go l.flusher()
+	l := &Logger{sample: sample, w: w, closer: closer, pending: make([]byte, 0, writeSoon),
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go l.writer()
 	return l
 }
 
-func (l *Logger) flusher() {
+// writer writes what is pending every FlushInterval, sooner when much is
+// waiting, and once more when the logger closes.
+func (l *Logger) writer() {
 	defer close(l.done)
 	t := time.NewTicker(FlushInterval)
 	defer t.Stop()
+	spare := make([]byte, 0, writeSoon)
 	for {
 		select {
 		case <-t.C:
-			l.mu.Lock()
-			if l.pending {
-				l.w.Flush()
-				l.pending = false
-			}
-			l.mu.Unlock()
+		case <-l.wake:
 		case <-l.stop:
+			l.writeOut(spare)
 			return
 		}
+		spare = l.writeOut(spare)
 	}
 }
 
-// Close flushes what is buffered and stops the flusher.
-func (l *Logger) Close() error {
-	close(l.stop)
-	<-l.done
+// writeOut swaps in an empty buffer and writes what was pending. It
+// returns the written buffer, emptied, for the next swap.
+func (l *Logger) writeOut(spare []byte) []byte {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	err := l.w.Flush()
-	if l.closer != nil {
-		if cerr := l.closer.Close(); err == nil {
-			err = cerr
+	out := l.pending
+	l.pending = spare[:0]
+	l.mu.Unlock()
+	if len(out) > 0 {
+		if _, err := l.w.Write(out); err != nil && l.err == nil {
+			l.err = err
 		}
 	}
-	return err
+	if cap(out) > MaxPending {
+		// Do not keep a burst's worth of memory for ever.
+		return make([]byte, 0, writeSoon)
+	}
+	return out[:0]
+}
+
+// Dropped is how many lines were dropped because the destination fell
+// behind (or came after Close).
+func (l *Logger) Dropped() uint64 { return l.dropped.Load() }
+
+// Close writes what is pending, stops the writer and closes the closer. It
+// returns the first write or close error. Calling it again does nothing.
+func (l *Logger) Close() error {
+	l.once.Do(func() {
+		close(l.stop)
+		<-l.done
+		l.mu.Lock()
+		l.closed = true
+		l.mu.Unlock()
+		if l.closer != nil {
+			if err := l.closer.Close(); l.err == nil {
+				l.err = err
+			}
+		}
+	})
+	return l.err
 }
 
 var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -86,9 +130,20 @@ func (l *Logger) Observe(r *proxy.Record) {
 	bp := bufs.Get().(*[]byte)
 	b := AppendRecord((*bp)[:0], r)
 	l.mu.Lock()
-	l.w.Write(b)
-	l.pending = true
-	l.mu.Unlock()
+	if l.closed || len(l.pending)+len(b) > MaxPending {
+		l.mu.Unlock()
+		l.dropped.Add(1)
+	} else {
+		l.pending = append(l.pending, b...)
+		soon := len(l.pending) >= writeSoon
+		l.mu.Unlock()
+		if soon {
+			select {
+			case l.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
 	*bp = b
 	bufs.Put(bp)
 }

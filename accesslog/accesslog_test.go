@@ -323,3 +323,48 @@ func BenchmarkAppendRecord(b *testing.B) {
 		buf = AppendRecord(buf[:0], r)
 	}
 }
+
+// blockingWriter blocks every Write until released, like a log pipe whose
+// reader has stopped.
+type blockingWriter struct{ release chan struct{} }
+
+func (w blockingWriter) Write(p []byte) (int, error) {
+	<-w.release
+	return len(p), nil
+}
+
+// TestStuckDestinationNeverBlocksRequests checks that a log destination that
+// stops accepting writes neither blocks Observe nor grows memory without
+// bound: lines beyond MaxPending are dropped and counted.
+func TestStuckDestinationNeverBlocksRequests(t *testing.T) {
+	w := blockingWriter{release: make(chan struct{})}
+	l := New(w, nil, 1)
+	rec := &proxy.Record{Status: 200, Path: []byte("/" + strings.Repeat("p", 1000))}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 3 * MaxPending / 1000 {
+			l.Observe(rec)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Observe blocked behind a stuck destination")
+	}
+	if l.Dropped() == 0 {
+		t.Errorf("no line was dropped after %d bytes of lines with the destination stuck; want drops past MaxPending", 3*MaxPending)
+	}
+	close(w.release)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	before := l.Dropped()
+	l.Observe(rec)
+	if l.Dropped() != before+1 {
+		t.Errorf("a line after Close was not counted as dropped")
+	}
+}

@@ -47,6 +47,7 @@ func (rt *Runtime) observer(cfg *config.Config) (proxy.Observer, error) {
 		next = accesslog.New(f, f, al.Sample)
 	}
 	if prev := rt.log; prev != nil {
+		rt.logDropped += prev.Dropped()
 		// Requests still running on the old snapshot log to the old logger;
 		// give them time to finish before it flushes and closes.
 		time.AfterFunc(rt.opts.DrainTimeout, func() { prev.Close() })

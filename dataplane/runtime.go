@@ -57,10 +57,12 @@ type Runtime struct {
 	listeners map[string]*listenerState
 	log       *accesslog.Logger
 	logKey    config.AccessLog
-	ctx       context.Context
-	ready     atomic.Bool
-	adminAddr atomic.Value // net.Addr
-	wg        sync.WaitGroup
+	// logDropped sums the drops of access loggers already replaced.
+	logDropped uint64
+	ctx        context.Context
+	ready      atomic.Bool
+	adminAddr  atomic.Value // net.Addr
+	wg         sync.WaitGroup
 }
 
 // listenerState is a bound socket, kept across reloads while its name and

@@ -115,25 +115,27 @@ func (st *serviceState) status(now time.Time) ServiceStatus {
 type stateCollector struct {
 	rt                                                            *Runtime
 	healthy, ejected, ejections, inflight, rejected, conns, rjcts *prometheus.Desc
+	logDropped                                                    *prometheus.Desc
 }
 
 func newStateCollector(rt *Runtime) *stateCollector {
 	ep := []string{"service", "endpoint"}
 	return &stateCollector{
-		rt:        rt,
-		healthy:   prometheus.NewDesc("pylon_upstream_endpoint_healthy", "1 when the endpoint passes its active health checks.", ep, nil),
-		ejected:   prometheus.NewDesc("pylon_upstream_endpoint_ejected", "1 while outlier detection has the endpoint ejected.", ep, nil),
-		ejections: prometheus.NewDesc("pylon_upstream_endpoint_ejections", "Ejections counted against the endpoint (decays while it behaves).", ep, nil),
-		inflight:  prometheus.NewDesc("pylon_upstream_endpoint_in_flight", "Requests in flight to the endpoint.", ep, nil),
-		rejected:  prometheus.NewDesc("pylon_circuit_breaker_rejected_total", "Requests refused by a service's circuit breaker, by limit.", []string{"service", "limit"}, nil),
-		conns:     prometheus.NewDesc("pylon_downstream_connections_open", "Client connections open now.", nil, nil),
-		rjcts:     prometheus.NewDesc("pylon_downstream_connections_rejected_total", "Client connections closed at accept because a listener was at max_connections.", nil, nil),
+		rt:         rt,
+		healthy:    prometheus.NewDesc("pylon_upstream_endpoint_healthy", "1 when the endpoint passes its active health checks.", ep, nil),
+		ejected:    prometheus.NewDesc("pylon_upstream_endpoint_ejected", "1 while outlier detection has the endpoint ejected.", ep, nil),
+		ejections:  prometheus.NewDesc("pylon_upstream_endpoint_ejections", "Ejections counted against the endpoint (decays while it behaves).", ep, nil),
+		inflight:   prometheus.NewDesc("pylon_upstream_endpoint_in_flight", "Requests in flight to the endpoint.", ep, nil),
+		rejected:   prometheus.NewDesc("pylon_circuit_breaker_rejected_total", "Requests refused by a service's circuit breaker, by limit.", []string{"service", "limit"}, nil),
+		conns:      prometheus.NewDesc("pylon_downstream_connections_open", "Client connections open now.", nil, nil),
+		rjcts:      prometheus.NewDesc("pylon_downstream_connections_rejected_total", "Client connections closed at accept because a listener was at max_connections.", nil, nil),
+		logDropped: prometheus.NewDesc("pylon_access_log_dropped_total", "Access log lines dropped because the log destination fell behind.", nil, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.healthy, c.ejected, c.ejections, c.inflight, c.rejected, c.conns, c.rjcts} {
+	for _, d := range []*prometheus.Desc{c.healthy, c.ejected, c.ejections, c.inflight, c.rejected, c.conns, c.rjcts, c.logDropped} {
 		ch <- d
 	}
 }
@@ -146,7 +148,12 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range c.rt.services {
 		states = append(states, st)
 	}
+	dropped := c.rt.logDropped
+	if c.rt.log != nil {
+		dropped += c.rt.log.Dropped()
+	}
 	c.rt.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(c.logDropped, prometheus.CounterValue, float64(dropped))
 	b2f := func(b bool) float64 {
 		if b {
 			return 1

@@ -97,6 +97,17 @@ func Parse(filename string, data []byte) (*Config, error) {
 // in it are resolved. It is empty for a Config built in Go.
 func (c *Config) Dir() string { return c.dir }
 
+// FieldError returns an error about the field at path (like
+// "listeners[0].address") that names the file and the field's line, for
+// problems found after validation, such as an address that cannot be bound.
+func (c *Config) FieldError(path string, err error) *FieldError {
+	fe := &FieldError{File: c.file, Path: path, Msg: err.Error()}
+	if p, ok := c.at(path); ok {
+		fe.Line, fe.Column = p.line, p.col
+	}
+	return fe
+}
+
 // has reports whether the field at path was written in the source file.
 func (c *Config) has(path string) bool {
 	_, ok := c.pos[path]

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 
@@ -183,5 +184,17 @@ func shared(t *testing.T, path string, a, b reflect.Value) {
 				shared(t, path+"."+f.Name, a.Field(i), b.Field(i))
 			}
 		}
+	}
+}
+
+func TestFieldErrorNamesThePosition(t *testing.T) {
+	src := "listeners:\n  - name: web\n    address: 127.0.0.1:8080\nroutes:\n  - name: r\n    service: s\nservices:\n  - name: s\n    endpoints: [127.0.0.1:9]\n"
+	c, err := Parse("p.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.FieldError("listeners[0].address", errors.New("address already in use")).Error()
+	if want := "p.yaml:3:5: listeners[0].address: address already in use"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"fmt"
 	"net"
 
 	"github.com/pylon-mesh/pylon/admin"
@@ -26,7 +25,7 @@ func (rt *Runtime) startAdmin(cfg *config.Config) (stop func(), err error) {
 	}
 	s, err := admin.Start(addr, admin.Handler(adminSource{rt}, rt.metrics.Handler()), rt.logger)
 	if err != nil {
-		return nil, fmt.Errorf("admin.address: %w", err)
+		return nil, cfg.FieldError("admin.address", err)
 	}
 	rt.adminAddr.Store(s.Addr())
 	rt.logger.Info("admin listening", "address", s.Addr().String())

@@ -187,7 +187,7 @@ func (rt *Runtime) apply(cfg *config.Config) error {
 // listener whose name and address are unchanged keeps its socket.
 func (rt *Runtime) bindListeners(cfg *config.Config) (map[string]*listenerState, error) {
 	opened := map[string]*listenerState{}
-	for _, lc := range cfg.Listeners {
+	for i, lc := range cfg.Listeners {
 		if old := rt.listeners[lc.Name]; old != nil && old.address == lc.Address {
 			continue
 		}
@@ -195,7 +195,7 @@ func (rt *Runtime) bindListeners(cfg *config.Config) (map[string]*listenerState,
 		ln, err := net.Listen("tcp", lc.Address)
 		if err != nil {
 			closeListeners(opened)
-			return nil, fmt.Errorf("listener %q: %w", lc.Name, err)
+			return nil, cfg.FieldError(fmt.Sprintf("listeners[%d].address", i), err)
 		}
 		opened[lc.Name] = &listenerState{address: lc.Address, ln: ln, done: make(chan struct{})}
 	}

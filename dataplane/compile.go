@@ -98,10 +98,21 @@ func compileListener(cfg *config.Config, lc config.Listener, services map[string
 	}
 	t, err := router.Compile(specs)
 	if err != nil {
-		return nil, fmt.Errorf("listener %q: %w", lc.Name, err)
+		return nil, routeError(cfg, err)
 	}
 	l.Table = t
 	return l, nil
+}
+
+// routeError points a route table error at the route that caused it,
+// with its file position, by compiling the routes one at a time.
+func routeError(cfg *config.Config, err error) error {
+	for i := range cfg.Routes {
+		if _, rerr := router.Compile([]router.Spec{routeSpec(cfg.Routes[i].Match)}); rerr != nil {
+			return cfg.FieldError(fmt.Sprintf("routes[%d].match", i), rerr)
+		}
+	}
+	return err
 }
 
 // routeSpec converts a route's match to the router's form.

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -109,7 +110,8 @@ func compileListener(cfg *config.Config, lc config.Listener, services map[string
 func routeError(cfg *config.Config, err error) error {
 	for i := range cfg.Routes {
 		if _, rerr := router.Compile([]router.Spec{routeSpec(cfg.Routes[i].Match)}); rerr != nil {
-			return cfg.FieldError(fmt.Sprintf("routes[%d].match", i), rerr)
+			msg := strings.TrimPrefix(rerr.Error(), "route 0: ")
+			return cfg.FieldError(fmt.Sprintf("routes[%d].match", i), errors.New(msg))
 		}
 	}
 	return err

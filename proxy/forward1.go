@@ -297,6 +297,10 @@ func (c *conn) clientFailed(ep *balancer.Endpoint, uc *upConn, fe *flow.Error) a
 
 // failedTry classifies an upstream failure after the connection was made.
 func (c *conn) failedTry(svc *Service, ep *balancer.Endpoint, began time.Time, err error) attempt {
+	if isTLSRefusal(err) {
+		c.endTry(svc, ep, balancer.ConnectFailure, began)
+		return attempt{fe: flow.Wrap(502, flow.CodeUpstreamConnectFailed, "the upstream refused the TLS connection", err), cond: retry.ConnectFailure}
+	}
 	if isTimeout(err) {
 		c.endTry(svc, ep, balancer.Timeout, began)
 		return attempt{fe: errUpTimeout}

@@ -177,6 +177,9 @@ func isDialError(err error) bool {
 	if errors.As(err, &oe) && oe.Op == "dial" {
 		return true
 	}
+	if isTLSRefusal(err) {
+		return true
+	}
 	var cve *tls.CertificateVerificationError
 	var rhe tls.RecordHeaderError
 	var ae tls.AlertError
@@ -185,6 +188,14 @@ func isDialError(err error) bool {
 	var ci x509.CertificateInvalidError
 	return errors.As(err, &cve) || errors.As(err, &rhe) || errors.As(err, &ae) ||
 		errors.As(err, &hn) || errors.As(err, &ua) || errors.As(err, &ci)
+}
+
+// isTLSRefusal reports whether the upstream ended the connection with a TLS
+// alert, as a TLS 1.3 server does after the handshake when it rejects the
+// client certificate: the connection was never usable.
+func isTLSRefusal(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "remote error"
 }
 
 // isConnReset reports whether err is a connection reset by the peer.

@@ -124,8 +124,10 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	rt.watch(ctx)
 	rt.ready.Store(false)
 	rt.logger.Info("draining", "timeout", rt.opts.DrainTimeout.String())
+	began := time.Now()
 	rt.shutdown()
 	stopAdmin()
+	rt.logger.Info("stopped", "drained_in", time.Since(began).String())
 	return nil
 }
 

@@ -69,20 +69,10 @@ func (c *conn) httpHeader(route *Route, trusted bool) http.Header {
 		k := http.CanonicalHeaderKey(string(f.Name))
 		h[k] = append(h[k], string(f.Value))
 	}
-	fwd := c.appendForwarded(nil, trusted)
-	for len(fwd) > 0 {
-		i := 0
-		for i < len(fwd) && fwd[i] != '\n' {
-			i++
-		}
-		line := fwd[:i-1]
-		fwd = fwd[i+1:]
-		for j := 0; j < len(line); j++ {
-			if line[j] == ':' {
-				h[http.CanonicalHeaderKey(string(line[:j]))] = []string{string(line[j+2:])}
-				break
-			}
-		}
+	h["X-Forwarded-For"] = []string{string(c.appendXFF(nil, trusted))}
+	h["X-Forwarded-Proto"] = []string{string(c.forwardedProto(trusted))}
+	if v := c.forwardedHost(trusted); len(v) > 0 {
+		h["X-Forwarded-Host"] = []string{string(v)}
 	}
 	h["X-Request-Id"] = []string{string(c.rid)}
 	applyOps(h, &route.RequestHeaders)

@@ -47,35 +47,52 @@ func rightmostUntrusted(xff string, peer netip.Addr, snap *Snapshot) netip.Addr 
 	return peer
 }
 
-// appendForwarded appends X-Forwarded-For, -Proto and -Host. A trusted peer's
-// values are extended; anyone else's are replaced.
+// appendForwarded appends X-Forwarded-For, -Proto and -Host header lines.
 func (c *conn) appendForwarded(dst []byte, trusted bool) []byte {
 	dst = append(dst, "X-Forwarded-For: "...)
+	dst = c.appendXFF(dst, trusted)
+	dst = append(dst, "\r\nX-Forwarded-Proto: "...)
+	dst = append(dst, c.forwardedProto(trusted)...)
+	dst = append(dst, '\r', '\n')
+	if v := c.forwardedHost(trusted); len(v) > 0 {
+		dst = append(dst, "X-Forwarded-Host: "...)
+		dst = append(dst, v...)
+		dst = append(dst, '\r', '\n')
+	}
+	return dst
+}
+
+// appendXFF appends the X-Forwarded-For value: a trusted peer's list
+// extended with the peer, or the peer alone.
+func (c *conn) appendXFF(dst []byte, trusted bool) []byte {
 	if trusted {
 		if v, ok := c.req.Header("x-forwarded-for"); ok && len(v) > 0 {
 			dst = append(dst, v...)
 			dst = append(dst, ", "...)
 		}
 	}
-	dst = appendIP(dst, c.remote.Addr())
-	dst = append(dst, '\r', '\n')
-	dst = append(dst, "X-Forwarded-Proto: "...)
+	return appendIP(dst, c.remote.Addr())
+}
+
+// forwardedProto is the X-Forwarded-Proto value: a trusted peer's, or the
+// listener's scheme.
+func (c *conn) forwardedProto(trusted bool) []byte {
 	if v, ok := c.req.Header("x-forwarded-proto"); trusted && ok {
-		dst = append(dst, v...)
-	} else if c.secure {
-		dst = append(dst, "https"...)
-	} else {
-		dst = append(dst, "http"...)
+		return v
 	}
-	dst = append(dst, '\r', '\n')
+	if c.secure {
+		return schemeHTTPS
+	}
+	return schemeHTTP
+}
+
+var schemeHTTP, schemeHTTPS = []byte("http"), []byte("https")
+
+// forwardedHost is the X-Forwarded-Host value: a trusted peer's, or the
+// request's host (empty when it has none).
+func (c *conn) forwardedHost(trusted bool) []byte {
 	if v, ok := c.req.Header("x-forwarded-host"); trusted && ok {
-		dst = append(dst, "X-Forwarded-Host: "...)
-		dst = append(dst, v...)
-		dst = append(dst, '\r', '\n')
-	} else if len(c.req.Host) > 0 {
-		dst = append(dst, "X-Forwarded-Host: "...)
-		dst = append(dst, c.req.Host...)
-		dst = append(dst, '\r', '\n')
+		return v
 	}
-	return dst
+	return c.req.Host
 }

@@ -175,8 +175,7 @@ func (c *conn) readFailed(snap *Snapshot, lc *ListenerConfig, err error) {
 		return
 	}
 	start := time.Now()
-	c.newRequestID()
-	c.rec.Stats = lc.Stats
+	c.beginRecord(lc)
 	c.closeAfter = true
 	c.linger = true
 	c.writeError(fe)

@@ -14,10 +14,7 @@ import (
 func (c *conn) serveRequest(snap *Snapshot, lc *ListenerConfig) bool {
 	start := time.Now()
 	req := &c.req
-	c.newRequestID()
-	c.rec.Stats = lc.Stats
-	c.rec.Retries = 0
-	c.rec.BytesIn, c.rec.BytesOut = 0, 0
+	c.beginRecord(lc)
 	if fe := c.precheck(lc); fe != nil {
 		c.refuse(fe)
 		c.finish(snap, lc, start, nil, nil, fe)
@@ -149,6 +146,12 @@ func pickBackend(r *Route) *Backend {
 	return &r.Backends[len(r.Backends)-1]
 }
 
+// beginRecord starts the record of a new request on the connection.
+func (c *conn) beginRecord(lc *ListenerConfig) {
+	c.newRequestID()
+	c.rec = Record{Stats: lc.Stats}
+}
+
 // finish reports the request to the snapshot's observer.
 func (c *conn) finish(snap *Snapshot, lc *ListenerConfig, start time.Time, route *Route, svc *Service, fe *flow.Error) {
 	if fe != nil && c.rec.Status == 0 {
@@ -174,8 +177,6 @@ func (c *conn) finish(snap *Snapshot, lc *ListenerConfig, start time.Time, route
 	r.Remote = c.remote
 	r.Err = fe
 	snap.Observer.Observe(r)
-	r.Endpoint = ""
-	r.Status = 0
 }
 
 // hashKey computes the affinity key of the request for hashing balancers.

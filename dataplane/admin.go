@@ -1,8 +1,6 @@
 package dataplane
 
 import (
-	"net"
-
 	"github.com/pylon-mesh/pylon/admin"
 	"github.com/pylon-mesh/pylon/config"
 )
@@ -27,14 +25,6 @@ func (rt *Runtime) startAdmin(cfg *config.Config) (stop func(), err error) {
 	if err != nil {
 		return nil, cfg.FieldError("admin.address", err)
 	}
-	rt.adminAddr.Store(s.Addr())
 	rt.logger.Info("admin listening", "address", s.Addr().String())
 	return func() { s.Close() }, nil
-}
-
-// AdminAddr is the admin listener's bound address (nil when off or not yet
-// started).
-func (rt *Runtime) AdminAddr() net.Addr {
-	a, _ := rt.adminAddr.Load().(net.Addr)
-	return a
 }

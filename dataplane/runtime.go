@@ -61,7 +61,6 @@ type Runtime struct {
 	logDropped uint64
 	ctx        context.Context
 	ready      atomic.Bool
-	adminAddr  atomic.Value // net.Addr
 	wg         sync.WaitGroup
 }
 
@@ -70,7 +69,6 @@ type Runtime struct {
 type listenerState struct {
 	address string
 	ln      net.Listener
-	done    chan struct{}
 }
 
 // New returns a runtime; Run starts it.
@@ -199,7 +197,7 @@ func (rt *Runtime) bindListeners(cfg *config.Config) (map[string]*listenerState,
 			closeListeners(opened)
 			return nil, cfg.FieldError(fmt.Sprintf("listeners[%d].address", i), err)
 		}
-		opened[lc.Name] = &listenerState{address: lc.Address, ln: ln, done: make(chan struct{})}
+		opened[lc.Name] = &listenerState{address: lc.Address, ln: ln}
 	}
 	return opened, nil
 }
@@ -227,7 +225,6 @@ func (rt *Runtime) serveListener(name string, ls *listenerState) {
 	rt.wg.Add(1)
 	go func() {
 		defer rt.wg.Done()
-		defer close(ls.done)
 		if err := rt.server.Serve(ls.ln, name); err != nil {
 			rt.logger.Error("listener stopped", "listener", name, "err", err.Error())
 		}

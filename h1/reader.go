@@ -286,10 +286,6 @@ func (r *Reader) Peek() ([]byte, error) {
 	return r.buf[r.r:r.w], nil
 }
 
-// HeadCap is the largest head the Reader can hold: the bufSize it was made
-// with (at least 4 KiB). Limits.MaxHeaderBytes above it is capped to it.
-func (r *Reader) HeadCap() int { return r.headCap }
-
 // grow doubles the buffer, up to the head capacity plus room for chunk
 // framing, and reports whether it did. Slices handed out before (header
 // fields of the current head) keep pointing into the old buffer, whose

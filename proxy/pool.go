@@ -203,10 +203,3 @@ func (p *Pool) Close() {
 		uc.Close()
 	}
 }
-
-// Idle is the number of idle connections (for metrics).
-func (p *Pool) Idle() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.idle)
-}

@@ -55,9 +55,6 @@ func NewServer(logger *slog.Logger) *Server {
 // started with.
 func (s *Server) Store(snap *Snapshot) { s.snap.Store(snap) }
 
-// Snapshot returns the snapshot in force.
-func (s *Server) Snapshot() *Snapshot { return s.snap.Load() }
-
 // OpenConnections is the number of client connections open now.
 func (s *Server) OpenConnections() int64 { return s.open.Load() }
 

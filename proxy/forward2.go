@@ -91,7 +91,7 @@ func (c *conn) relayHTTP(resp *http.Response, route *Route) (balancer.Outcome, *
 		c.closeAfter = true
 	}
 	applyOps(resp.Header, &route.ResponseHeaders)
-	h := h1.AppendStatusLine(c.head[:0], 1, resp.StatusCode, nil)
+	h := h1.AppendStatusLine(c.out[:0], 1, resp.StatusCode, nil)
 	for k, vv := range resp.Header {
 		if hopByHopCanonical(k, resp.Header) || k == "Content-Length" || k == "X-Request-Id" {
 			continue
@@ -113,7 +113,7 @@ func (c *conn) relayHTTP(resp *http.Response, route *Route) (balancer.Outcome, *
 		h = append(h, "Connection: close\r\n"...)
 	}
 	h = append(h, "\r\n"...)
-	c.head = h
+	c.out = h
 	c.bw.Write(h)
 	var w io.Writer = c.bw
 	if chunked {

@@ -43,8 +43,11 @@ type conn struct {
 	trailers, reqTrailers []h1.Header
 	// replay holds a small request body kept for retries.
 	replay []byte
-	// head is scratch space for building message heads.
-	head []byte
+	// head holds the request head sent upstream, kept for retries; out is
+	// scratch space for the heads pylon writes to the client. They are
+	// separate so a 103 or an error written between tries cannot clobber
+	// the request a retry sends again.
+	head, out []byte
 	// ridBuf holds the request ID; rid is the slice of it in use.
 	ridBuf [64]byte
 	rid    []byte
@@ -71,6 +74,7 @@ var connPool = sync.Pool{New: func() any {
 		br:   h1.NewReader(nil, maxHeadBytes),
 		bw:   bufio.NewWriterSize(nil, writeBufSize),
 		head: make([]byte, 0, 4096),
+		out:  make([]byte, 0, 4096),
 	}
 }}
 
@@ -248,7 +252,7 @@ func appendNewRequestID(dst []byte) []byte {
 
 // writeError answers the current request with pylon's JSON error body.
 func (c *conn) writeError(fe *flow.Error) {
-	body := fe.AppendJSON(c.head[:0], c.rid)
+	body := fe.AppendJSON(c.out[:0], c.rid)
 	n := len(body)
 	h := h1.AppendStatusLine(body, 1, fe.Status, nil)
 	h = h1.AppendHeader(h, []byte("Date"), httpDate(time.Now()))
@@ -259,7 +263,7 @@ func (c *conn) writeError(fe *flow.Error) {
 		h = h1.AppendHeader(h, []byte("Connection"), []byte("close"))
 	}
 	h = append(h, '\r', '\n')
-	c.head = h[:0]
+	c.out = h[:0]
 	c.dl.setWrite(c.nc, time.Now().Add(5*time.Second), time.Second)
 	c.bw.Write(h[n:])
 	c.bw.Write(h[:n])

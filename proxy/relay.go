@@ -23,11 +23,12 @@ func (c *conn) readResponseHead(uc *upConn) error {
 			return nil
 		}
 		if st == 103 && c.req.Minor == 1 {
-			h := h1.AppendStatusLine(c.head[:0], 1, st, uc.resp.Reason)
+			h := h1.AppendStatusLine(c.out[:0], 1, st, uc.resp.Reason)
 			for _, f := range uc.resp.Headers {
 				h = h1.AppendHeader(h, f.Name, f.Value)
 			}
 			h = append(h, '\r', '\n')
+			c.out = h
 			c.bw.Write(h)
 			c.bw.Flush()
 		}
@@ -131,7 +132,7 @@ func (c *conn) relayResponse(uc *upConn, lc *ListenerConfig, route *Route) (fe *
 
 // writeResponseHead writes the response head to the client's buffer.
 func (c *conn) writeResponseHead(resp *h1.Response, route *Route, noBody, chunked bool) {
-	h := h1.AppendStatusLine(c.head[:0], 1, resp.Status, resp.Reason)
+	h := h1.AppendStatusLine(c.out[:0], 1, resp.Status, resp.Reason)
 	ops := &route.ResponseHeaders
 	for _, f := range resp.Headers {
 		if skipResponseHeader(f.Name, resp.Headers) || (!ops.Empty() && inOps(f.Name, ops)) {
@@ -160,6 +161,6 @@ func (c *conn) writeResponseHead(resp *h1.Response, route *Route, noBody, chunke
 		h = append(h, "Connection: keep-alive\r\n"...)
 	}
 	h = append(h, '\r', '\n')
-	c.head = h
+	c.out = h
 	c.bw.Write(h)
 }

@@ -47,31 +47,7 @@ func applyOps(h http.Header, ops *HeaderOps) {
 
 // rewriteTarget returns the origin-form target sent upstream.
 func rewriteTarget(route *Route, path, query string, params *router.Params) string {
-	var b []byte
-	rw := &route.Rewrite
-	switch {
-	case len(rw.Path) > 0:
-		for _, part := range rw.Path {
-			if part.Param == "" {
-				b = append(b, part.Literal...)
-			} else if v, ok := params.Get(part.Param); ok {
-				b = append(b, v...)
-			}
-		}
-	case len(rw.StripPrefix) > 0 && hasPathPrefix([]byte(path), rw.StripPrefix):
-		rest := path[len(rw.StripPrefix):]
-		if rest == "" || rest[0] != '/' {
-			b = append(b, '/')
-		}
-		b = append(b, rest...)
-	default:
-		b = append(b, path...)
-	}
-	if query != "" {
-		b = append(b, '?')
-		b = append(b, query...)
-	}
-	return string(b)
+	return string(appendRewritten(nil, &route.Rewrite, path, query, params))
 }
 
 // idempotent reports whether an HTTP method is idempotent.

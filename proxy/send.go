@@ -7,6 +7,7 @@ import (
 
 	"github.com/pylon-mesh/pylon/flow"
 	"github.com/pylon-mesh/pylon/h1"
+	"github.com/pylon-mesh/pylon/router"
 )
 
 // buildRequestHead builds the head sent upstream into c.head: the request
@@ -56,35 +57,39 @@ func (c *conn) buildRequestHead(route *Route, trusted, hasBody bool) []byte {
 
 // appendTarget appends the origin-form target sent upstream.
 func (c *conn) appendTarget(dst []byte, route *Route) []byte {
-	req := &c.req
-	rw := &route.Rewrite
+	return appendRewritten(dst, &route.Rewrite, c.req.Path, c.req.Query, &c.params)
+}
+
+// appendRewritten appends the target for path and query after the
+// route's rewrite: a templated path, a stripped prefix, or the path as is.
+func appendRewritten[S string | []byte](dst []byte, rw *Rewrite, path, query S, params *router.Params) []byte {
 	switch {
 	case len(rw.Path) > 0:
 		for _, part := range rw.Path {
 			if part.Param == "" {
 				dst = append(dst, part.Literal...)
-			} else if v, ok := c.params.Get(part.Param); ok {
+			} else if v, ok := params.Get(part.Param); ok {
 				dst = append(dst, v...)
 			}
 		}
-	case len(rw.StripPrefix) > 0 && hasPathPrefix(req.Path, rw.StripPrefix):
-		rest := req.Path[len(rw.StripPrefix):]
+	case len(rw.StripPrefix) > 0 && hasPathPrefix(path, rw.StripPrefix):
+		rest := path[len(rw.StripPrefix):]
 		if len(rest) == 0 || rest[0] != '/' {
 			dst = append(dst, '/')
 		}
 		dst = append(dst, rest...)
 	default:
-		dst = append(dst, req.Path...)
+		dst = append(dst, path...)
 	}
-	if len(req.Query) > 0 {
+	if len(query) > 0 {
 		dst = append(dst, '?')
-		dst = append(dst, req.Query...)
+		dst = append(dst, query...)
 	}
 	return dst
 }
 
 // hasPathPrefix reports whether prefix is a segment-aware prefix of p.
-func hasPathPrefix(p, prefix []byte) bool {
+func hasPathPrefix[S string | []byte](p S, prefix []byte) bool {
 	if len(p) < len(prefix) || string(p[:len(prefix)]) != string(prefix) {
 		return false
 	}

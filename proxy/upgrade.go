@@ -14,7 +14,7 @@ import (
 // connection ends with the upgraded stream.
 func (c *conn) upgrade(uc *upConn, route *Route) (*flow.Error, bool) {
 	resp := &uc.resp
-	h := h1.AppendStatusLine(c.head[:0], 1, 101, resp.Reason)
+	h := h1.AppendStatusLine(c.out[:0], 1, 101, resp.Reason)
 	ops := &route.ResponseHeaders
 	for _, f := range resp.Headers {
 		if skipResponseHeader(f.Name, resp.Headers) || (!ops.Empty() && inOps(f.Name, ops)) {
@@ -31,7 +31,7 @@ func (c *conn) upgrade(uc *upConn, route *Route) (*flow.Error, bool) {
 	h = append(h, "\r\n"...)
 	h = appendOps(h, ops)
 	h = append(h, "\r\n"...)
-	c.head = h
+	c.out = h
 	c.closeAfter = true
 	if _, err := c.bw.Write(h); err != nil {
 		return nil, false

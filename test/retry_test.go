@@ -69,3 +69,31 @@ func TestRetries(t *testing.T) {
 		t.Errorf("got pylon_http_retries_total{route=default} %v, want 2", v)
 	}
 }
+
+// TestRetryAfterEarlyHints sends 103 Early Hints and then a retryable 503
+// on the first try. The 103 is relayed to the client, and the retry must
+// send the same request again, not bytes of the 103 pylon wrote meanwhile.
+func TestRetryAfterEarlyHints(t *testing.T) {
+	var tries atomic.Int64
+	var secondPath atomic.Value
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tries.Add(1) == 1 {
+			w.Header().Set("Link", "</style.css>; rel=preload; as=style")
+			w.WriteHeader(http.StatusEarlyHints)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		secondPath.Store(r.Method + " " + r.URL.RequestURI() + " " + r.Header.Get("X-Kept"))
+		w.Write([]byte("ok"))
+	})
+	g := startGateway(t, retryConfig, map[string]string{"Flaky": startHandler(t, h)})
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, g.url("web")+"/page?x=1", nil)
+	req.Header.Set("X-Kept", "yes")
+	resp, body := do(t, newClient(t), req)
+	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+		t.Fatalf("got %d %q, want 200 \"ok\" after one retry", resp.StatusCode, body)
+	}
+	if got, want := secondPath.Load(), "GET /page?x=1 yes"; got != want {
+		t.Errorf("the retry reached the upstream as %q, want %q", got, want)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pylon-mesh/pylon/balancer"
@@ -359,17 +360,21 @@ func (x *h2Exchange) finish() {
 	x.snap.Observer.Observe(r)
 }
 
-// limitedBody fails a request body that grows beyond max.
+// limitedBody fails a request body that grows beyond max. The transport
+// reads it on its own goroutine and may wrap the error, so going over the
+// limit is also recorded in over for the caller to check.
 type limitedBody struct {
-	r   io.Reader
-	n   int64
-	max int64
+	r    io.Reader
+	n    int64
+	max  int64
+	over atomic.Bool
 }
 
 func (l *limitedBody) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n += int64(n)
 	if l.n > l.max {
+		l.over.Store(true)
 		return n, errBodyTooLarge
 	}
 	return n, err

@@ -142,6 +142,12 @@ func tryRT(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, u *
 	}
 	if err != nil {
 		cancel()
+		if lb, ok := rq.body.(*limitedBody); ok && lb.over.Load() {
+			// The client's body outgrew the limit: its fault, not the
+			// upstream's.
+			ep.Cancel()
+			return nil, errBodyTooLarge, 0
+		}
 		switch {
 		case timedOut.Load():
 			end(balancer.Timeout)

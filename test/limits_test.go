@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pylon-mesh/pylon/internal/echo"
 )
 
 const limitsConfig = `
@@ -183,5 +185,45 @@ services:
 				t.Errorf("got code %q, want %q", errorCode(t, body), tc.code)
 			}
 		})
+	}
+}
+
+// TestHTTP2BodyOverLimit streams a body of unannounced length over
+// max_body_bytes from an HTTP/2 client: the client gets 413 body_too_large,
+// whether pylon notices before or while forwarding, to HTTP/1.1 and h2c
+// upstreams alike.
+func TestHTTP2BodyOverLimit(t *testing.T) {
+	const cfg = `
+listeners:
+  - name: web
+    address: {{listen "web"}}
+    limits: { max_body_bytes: 1KiB }
+routes:
+  - name: h1
+    match: { path: { prefix: /h1 } }
+    service: h1
+  - name: h2c
+    match: { path: { prefix: /h2c } }
+    service: h2c
+services:
+  - name: h1
+    endpoints: [{{.H1}}]
+  - name: h2c
+    protocol: h2c
+    endpoints: [{{.H2C}}]
+`
+	g := startGateway(t, cfg, map[string]string{"H1": startEcho(t, "h1"), "H2C": startH2CHandler(t, echo.Handler("h2c"))})
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	t.Cleanup(tr.CloseIdleConnections)
+	for _, path := range []string{"/h1/up", "/h2c/up"} {
+		// io.MultiReader hides the length, so the body is streamed.
+		body := io.MultiReader(strings.NewReader(strings.Repeat("b", 4096)))
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, g.url("web")+path, body)
+		resp, rbody := do(t, c, req)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || errorCode(t, rbody) != "body_too_large" {
+			t.Errorf("POST %s with a 4 KiB body over a 1 KiB limit: got %d %s, want 413 body_too_large", path, resp.StatusCode, rbody)
+		}
 	}
 }

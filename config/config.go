@@ -77,6 +77,10 @@ func Load(path string) (*Config, error) {
 // paths against the directory of filename, and validates the result. On
 // failure the error is an Errors holding every problem found.
 func Parse(filename string, data []byte) (*Config, error) {
+	return parse(filename, data, Standalone)
+}
+
+func parse(filename string, data []byte, mode Mode) (*Config, error) {
 	c := &Config{file: filename, pos: map[string]pos{}}
 	if filename != "" {
 		c.dir = filepath.Dir(filename)
@@ -85,7 +89,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 	d.document(data, c)
 	c.SetDefaults()
 	c.resolvePaths()
-	errs := append(d.errs, c.validate(d.failed)...)
+	errs := append(d.errs, newValidator(c, d.failed, mode).run()...)
 	if len(errs) > 0 {
 		errs.sort()
 		return nil, errs

@@ -14,7 +14,7 @@ import (
 // Positions are reported when c came from Parse. Validate reads the TLS
 // files named in c to check they exist and load.
 func (c *Config) Validate() error {
-	if errs := c.validate(nil); len(errs) > 0 {
+	if errs := newValidator(c, nil, Standalone).run(); len(errs) > 0 {
 		errs.sort()
 		return errs
 	}
@@ -25,14 +25,19 @@ func (c *Config) Validate() error {
 // failed to decode so one mistake is reported once.
 type validator struct {
 	c      *Config
+	mode   Mode
+	refs   bool // check references between items (false for a lone item)
 	skip   map[string]bool
 	errs   Errors
 	listen map[string]bool // listener names
 	svcs   map[string]bool // service names
 }
 
-func (c *Config) validate(skip map[string]bool) Errors {
-	v := &validator{c: c, skip: skip, listen: map[string]bool{}, svcs: map[string]bool{}}
+func newValidator(c *Config, skip map[string]bool, mode Mode) *validator {
+	return &validator{c: c, mode: mode, refs: true, skip: skip, listen: map[string]bool{}, svcs: map[string]bool{}}
+}
+
+func (v *validator) run() Errors {
 	v.top()
 	v.listeners()
 	v.services()
@@ -80,6 +85,9 @@ func (v *validator) top() {
 				v.errorf(index("trusted_proxies", i), "must be a CIDR like 10.0.0.0/8 or an IP, not %q", p)
 			}
 		}
+	}
+	if v.mode != Standalone {
+		return
 	}
 	if len(c.Listeners) == 0 {
 		v.errorf("listeners", "at least one listener is required")

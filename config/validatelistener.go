@@ -47,6 +47,8 @@ func (v *validator) keyPair(p, cert, key string, required bool) {
 		v.errorf(p+".cert", "required: path of a PEM certificate (with key)")
 	case key == "":
 		v.errorf(p+".key", "required: path of a PEM private key (with cert)")
+	case v.mode == Stored:
+		return // the files live on the data planes' hosts
 	default:
 		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
 			v.errorf(p+".cert", "%v", fmt.Errorf("load certificate %s and key %s: %w", cert, key, err))

@@ -13,7 +13,7 @@ func (v *validator) routes() {
 		p := index("routes", i)
 		v.name(p+".name", "route", r.Name, nameRE, names)
 		for j, l := range r.Listeners {
-			if !v.listen[l] {
+			if v.refs && !v.listen[l] {
 				v.errorf(index(p+".listeners", j), "unknown listener %q; %s", l, setNames(v.listen))
 			}
 		}
@@ -53,7 +53,7 @@ func (v *validator) target(p string, r *Route) {
 }
 
 func (v *validator) serviceRef(p, name string) {
-	if !v.svcs[name] {
+	if v.refs && !v.svcs[name] {
 		v.errorf(p, "unknown service %q; %s", name, setNames(v.svcs))
 	}
 }

@@ -41,6 +41,11 @@ type Options struct {
 	// WatchInterval is how often the config file is checked for changes;
 	// zero means 1s, negative disables watching.
 	WatchInterval time.Duration
+	// Managed, when set, is the config to start with instead of the file
+	// (a managed gateway's local settings, before its control plane sent
+	// anything): ConfigPath is not read or watched, the runtime is not
+	// ready until the first Apply, and Apply brings each new config.
+	Managed *config.Config
 }
 
 // Runtime is one running data plane.
@@ -61,6 +66,7 @@ type Runtime struct {
 	logDropped uint64
 	ctx        context.Context
 	ready      atomic.Bool
+	started    chan struct{} // closed once Run has applied its first config
 	wg         sync.WaitGroup
 }
 
@@ -95,6 +101,7 @@ func New(opts Options) *Runtime {
 		metrics:   metrics.New(),
 		services:  map[string]*serviceState{},
 		listeners: map[string]*listenerState{},
+		started:   make(chan struct{}),
 	}
 	rt.metrics.MustRegister(newStateCollector(rt))
 	return rt
@@ -104,9 +111,12 @@ func New(opts Options) *Runtime {
 // returns an error when the first config cannot be loaded or served.
 func (rt *Runtime) Run(ctx context.Context) error {
 	rt.ctx = ctx
-	cfg, err := config.Load(rt.opts.ConfigPath)
-	if err != nil {
-		return err
+	cfg := rt.opts.Managed
+	if cfg == nil {
+		var err error
+		if cfg, err = config.Load(rt.opts.ConfigPath); err != nil {
+			return err
+		}
 	}
 	if err := rt.apply(cfg); err != nil {
 		return err
@@ -117,9 +127,15 @@ func (rt *Runtime) Run(ctx context.Context) error {
 		rt.shutdown()
 		return err
 	}
-	rt.ready.Store(true)
-	rt.logger.Info("pylon gateway serving", "config", rt.opts.ConfigPath, "listeners", len(cfg.Listeners), "routes", len(cfg.Routes), "services", len(cfg.Services))
-	rt.watch(ctx)
+	close(rt.started)
+	if rt.opts.Managed != nil {
+		rt.logger.Info("pylon gateway waiting for its control plane's config", "admin", cfg.Admin.Address)
+		<-ctx.Done()
+	} else {
+		rt.ready.Store(true)
+		rt.logger.Info("pylon gateway serving", "config", rt.opts.ConfigPath, "listeners", len(cfg.Listeners), "routes", len(cfg.Routes), "services", len(cfg.Services))
+		rt.watch(ctx)
+	}
 	rt.ready.Store(false)
 	rt.logger.Info("draining", "timeout", rt.opts.DrainTimeout.String())
 	began := time.Now()
@@ -142,6 +158,24 @@ func (rt *Runtime) Reload() error {
 		return err
 	}
 	rt.logger.Info("config reloaded", "config", rt.opts.ConfigPath, "routes", len(cfg.Routes), "services", len(cfg.Services))
+	return nil
+}
+
+// Apply serves cfg (validated by the caller) in place of the running
+// config, as a reload does: what does not change keeps running. It waits
+// until Run has started. On error the running config keeps serving.
+func (rt *Runtime) Apply(ctx context.Context, cfg *config.Config) error {
+	select {
+	case <-rt.started:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	err := rt.apply(cfg)
+	rt.metrics.Reloaded(err == nil)
+	if err != nil {
+		return err
+	}
+	rt.ready.Store(true)
 	return nil
 }
 

@@ -1,0 +1,129 @@
+package ca
+
+import (
+	"context"
+	"crypto/cipher"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pylon-mesh/pylon/store"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+)
+
+// Authority is the certificate authority of one control plane replica. It is
+// safe for concurrent use; Sign, Verify and the accessors read an immutable
+// snapshot through one atomic load.
+type Authority struct {
+	st   store.Store
+	opts Options
+	td   spiffeid.TrustDomain
+	aead cipher.AEAD
+
+	rotateMu sync.Mutex // serialises this replica's rotations
+	cur      atomic.Pointer[snapshot]
+}
+
+// openAttempts bounds how often Open re-reads a state that keeps changing
+// under it.
+const openAttempts = 5
+
+// Open loads the CA from the store, or creates it if the store has none.
+// Replicas that start at once on an empty store end with the same CA.
+func Open(ctx context.Context, st store.Store, opts Options) (*Authority, error) {
+	opts, td, err := opts.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("open ca: %w", err)
+	}
+	key, err := loadOrCreateKey(opts.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("open ca: %w", err)
+	}
+	aead, err := newAEAD(key)
+	if err != nil {
+		return nil, fmt.Errorf("open ca: %w", err)
+	}
+	a := &Authority{st: st, opts: opts, td: td, aead: aead}
+	for range openAttempts {
+		err := a.reload(ctx)
+		if !errors.Is(err, store.ErrNotFound) {
+			if err != nil {
+				return nil, fmt.Errorf("open ca: %w", err)
+			}
+			return a, nil
+		}
+		err = a.create(ctx)
+		if !errors.Is(err, store.ErrConflict) {
+			if err != nil {
+				return nil, fmt.Errorf("open ca: %w", err)
+			}
+			return a, nil
+		}
+		// Another replica created the CA first: read theirs.
+	}
+	return nil, fmt.Errorf("open ca: %q keeps changing", stateKey)
+}
+
+// create mints a CA and writes it if the store still has none.
+func (a *Authority) create(ctx context.Context) error {
+	p, err := mint(a.td, a.opts)
+	if err != nil {
+		return err
+	}
+	roots := []trustedRoot{{cert: p.root}}
+	val, err := encodeState(a.aead, a.td, roots, p.inter, p.interKey)
+	if err != nil {
+		return err
+	}
+	rev, err := a.st.Txn(ctx, store.Op{Key: stateKey, Value: val, IfRevision: store.Absent})
+	if err != nil {
+		return fmt.Errorf("create ca: %w", err)
+	}
+	a.install(newSnapshot(rev, roots, p.inter, p.interKey, a.opts.Now()))
+	return nil
+}
+
+// reload reads the stored state and installs it.
+func (a *Authority) reload(ctx context.Context) error {
+	kv, err := a.st.Get(ctx, stateKey)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", stateKey, err)
+	}
+	return a.load(kv)
+}
+
+// load decodes one stored version of the state and installs it.
+func (a *Authority) load(kv store.KV) error {
+	roots, inter, key, err := decodeState(a.aead, a.td, kv.Value)
+	if err != nil {
+		return fmt.Errorf("load %s at revision %d: %w", stateKey, kv.ModRevision, err)
+	}
+	a.install(newSnapshot(kv.ModRevision, roots, inter, key, a.opts.Now()))
+	return nil
+}
+
+// install makes s current unless a newer revision already is.
+func (a *Authority) install(s *snapshot) {
+	for {
+		old := a.cur.Load()
+		if old != nil && old.rev > s.rev {
+			return
+		}
+		if a.cur.CompareAndSwap(old, s) {
+			return
+		}
+	}
+}
+
+// view returns the current snapshot, first dropping the roots that retired.
+func (a *Authority) view() *snapshot {
+	s := a.cur.Load()
+	now := a.opts.Now()
+	if !s.stale(now) {
+		return s
+	}
+	fresh := newSnapshot(s.rev, s.roots, s.inter, s.interKey, now)
+	a.cur.CompareAndSwap(s, fresh)
+	return fresh
+}

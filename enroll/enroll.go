@@ -17,6 +17,7 @@ import (
 // PermissionDenied, InvalidArgument) and a control plane that does not
 // match the token's pin end it at once: retrying cannot help.
 func (a *Agent) Enroll(ctx context.Context) error {
+	var last error // of the last attempt that ctx did not cut short
 	for n := 0; ; n++ {
 		addr := a.nextAddr()
 		err := a.enrollOnce(ctx, addr)
@@ -26,10 +27,17 @@ func (a *Agent) Enroll(ctx context.Context) error {
 		if final(err) {
 			return fmt.Errorf("enroll: %w", err)
 		}
-		a.log.WarnContext(ctx, "enroll failed, will retry", "addr", addr, "err", err)
-		if serr := sleep(ctx, a.retry.after(n)); serr != nil {
-			return fmt.Errorf("enroll: %w (last attempt: %w)", serr, err)
+		if ctx.Err() == nil {
+			last = err
+			a.log.WarnContext(ctx, "enroll failed, will retry", "addr", addr, "err", err)
+			if sleep(ctx, a.retry.after(n)) == nil {
+				continue
+			}
 		}
+		if last == nil {
+			return fmt.Errorf("enroll: %w", ctx.Err())
+		}
+		return fmt.Errorf("enroll: %w (last attempt: %w)", ctx.Err(), last)
 	}
 }
 

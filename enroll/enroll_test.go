@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +116,29 @@ func BenchmarkEnroll(b *testing.B) {
 		if err := a.Enroll(b.Context()); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// deadAddr returns a loopback address nothing listens on.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	return addr
+}
+
+func TestEnrollFailsOver(t *testing.T) {
+	e := newEnv(t)
+	a := e.agent(t, goodSecret)
+	a.addrs = []string{deadAddr(t), e.addr}
+	if err := a.Enroll(t.Context()); err != nil {
+		t.Fatalf("Enroll with the first replica down: %v", err)
+	}
+	if got := e.tokens.calls(); got != 1 {
+		t.Errorf("server saw %d tokens, want 1", got)
 	}
 }

@@ -2,12 +2,14 @@ package enroll
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 )
 
@@ -150,5 +152,52 @@ func BenchmarkRenew(b *testing.B) {
 		if err := a.renew(b.Context()); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestRenewFailsOver(t *testing.T) {
+	e := newEnv(t)
+	a := e.enrolled(t)
+	old, _ := a.Certificate()
+	a.addrs = []string{deadAddr(t), e.addr}
+	a.next.Store(0)
+	if err := a.renew(t.Context()); err != nil {
+		t.Fatalf("renew with the first replica down: %v", err)
+	}
+	if cur, _ := a.Certificate(); cur == old {
+		t.Error("renew kept the old certificate")
+	}
+}
+
+func TestSetRoots(t *testing.T) {
+	e := newEnv(t)
+	a := e.enrolled(t)
+	rotated := newTestCA(t, "example.org", e.clock.Now)
+	tests := []struct {
+		name     string
+		roots    []*x509.Certificate
+		want     []*x509.Certificate
+		wantDial bool
+	}{
+		{name: "empty bundle is ignored", roots: nil, want: []*x509.Certificate{e.ca.root}, wantDial: true},
+		{name: "both roots during a rotation", roots: []*x509.Certificate{rotated.root, e.ca.root},
+			want: []*x509.Certificate{rotated.root, e.ca.root}, wantDial: true},
+		{name: "old root dropped", roots: []*x509.Certificate{rotated.root},
+			want: []*x509.Certificate{rotated.root}, wantDial: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a.SetRoots(tc.roots)
+			if diff := cmp.Diff(rawCerts(tc.want), rawCerts(a.Roots())); diff != "" {
+				t.Errorf("Roots() (-want +got):\n%s", diff)
+			}
+			conn, err := a.Dial(t.Context())
+			if err == nil {
+				conn.Close()
+			}
+			if got := err == nil; got != tc.wantDial {
+				t.Errorf("Dial to the old CA's control plane succeeded %v, want %v (%v)", got, tc.wantDial, err)
+			}
+		})
 	}
 }

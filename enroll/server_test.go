@@ -201,6 +201,8 @@ func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
 	return nil
 }
 
+// TestServerLogs checks the issuance and refusal records, and that the
+// service runs behind interceptors.
 func TestServerLogs(t *testing.T) {
 	c := newClock()
 	ca := newTestCA(t, "example.org", c.Now)
@@ -209,7 +211,16 @@ func TestServerLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	cert := ca.servingCert(t, "/control")
-	g := grpc.NewServer(grpc.Creds(credentials.NewTLS(ServerTLS(func() (*tls.Certificate, error) { return cert, nil }))))
+	var methods []string // what a unary interceptor sees, in handler goroutines
+	var mu sync.Mutex
+	icpt := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		mu.Lock()
+		methods = append(methods, info.FullMethod)
+		mu.Unlock()
+		return h(ctx, req)
+	}
+	g := grpc.NewServer(grpc.Creds(credentials.NewTLS(ServerTLS(func() (*tls.Certificate, error) { return cert, nil }))),
+		grpc.UnaryInterceptor(icpt))
 	rec := new(recorder)
 	NewServer(ca, new(fakeTokens), ServerOptions{Logger: slog.New(rec)}).Register(g)
 	go g.Serve(lis)
@@ -229,6 +240,11 @@ func TestServerLogs(t *testing.T) {
 	}
 	g.Stop()
 
+	mu.Lock()
+	if diff := cmp.Diff([]string{"/pylon.control.v1.Identity/Sign", "/pylon.control.v1.Identity/Sign"}, methods); diff != "" {
+		t.Errorf("methods the interceptor saw (-want +got):\n%s", diff)
+	}
+	mu.Unlock()
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	var got []map[string]string

@@ -22,6 +22,7 @@ func TestDial(t *testing.T) {
 			wantErr: "want spiffe://example.org/control"},
 		{name: "another CA", addr: startServer(t, foreign, e.tokens, foreign.servingCert(t, "/control")),
 			wantErr: "certificate signed by unknown authority"},
+		{name: "nothing listening", addr: deadAddr(t), wantErr: "connection failed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

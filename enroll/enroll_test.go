@@ -1,9 +1,11 @@
 package enroll
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -17,7 +19,15 @@ import (
 
 func TestEnroll(t *testing.T) {
 	e := newEnv(t)
-	a := e.enrolled(t)
+	a := e.agent(t, goodSecret)
+	var logs bytes.Buffer
+	a.log = slog.New(slog.NewTextHandler(&logs, nil))
+	if err := a.Enroll(t.Context()); err != nil {
+		t.Fatalf("Enroll: %v", err)
+	}
+	if _, secret, _ := strings.Cut(goodSecret, "."); strings.Contains(logs.String(), secret) {
+		t.Errorf("the agent logged the join token's secret:\n%s", logs.String())
+	}
 
 	want := spiffeid.RequireFromString("spiffe://example.org/ns/shop/svc/cart")
 	if got := a.ID(); got != want {

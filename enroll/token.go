@@ -53,7 +53,8 @@ func checkTokenPart(p string) error {
 	return nil
 }
 
-// String returns the token's ID part only.
+// String returns the token's ID part only, so formatting a joinToken
+// never puts the secret in a log.
 func (t joinToken) String() string {
 	id, _, _ := strings.Cut(t.secret, ".")
 	return id

@@ -65,6 +65,9 @@ func testCampaign(t *testing.T, s store.Store) {
 	b := campaign(ctx(t), s, "e", "b")
 	other := won(t, campaign(ctx(t), s, "another", "c"))
 	notYet(t, b)
+	if kvs := list(t, s, ""); len(kvs) != 0 {
+		t.Errorf("keys while an election runs: got %v, want none", kvs)
+	}
 	select {
 	case <-a.Done():
 		t.Fatalf("leader's Done closed before it resigned")

@@ -77,8 +77,9 @@ func testLeaseExpiry(t *testing.T, s store.Store) {
 }
 
 func testLeaseKeepAlive(t *testing.T, s store.Store) {
-	id := grant(t, s, time.Second, "k")
-	// Three ttls of keep-alives, each well inside the ttl.
+	// A ttl of two seconds leaves room for a slow etcd under -race.
+	id := grant(t, s, 2*time.Second, "k")
+	// One and a half ttls of keep-alives, each well inside the ttl.
 	for range 12 {
 		time.Sleep(250 * time.Millisecond)
 		if err := s.KeepAlive(ctx(t), id); err != nil {

@@ -229,4 +229,3 @@ func freePorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
-

@@ -88,4 +88,3 @@ func (m *member) tail() string {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return strings.Join(lines[max(0, len(lines)-30):], "\n")
 }
-

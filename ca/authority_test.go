@@ -17,14 +17,14 @@ import (
 // barrierStore holds its first n Gets until all n arrived, so n Opens all
 // find the store empty and race to create the CA.
 type barrierStore struct {
-	*memStore
+	store.Store
 	n       int32
 	arrived atomic.Int32
 	wg      sync.WaitGroup
 }
 
-func newBarrierStore(n int) *barrierStore {
-	b := &barrierStore{memStore: newMemStore(), n: int32(n)}
+func newBarrierStore(t *testing.T, n int) *barrierStore {
+	b := &barrierStore{Store: newStore(t), n: int32(n)}
 	b.wg.Add(n)
 	return b
 }
@@ -34,12 +34,12 @@ func (b *barrierStore) Get(ctx context.Context, key string) (store.KV, error) {
 		b.wg.Done()
 		b.wg.Wait()
 	}
-	return b.memStore.Get(ctx, key)
+	return b.Store.Get(ctx, key)
 }
 
 func TestOpenRace(t *testing.T) {
 	const replicas = 3
-	st := newBarrierStore(replicas)
+	st := newBarrierStore(t, replicas)
 	kf := keyFile(t)
 	cas := make([]*Authority, replicas)
 	errs := make([]error, replicas)
@@ -65,7 +65,7 @@ func TestOpenRace(t *testing.T) {
 }
 
 func TestReopen(t *testing.T) {
-	st := newMemStore()
+	st := newStore(t)
 	kf := keyFile(t)
 	a := openCA(t, st, Options{KeyFile: kf})
 	leaf := issue(t, a, web)
@@ -83,7 +83,7 @@ func TestReopen(t *testing.T) {
 }
 
 func TestOpenRefuses(t *testing.T) {
-	st := newMemStore()
+	st := newStore(t)
 	openCA(t, st, Options{KeyFile: keyFile(t)})
 	malformed := filepath.Join(t.TempDir(), "bad.key")
 	if err := os.WriteFile(malformed, []byte("c2hvcnQ=\n"), 0o600); err != nil {
@@ -97,11 +97,11 @@ func TestOpenRefuses(t *testing.T) {
 	}{
 		{"wrong key file", st, Options{KeyFile: keyFile(t)}, "does not decrypt the CA key"},
 		{"another trust domain", st, Options{KeyFile: keyFile(t), TrustDomain: "other.example"}, `is for trust domain "pylon.local", not "other.example"`},
-		{"no key file", newMemStore(), Options{}, "a key file is required"},
-		{"malformed key file", newMemStore(), Options{KeyFile: malformed}, "want 32 bytes in base64"},
-		{"key file in a missing directory", newMemStore(), Options{KeyFile: filepath.Join(t.TempDir(), "no", "ca.key")}, "create key file"},
-		{"bad trust domain", newMemStore(), Options{KeyFile: keyFile(t), TrustDomain: "Bad Domain"}, `trust domain "Bad Domain"`},
-		{"negative duration", newMemStore(), Options{KeyFile: keyFile(t), LeafTTL: -1}, "must not be negative"},
+		{"no key file", newStore(t), Options{}, "a key file is required"},
+		{"malformed key file", newStore(t), Options{KeyFile: malformed}, "want 32 bytes in base64"},
+		{"key file in a missing directory", newStore(t), Options{KeyFile: filepath.Join(t.TempDir(), "no", "ca.key")}, "create key file"},
+		{"bad trust domain", newStore(t), Options{KeyFile: keyFile(t), TrustDomain: "Bad Domain"}, `trust domain "Bad Domain"`},
+		{"negative duration", newStore(t), Options{KeyFile: keyFile(t), LeafTTL: -1}, "must not be negative"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,7 +119,7 @@ func TestOpenRefuses(t *testing.T) {
 
 func TestKeyFileCreated(t *testing.T) {
 	kf := keyFile(t)
-	openCA(t, newMemStore(), Options{KeyFile: kf})
+	openCA(t, newStore(t), Options{KeyFile: kf})
 	fi, err := os.Stat(kf)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 )
 
 func TestBundlePEM(t *testing.T) {
-	a := openCA(t, newMemStore(), Options{KeyFile: keyFile(t)})
+	a := openCA(t, newStore(t), Options{KeyFile: keyFile(t)})
 	if err := a.Rotate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +69,8 @@ func pinnedClientConfig(pin, serverName string) *tls.Config {
 }
 
 func TestServingCertificate(t *testing.T) {
-	a := openCA(t, newMemStore(), Options{KeyFile: keyFile(t)})
-	b := openCA(t, newMemStore(), Options{KeyFile: keyFile(t)})
+	a := openCA(t, newStore(t), Options{KeyFile: keyFile(t)})
+	b := openCA(t, newStore(t), Options{KeyFile: keyFile(t)})
 	id := web
 	cert, err := a.ServingCertificate(id, []string{"control.example"}, []net.IP{net.IPv4(127, 0, 0, 1)})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pylon-mesh/pylon/store"
+	"github.com/pylon-mesh/pylon/store/bolt"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 )
 
@@ -39,13 +40,28 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// newStore returns a fresh bbolt store, closed when the test ends.
+func newStore(t testing.TB) store.Store {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func opPut(key, value string) store.Op {
+	return store.Op{Key: key, Value: []byte(value), IfRevision: store.Any}
+}
+
 // keyFile returns a path for a key file in a fresh directory.
-func keyFile(t *testing.T) string {
+func keyFile(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "ca.key")
 }
 
 // openCA opens an Authority on st, failing the test on error.
-func openCA(t *testing.T, st store.Store, opts Options) *Authority {
+func openCA(t testing.TB, st store.Store, opts Options) *Authority {
 	t.Helper()
 	a, err := Open(context.Background(), st, opts)
 	if err != nil {
@@ -60,7 +76,7 @@ var (
 )
 
 // newKey returns a fresh P-256 key.
-func newKey(t *testing.T) crypto.Signer {
+func newKey(t testing.TB) crypto.Signer {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -70,7 +86,7 @@ func newKey(t *testing.T) crypto.Signer {
 }
 
 // newCSR returns a CSR (DER) for key asking for the URI SANs ids.
-func newCSR(t *testing.T, key crypto.Signer, ids ...spiffeid.ID) []byte {
+func newCSR(t testing.TB, key crypto.Signer, ids ...spiffeid.ID) []byte {
 	t.Helper()
 	var uris []*url.URL
 	for _, id := range ids {
@@ -93,7 +109,7 @@ func issue(t *testing.T, a *Authority, id spiffeid.ID) []*x509.Certificate {
 	return parseChain(t, chain)
 }
 
-func parseChain(t *testing.T, chain [][]byte) []*x509.Certificate {
+func parseChain(t testing.TB, chain [][]byte) []*x509.Certificate {
 	t.Helper()
 	var out []*x509.Certificate
 	for _, der := range chain {

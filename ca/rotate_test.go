@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pylon-mesh/pylon/store"
 )
 
 // rootPins returns the pins of the Authority's roots, current first.
@@ -23,7 +24,7 @@ func rootPins(a *Authority) []string {
 
 func TestRotate(t *testing.T) {
 	clock := newFakeClock()
-	a := openCA(t, newMemStore(), Options{KeyFile: keyFile(t), Now: clock.Now, Overlap: time.Hour})
+	a := openCA(t, newStore(t), Options{KeyFile: keyFile(t), Now: clock.Now, Overlap: time.Hour})
 	oldPin := a.Pin()
 	oldLeaf := issue(t, a, web)
 	if err := a.Rotate(context.Background()); err != nil {
@@ -65,7 +66,7 @@ func TestRotate(t *testing.T) {
 }
 
 // storedRoots returns how many roots the stored state lists.
-func storedRoots(t *testing.T, st *memStore) int {
+func storedRoots(t *testing.T, st store.Store) int {
 	t.Helper()
 	kv, err := st.Get(context.Background(), stateKey)
 	if err != nil {
@@ -80,7 +81,7 @@ func storedRoots(t *testing.T, st *memStore) int {
 
 func TestRotateDropsRetiredRootsFromStore(t *testing.T) {
 	clock := newFakeClock()
-	st := newMemStore()
+	st := newStore(t)
 	a := openCA(t, st, Options{KeyFile: keyFile(t), Now: clock.Now, Overlap: time.Hour})
 	steps := []struct {
 		advance time.Duration
@@ -103,7 +104,7 @@ func TestRotateDropsRetiredRootsFromStore(t *testing.T) {
 }
 
 func TestRotateConflict(t *testing.T) {
-	st := newMemStore()
+	st := newStore(t)
 	kf := keyFile(t)
 	a := openCA(t, st, Options{KeyFile: kf})
 	b := openCA(t, st, Options{KeyFile: kf})
@@ -130,7 +131,7 @@ func TestRotateConflict(t *testing.T) {
 
 func TestRunSeesRotation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st := newMemStore()
+		st := newStore(t)
 		kf := keyFile(t)
 		a := openCA(t, st, Options{KeyFile: kf})
 		b := openCA(t, st, Options{KeyFile: kf})
@@ -174,7 +175,7 @@ func rootOf(t *testing.T, chain []*x509.Certificate, roots []*x509.Certificate) 
 }
 
 func TestRunRefusesBadState(t *testing.T) {
-	st := newMemStore()
+	st := newStore(t)
 	a := openCA(t, st, Options{KeyFile: keyFile(t)})
 	pin := a.Pin()
 	ctx := context.Background()

@@ -39,7 +39,7 @@ func factsOf(c *x509.Certificate) leafFacts {
 
 func TestSign(t *testing.T) {
 	clock := newFakeClock()
-	a := openCA(t, newMemStore(), Options{KeyFile: keyFile(t), Now: clock.Now})
+	a := openCA(t, newStore(t), Options{KeyFile: keyFile(t), Now: clock.Now})
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestSign(t *testing.T) {
 }
 
 func TestSignRefuses(t *testing.T) {
-	a := openCA(t, newMemStore(), Options{KeyFile: keyFile(t)})
+	a := openCA(t, newStore(t), Options{KeyFile: keyFile(t)})
 	key := newKey(t)
 	badSig := newCSR(t, key, web)
 	badSig[len(badSig)-1] ^= 0xff
@@ -141,7 +141,7 @@ func TestSignRefuses(t *testing.T) {
 
 func TestSignClipsToIntermediate(t *testing.T) {
 	clock := newFakeClock()
-	a := openCA(t, newMemStore(), Options{KeyFile: keyFile(t), Now: clock.Now, IntermediateTTL: 20 * time.Hour})
+	a := openCA(t, newStore(t), Options{KeyFile: keyFile(t), Now: clock.Now, IntermediateTTL: 20 * time.Hour})
 	tests := []struct {
 		name    string
 		advance time.Duration

@@ -12,9 +12,9 @@ import (
 
 func TestVerify(t *testing.T) {
 	clock := newFakeClock()
-	a := openCA(t, newMemStore(), Options{KeyFile: keyFile(t), Now: clock.Now})
-	foreign := openCA(t, newMemStore(), Options{KeyFile: keyFile(t), Now: clock.Now})
-	otherTD := openCA(t, newMemStore(), Options{KeyFile: keyFile(t), Now: clock.Now, TrustDomain: "other.example"})
+	a := openCA(t, newStore(t), Options{KeyFile: keyFile(t), Now: clock.Now})
+	foreign := openCA(t, newStore(t), Options{KeyFile: keyFile(t), Now: clock.Now})
+	otherTD := openCA(t, newStore(t), Options{KeyFile: keyFile(t), Now: clock.Now, TrustDomain: "other.example"})
 	good := issue(t, a, web)
 	tests := []struct {
 		name    string
@@ -50,8 +50,8 @@ func TestVerify(t *testing.T) {
 }
 
 func TestVerifyPin(t *testing.T) {
-	a := openCA(t, newMemStore(), Options{KeyFile: keyFile(t)})
-	b := openCA(t, newMemStore(), Options{KeyFile: keyFile(t)})
+	a := openCA(t, newStore(t), Options{KeyFile: keyFile(t)})
+	b := openCA(t, newStore(t), Options{KeyFile: keyFile(t)})
 	root := a.Roots()[0]
 	tests := []struct {
 		name string

@@ -9,7 +9,7 @@ import (
 
 func TestCheck(t *testing.T) {
 	clock := newFakeClock()
-	st := newMemStore()
+	st := newStore(t)
 	m := New(st, clock.Now)
 	other := New(st, clock.Now) // another replica
 	revokedHere, _ := create(t, m, Token{Kind: Admin})
@@ -55,7 +55,7 @@ func TestCheck(t *testing.T) {
 
 func TestCheckReadsStoreOncePerTTL(t *testing.T) {
 	clock := newFakeClock()
-	st := newMemStore()
+	st := newStore(t)
 	m := New(st, clock.Now)
 	secret, _ := create(t, m, Token{Kind: Admin})
 	for range 100 {
@@ -84,7 +84,7 @@ func TestCacheBounded(t *testing.T) {
 }
 
 func BenchmarkCheckCached(b *testing.B) {
-	m := New(newMemStore(), nil)
+	m := New(newStore(b), nil)
 	secret, _, err := m.Create(ctx, Token{Kind: Admin})
 	if err != nil {
 		b.Fatal(err)
@@ -98,7 +98,7 @@ func BenchmarkCheckCached(b *testing.B) {
 }
 
 func BenchmarkRedeem(b *testing.B) {
-	m := New(newMemStore(), nil)
+	m := New(newStore(b), nil)
 	secret, _, err := m.Create(ctx, Token{Kind: Join, Service: "web", Namespace: "default"})
 	if err != nil {
 		b.Fatal(err)

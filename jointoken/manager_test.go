@@ -40,7 +40,7 @@ func errIs(err error) string {
 
 func TestCreate(t *testing.T) {
 	clock := newFakeClock()
-	st := newMemStore()
+	st := newStore(t)
 	m := New(st, clock.Now)
 	now := clock.Now()
 	tests := []struct {
@@ -88,7 +88,7 @@ func TestCreate(t *testing.T) {
 
 func TestCreateRefuses(t *testing.T) {
 	clock := newFakeClock()
-	m := New(newMemStore(), clock.Now)
+	m := New(newStore(t), clock.Now)
 	tests := []struct {
 		name    string
 		in      Token
@@ -120,7 +120,7 @@ func TestCreateRefuses(t *testing.T) {
 
 func TestRedeem(t *testing.T) {
 	clock := newFakeClock()
-	m := New(newMemStore(), clock.Now)
+	m := New(newStore(t), clock.Now)
 	twice, _ := create(t, m, Token{Kind: Join, Service: "web", Namespace: "default", MaxUses: 2})
 	unlimited, _ := create(t, m, Token{Kind: Join, Service: "web", Namespace: "default"})
 	expiring, _ := create(t, m, Token{Kind: Join, Service: "web", Namespace: "default", Expires: clock.Now().Add(time.Hour)})
@@ -165,7 +165,7 @@ func TestRedeem(t *testing.T) {
 
 func TestRedeemRace(t *testing.T) {
 	const redeemers = 8
-	m := New(newMemStore(), nil)
+	m := New(newStore(t), nil)
 	secret, tok := create(t, m, Token{Kind: Join, Service: "web", Namespace: "default", MaxUses: 1})
 	errs := make([]error, redeemers)
 	var wg sync.WaitGroup
@@ -191,7 +191,7 @@ func TestRedeemRace(t *testing.T) {
 }
 
 func TestListGetRevoke(t *testing.T) {
-	m := New(newMemStore(), newFakeClock().Now)
+	m := New(newStore(t), newFakeClock().Now)
 	var want []Token
 	secrets := map[string]string{}
 	for _, svc := range []string{"a", "b", "c"} {

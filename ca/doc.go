@@ -12,7 +12,7 @@
 // sealed with AES-256-GCM under the key in Options.KeyFile. The root's
 // private key is used once, to sign the intermediate, and never stored. The
 // store alone is therefore not enough to issue certificates: keep the key
-// file off the store's machines' backups, and give every control plane
+// file apart from the store and its backups, and give every control plane
 // replica the same one.
 //
 // The first replica to start creates the CA and writes it only if "ca/state"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pylon-mesh/pylon/store"
+	"github.com/pylon-mesh/pylon/store/bolt"
 )
 
 // rootPins returns the pins of the Authority's roots, current first.
@@ -189,4 +191,34 @@ func TestRunRefusesBadState(t *testing.T) {
 	if diff := cmp.Diff(pin, a.Pin()); diff != "" {
 		t.Errorf("pin after a bad state (-want +got):\n%s", diff)
 	}
+}
+
+func TestRunCatchesUpAfterCompaction(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{NoSync: true, History: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		kf := keyFile(t)
+		a := openCA(t, st, Options{KeyFile: kf})
+		b := openCA(t, st, Options{KeyFile: kf})
+		// b falls further behind than the store keeps history for.
+		for range 3 {
+			if err := a.Rotate(context.Background()); err != nil {
+				t.Fatalf("Rotate: %v", err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- b.Run(ctx) }()
+		synctest.Wait()
+		if diff := cmp.Diff(rootPins(a), rootPins(b)); diff != "" {
+			t.Errorf("b's roots after catching up (-want +got):\n%s", diff)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run after cancel: got %v, want nil", err)
+		}
+	})
 }

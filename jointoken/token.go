@@ -24,8 +24,9 @@ const (
 // it.
 type Token struct {
 	// ID names the token; Create sets it.
-	ID   string `json:"id"`
-	Kind Kind   `json:"kind"`
+	ID string `json:"id"`
+	// Kind is what the token is for.
+	Kind Kind `json:"kind"`
 	// Service and Namespace are the identity a join token grants
 	// (spiffe://<trust-domain>/ns/<namespace>/svc/<service>); both are
 	// required for join tokens and empty for admin tokens.
@@ -38,8 +39,9 @@ type Token struct {
 	// Expires is when the token stops working; zero means never.
 	Expires time.Time `json:"expires,omitzero"`
 	// Created is when Create made it.
-	Created     time.Time `json:"created"`
-	Description string    `json:"description,omitempty"`
+	Created time.Time `json:"created"`
+	// Description is free text for operators, at most 1024 bytes.
+	Description string `json:"description,omitempty"`
 }
 
 // Errors. Test with errors.Is.

@@ -39,8 +39,10 @@ func (s *Server) serveStream(ss grpc.ServerStream) error {
 	}
 	st := s.newStream(ss, node, hello.Version, in)
 	s.add(st)
+	s.log.Info("push: node connected", "node", node.ID, "kind", node.Kind, "identity", node.Identity, "peer", node.Peer, "version", hello.Version)
 	err = st.run(ctx)
 	s.remove(st)
+	s.log.Info("push: node disconnected", "node", node.ID, "peer", node.Peer, "err", err)
 	st.disconnected(err)
 	return err
 }

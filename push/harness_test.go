@@ -123,7 +123,7 @@ type testServer struct {
 
 // startServer serves gen on addr ("" for a free loopback port) until the
 // test ends or stop is called.
-func startServer(t *testing.T, gen Generator, opts Options, addr string) *testServer {
+func startServer(t testing.TB, gen Generator, opts Options, addr string) *testServer {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"

@@ -64,6 +64,7 @@ type Server struct {
 	gen  Generator
 	opts Options
 	log  *slog.Logger
+	enc  *encoder
 
 	mu      sync.Mutex
 	closed  bool
@@ -85,6 +86,7 @@ func NewServer(gen Generator, opts Options) *Server {
 		gen:     gen,
 		opts:    opts,
 		log:     log,
+		enc:     newEncoder(),
 		streams: make(map[*stream]struct{}),
 		done:    make(chan struct{}),
 	}

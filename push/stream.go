@@ -119,8 +119,8 @@ func (st *stream) sync(ctx context.Context) {
 	case snap.Version == st.have:
 		return
 	}
-	msg := new(grpc.PreparedMsg)
-	if err := msg.Encode(st.ss, &snap); err != nil {
+	msg, err := st.srv.enc.encode(st.ss, &snap)
+	if err != nil {
 		log.Error("push: encode snapshot", "version", snap.Version, "err", err)
 		return
 	}

@@ -1,0 +1,129 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+)
+
+// fanoutGen serves one prepared snapshot to every node, as the control
+// plane's per-class cache does.
+type fanoutGen struct{ snap atomic.Pointer[Snapshot] }
+
+func (g *fanoutGen) Generate(context.Context, Node) (Snapshot, error) { return *g.snap.Load(), nil }
+
+// endpointsPayload is a snapshot payload of about 50 KB: 5000 endpoints
+// split across 100 services.
+func endpointsPayload(b *testing.B) json.RawMessage {
+	type service struct {
+		Name      string   `json:"name"`
+		Port      int      `json:"port"`
+		Endpoints []string `json:"endpoints"`
+	}
+	var services []service
+	for s := range 100 {
+		svc := service{Name: fmt.Sprintf("svc-%d", s), Port: 8080}
+		for e := range 50 {
+			svc.Endpoints = append(svc.Endpoints, fmt.Sprintf("10.%d.%d.%d", s/8, s%8, e))
+		}
+		services = append(services, svc)
+	}
+	p, err := json.Marshal(map[string]any{"services": services})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// fanout counts the streams that applied the version being waited for.
+type fanout struct {
+	mu      sync.Mutex
+	want    string
+	start   time.Time
+	latency []time.Duration
+	n       int
+	done    chan struct{}
+}
+
+func (f *fanout) apply(_ context.Context, s Snapshot) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s.Version != f.want {
+		return nil
+	}
+	f.latency = append(f.latency, time.Since(f.start))
+	if len(f.latency) == f.n {
+		close(f.done)
+	}
+	return nil
+}
+
+// expect prepares to wait for version v on n streams.
+func (f *fanout) expect(v string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.want, f.n, f.latency, f.done, f.start = v, n, f.latency[:0], make(chan struct{}), time.Now()
+}
+
+// BenchmarkFanout measures how long a change takes to reach 1000 data
+// plane streams (over 4 connections) on loopback: per-stream latency from
+// Notify to apply (p50, p99) and the whole fan-out (mean and worst).
+func BenchmarkFanout(b *testing.B) {
+	const streams, conns = 1000, 4
+	g := &fanoutGen{}
+	payload := endpointsPayload(b)
+	g.snap.Store(&Snapshot{Version: "v0", Payload: payload})
+	ts := startServer(b, g, Options{}, "")
+
+	var cc []*grpc.ClientConn
+	for range conns {
+		c, err := dialer(ts.addr, nil)(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		cc = append(cc, c)
+	}
+	f := &fanout{}
+	f.expect("v0", streams)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for i := range streams {
+		dial := func(context.Context) (*grpc.ClientConn, error) { return cc[i%conns], nil }
+		wg.Go(func() { Run(ctx, dial, Hello{NodeID: fmt.Sprint("node-", i), Kind: KindSidecar}, f.apply, ClientOptions{}) })
+	}
+	defer func() { cancel(); wg.Wait() }()
+	<-f.done
+
+	var all []time.Duration
+	var total, worst time.Duration
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		n++
+		v := fmt.Sprint("v", n)
+		g.snap.Store(&Snapshot{Version: v, Payload: payload})
+		f.expect(v, streams)
+		ts.Notify()
+		<-f.done
+		d := time.Since(f.start)
+		total, worst = total+d, max(worst, d)
+		f.mu.Lock()
+		all = append(all, f.latency...)
+		f.mu.Unlock()
+	}
+	slices.Sort(all)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(all[len(all)/2]), "p50-ms")
+	b.ReportMetric(ms(all[len(all)*99/100]), "p99-ms")
+	b.ReportMetric(ms(total/time.Duration(n)), "fanout-ms")
+	b.ReportMetric(ms(worst), "worst-fanout-ms")
+	b.ReportMetric(float64(len(payload)), "payload-B")
+}

@@ -110,10 +110,26 @@ func (c *Cluster) Endpoints() []string {
 	return eps
 }
 
-// Stop kills member i, as a crash would.
+// Stop kills member i, as a crash would. If a majority is still running,
+// it waits until they serve again (elected a new leader if need be), so
+// the test's next request does not meet the election.
 func (c *Cluster) Stop(i int) {
 	c.t.Helper()
 	c.members[i].kill()
+	var up []*member
+	var eps []string
+	for _, m := range c.members {
+		if m.running() {
+			up, eps = append(up, m), append(eps, m.client)
+		}
+	}
+	if 2*len(up) <= len(c.members) {
+		return
+	}
+	if err := c.wait(eps, up); err != nil {
+		c.dumpLogs()
+		c.t.Fatalf("etcd after stopping member %d: %v", i, err)
+	}
 }
 
 // Start restarts member i from its data directory and waits until it

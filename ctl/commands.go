@@ -1,0 +1,104 @@
+package ctl
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// runFunc runs a subcommand with its arguments (flags removed).
+type runFunc func(ctx context.Context, s *session, args []string) error
+
+// command is one subcommand. setup registers its own flags on fs and
+// returns what runs once they are parsed.
+type command struct {
+	name    string
+	args    string
+	summary string
+	setup   func(fs *flag.FlagSet) runFunc
+}
+
+// noFlags is the setup of a command without flags of its own.
+func noFlags(run runFunc) func(*flag.FlagSet) runFunc {
+	return func(*flag.FlagSet) runFunc { return run }
+}
+
+// commands is every subcommand, in the order usage lists them.
+var commands = []*command{
+	{"get", "<kind> [name]", "list resources of a kind, or show one", noFlags(runGet)},
+	{"describe", "<kind> <name>", "show a listener, route or service in full (a service with its instances)", noFlags(runDescribe)},
+	{"apply", "-f FILE [--dry-run]", "write every listener, route and service of a config document (-f - reads stdin)", setupApply},
+	{"delete", "<kind> <name>", "delete a listener, route or service (or revoke a token)", noFlags(runDelete)},
+	{"token create", "--service S [--namespace N] [--uses N] [--ttl D] [--admin] [--description D]", "create a token and print only its secret", setupTokenCreate},
+	{"token list", "", "list tokens (same as get tokens)", noFlags(runTokenList)},
+	{"token revoke", "<id>", "revoke a token", noFlags(runTokenRevoke)},
+	{"certs", "[rotate]", "list the trusted CA roots, or rotate to a new root", noFlags(runCerts)},
+	{"nodes", "", "list the data planes connected to the control plane (same as get nodes)", noFlags(runNodes)},
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// isGroup reports whether name is the first word of longer commands.
+func isGroup(name string) bool {
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, name+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+const usageTail = `Kinds: listeners (listener), routes (route), services (service, svc),
+instances (instance), tokens (token), nodes (node), certs (cert).
+
+Global flags, before or after the command:
+  --server URL        admin API URL (env PYLON_SERVER, default http://127.0.0.1:15000)
+  --token T           admin bearer token (env PYLON_TOKEN)
+  --token-file F      read the admin token from F
+  -o, --output FMT    table, json or yaml (default table)
+  --timeout D         how long the command may take (default 10s)
+
+Exit codes: 0 success; 1 the server refused or failed the request (or a local
+file could not be read); 2 usage error; 3 the server could not be reached.
+`
+
+// printUsage prints the usage of cmd, or of pylon ctl as a whole when cmd
+// is nil.
+func printUsage(w io.Writer, cmd *command) {
+	if cmd != nil {
+		fmt.Fprintf(w, "usage: pylon ctl %s %s\n  %s\n\n", cmd.name, cmd.args, cmd.summary)
+		fs := newFlagSet("")
+		cmd.setup(fs)
+		fs.SetOutput(w)
+		if hasFlags(fs) {
+			fmt.Fprintln(w, "Flags:")
+			fs.PrintDefaults()
+			fmt.Fprintln(w)
+		}
+		fmt.Fprint(w, usageTail)
+		return
+	}
+	fmt.Fprintln(w, "usage: pylon ctl <command> [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprint(w, usageTail)
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}

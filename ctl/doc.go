@@ -1,0 +1,37 @@
+// Package ctl is `pylon ctl`, the command-line client of the control
+// plane's admin API (package adminapi): kubectl-like verbs over config
+// resources, instances, tokens, certificates and connected nodes.
+//
+// The commands:
+//
+//	pylon ctl get <kind> [name]          list a kind, or show one object
+//	pylon ctl describe <kind> <name>     a listener, route or service in full
+//	pylon ctl apply -f FILE [--dry-run]  write a config document (-f - reads stdin)
+//	pylon ctl delete <kind> <name>       delete a resource (or revoke a token)
+//	pylon ctl token create --service S [--namespace N] [--uses N] [--ttl D] [--admin] [--description D]
+//	pylon ctl token list | token revoke <id>
+//	pylon ctl certs [rotate]
+//	pylon ctl nodes
+//
+// Kinds are listeners (listener), routes (route), services (service, svc),
+// instances (instance; the name is the service), tokens (token; the name is
+// the id), nodes (node) and certs (cert).
+//
+// Global flags may come before or after the command: --server (env
+// PYLON_SERVER, default http://127.0.0.1:15000), --token (env PYLON_TOKEN)
+// or --token-file, -o/--output table|json|yaml (default table) and
+// --timeout (default 10s). json and yaml print the API's objects as it
+// answered them.
+//
+// Stdout carries only the output asked for, so scripts can parse it: `token
+// create` prints the secret alone on one line. Errors and notes go to
+// stderr; an API error reads "error: <code>: <message>" followed by a line
+// "  <resource>: <path>: <message>" per detail.
+//
+// Exit codes:
+//
+//	0  success
+//	1  the server refused or failed the request (or a local file could not be read)
+//	2  usage error
+//	3  the server could not be reached
+package ctl

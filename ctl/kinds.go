@@ -1,0 +1,124 @@
+package ctl
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+)
+
+// kind is a kind of object get can show.
+type kind struct {
+	// plural names the kind in the API and in output ("services").
+	plural string
+	// singular names one of it ("service"), as apply and delete print it.
+	singular string
+	// aliases are the other names the command line takes.
+	aliases []string
+	// config kinds are stored resources: get, describe, delete by name.
+	config bool
+	// header and row make the table: one row per item (an API object).
+	header []string
+	row    func(item json.RawMessage, now time.Time) ([]string, error)
+}
+
+var kinds = []*kind{
+	{plural: "listeners", singular: "listener", config: true, header: []string{"NAME", "ADDRESS", "TLS", "VERSION"}, row: listenerRow},
+	{plural: "routes", singular: "route", config: true, header: []string{"NAME", "MATCH", "SERVICE", "VERSION"}, row: routeRow},
+	{plural: "services", singular: "service", aliases: []string{"svc"}, config: true, header: []string{"NAME", "PROTOCOL", "BALANCER", "ENDPOINTS", "VERSION"}, row: serviceRow},
+	{plural: "instances", singular: "instance", header: []string{"SERVICE", "ID", "ADDRESS", "HEALTH", "AGE"}, row: instanceRow},
+	{plural: "tokens", singular: "token", header: []string{"ID", "KIND", "SERVICE", "USES", "EXPIRES"}, row: tokenRow},
+	{plural: "nodes", singular: "node", header: []string{"ID", "KIND", "IDENTITY", "ACKED", "NACKED"}, row: nodeRow},
+	{plural: "certs", singular: "cert", header: []string{"SUBJECT", "SHA256", "NOT-BEFORE", "NOT-AFTER", "CURRENT"}, row: rootRow},
+}
+
+// kindOf finds a kind by any of its names.
+func kindOf(name string) (*kind, error) {
+	for _, k := range kinds {
+		if name == k.plural || name == k.singular || slices.Contains(k.aliases, name) {
+			return k, nil
+		}
+	}
+	return nil, usageErrorf("unknown kind %q; kinds are listeners, routes, services, instances, tokens, nodes, certs", name)
+}
+
+func configKindOf(name, verb string) (*kind, error) {
+	k, err := kindOf(name)
+	if err == nil && !k.config {
+		err = usageErrorf("%s works on listeners, routes and services, not %s", verb, k.plural)
+	}
+	return k, err
+}
+
+// fetched is what get shows: doc for -o json and yaml, items for a table.
+type fetched struct {
+	doc   json.RawMessage
+	items []json.RawMessage
+}
+
+// fetch reads the objects of kind k, or the one named name.
+func (k *kind) fetch(ctx context.Context, c *Client, name string) (fetched, error) {
+	switch {
+	case k.config && name != "":
+		doc, err := c.Do(ctx, http.MethodGet, "/v1/"+k.plural+"/"+url.PathEscape(name), nil, nil, "")
+		return fetched{doc: doc, items: []json.RawMessage{doc}}, err
+	case k.plural == "certs":
+		if name != "" {
+			return fetched{}, usageErrorf("certs takes no name")
+		}
+		return fetchList(ctx, c, "/v1/certs", nil, "roots")
+	case k.plural == "instances":
+		// The name of instances is the service they belong to.
+		q := url.Values{}
+		if name != "" {
+			q.Set("service", name)
+		}
+		return fetchList(ctx, c, "/v1/instances", q, "items")
+	}
+	f, err := fetchList(ctx, c, "/v1/"+k.plural, nil, "items")
+	if err != nil || name == "" {
+		return f, err
+	}
+	return f.byID(k, name)
+}
+
+// fetchList reads a list answer and the items under field.
+func fetchList(ctx context.Context, c *Client, path string, q url.Values, field string) (fetched, error) {
+	doc, err := c.Do(ctx, http.MethodGet, path, q, nil, "")
+	if err != nil {
+		return fetched{}, err
+	}
+	return listIn(doc, field, "GET "+path)
+}
+
+// listIn finds the items under field of doc, the answer to what.
+func listIn(doc []byte, field, what string) (fetched, error) {
+	var list map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &list); err != nil {
+		return fetched{}, fmt.Errorf("read the answer to %s: %w", what, err)
+	}
+	var items []json.RawMessage
+	if raw := list[field]; len(raw) > 0 {
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return fetched{}, fmt.Errorf("read the %s of the answer to %s: %w", field, what, err)
+		}
+	}
+	return fetched{doc: doc, items: items}, nil
+}
+
+// byID picks the item whose "id" is id; the API has no such lookup for
+// tokens and nodes.
+func (f fetched) byID(k *kind, id string) (fetched, error) {
+	for _, it := range f.items {
+		var v struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(it, &v) == nil && v.ID == id {
+			return fetched{doc: it, items: []json.RawMessage{it}}, nil
+		}
+	}
+	return fetched{}, &APIError{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("no %s with id %q", k.singular, id)}
+}

@@ -57,6 +57,7 @@ type Problem struct {
 // not valid.
 type InvalidError struct{ Problems []Problem }
 
+// Error lists every problem, one per line.
 func (e *InvalidError) Error() string {
 	var b bytes.Buffer
 	b.WriteString("invalid config:")

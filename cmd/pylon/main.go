@@ -1,5 +1,6 @@
 // Command pylon is one binary for every role of Pylon: the API gateway
-// (`pylon gateway`), config validation (`pylon validate`) and `pylon version`.
+// (`pylon gateway`), the control plane (`pylon control`) and its client
+// (`pylon ctl`), config validation (`pylon validate`) and `pylon version`.
 // This file only dispatches; each role lives in its own file and package.
 package main
 
@@ -18,7 +19,9 @@ type command struct {
 }
 
 var commands = []command{
-	{"gateway", "run the API gateway on a config file", runGateway},
+	{"gateway", "run the API gateway on a config file or from a control plane", runGateway},
+	{"control", "run the control plane", runControl},
+	{"ctl", "drive a control plane: get, describe, apply, delete, tokens, certs, nodes", runCtl},
 	{"validate", "check a config file without serving it", runValidate},
 	{"version", "print the version", runVersion},
 }

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/pylon-mesh/pylon/control"
+)
+
+func runControl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("pylon control", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o control.Options
+	fs.StringVar(&o.DataDir, "data", "./pylon-data", "data directory: the embedded store, the CA key file and admin.token")
+	fs.StringVar(&o.Store, "store", "", "store URL: empty for a bbolt file in --data, bolt:///path/file.db, or etcd://host:port,host:port")
+	fs.StringVar(&o.ControlAddr, "listen", control.DefaultControlAddr, "address data planes connect to (gRPC over mTLS)")
+	fs.StringVar(&o.AdminAddr, "admin", control.DefaultAdminAddr, "admin API address (loopback unless --admin-tls-cert and --admin-tls-key are set)")
+	fs.StringVar(&o.AdminTLSCert, "admin-tls-cert", "", "PEM certificate for the admin API")
+	fs.StringVar(&o.AdminTLSKey, "admin-tls-key", "", "PEM private key for the admin API")
+	fs.StringVar(&o.TrustDomain, "trust-domain", "pylon.local", "SPIFFE trust domain of workload identities")
+	fs.DurationVar(&o.CertTTL, "cert-ttl", 0, "lifetime of workload certificates (default 12h)")
+	hosts := fs.String("hosts", "", "comma-separated extra DNS names or IPs data planes use to reach --listen")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "pylon control: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(stderr, "pylon control: --log-level: %v\n", err)
+		return 2
+	}
+	if *hosts != "" {
+		o.Hosts = strings.Split(*hosts, ",")
+	}
+	o.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := control.Run(ctx, o); err != nil {
+		fmt.Fprintf(stderr, "pylon control: %v\n", err)
+		return 1
+	}
+	return 0
+}

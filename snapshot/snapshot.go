@@ -1,0 +1,68 @@
+// Package snapshot is what the control plane pushes to a gateway: its
+// config and the trust bundle, encoded once on the control plane and
+// checked on the gateway by the same config code a gateway's file goes
+// through.
+package snapshot
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+
+	"github.com/pylon-mesh/pylon/config"
+)
+
+// Gateway is the payload of a gateway's snapshot.
+type Gateway struct {
+	// Config is a config document (JSON) in config.Managed form: the
+	// listeners, routes and services the gateway serves, with registered
+	// instances merged into the services' endpoints.
+	Config json.RawMessage `json:"config"`
+	// Roots is the trust bundle, PEM, current root first.
+	Roots []string `json:"roots"`
+}
+
+// Encode builds a gateway payload.
+func Encode(cfg *config.Config, roots []*x509.Certificate) ([]byte, error) {
+	doc, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("encode gateway config: %w", err)
+	}
+	g := Gateway{Config: doc, Roots: make([]string, len(roots))}
+	for i, r := range roots {
+		g.Roots[i] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.Raw}))
+	}
+	return json.Marshal(g)
+}
+
+// Decode parses a gateway payload. The config is decoded but not yet
+// validated: the gateway adds its local settings first (see
+// config.ValidateMode).
+func Decode(name string, payload []byte) (*config.Config, []*x509.Certificate, error) {
+	var g Gateway
+	if err := json.Unmarshal(payload, &g); err != nil {
+		return nil, nil, fmt.Errorf("decode snapshot %s: %w", name, err)
+	}
+	if len(g.Roots) == 0 {
+		return nil, nil, errors.New("snapshot " + name + " holds no trust bundle")
+	}
+	roots := make([]*x509.Certificate, 0, len(g.Roots))
+	for i, p := range g.Roots {
+		block, _ := pem.Decode([]byte(p))
+		if block == nil || block.Type != "CERTIFICATE" {
+			return nil, nil, fmt.Errorf("snapshot %s: roots[%d] is not a PEM certificate", name, i)
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, nil, fmt.Errorf("snapshot %s: roots[%d]: %w", name, i, err)
+		}
+		roots = append(roots, c)
+	}
+	cfg, err := config.ParseMode(name, g.Config, config.Managed)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, roots, nil
+}

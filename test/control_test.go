@@ -1,0 +1,128 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// servedBy reports whether a GET of url is answered 200 by the echo
+// instance named instance.
+func servedBy(url, instance string) bool {
+	code, b := body(url)
+	var reply struct {
+		Instance string `json:"instance"`
+	}
+	return code == http.StatusOK && json.Unmarshal([]byte(b), &reply) == nil && reply.Instance == instance
+}
+
+// TestControlPlanePushesToGateways: three managed gateways serve what the
+// control plane holds; a change applied with `pylon ctl apply` reaches all
+// of them; a config a gateway cannot apply is NACKed and the old one keeps
+// serving there.
+func TestControlPlanePushesToGateways(t *testing.T) {
+	a, b := startEcho(t, "a"), startEcho(t, "b")
+	cp := startControl(t, "")
+	cp.applyYAML(gatewayDoc(a))
+	token := cp.joinToken("edge")
+	var gws []*gateway
+	for i := range 3 {
+		gws = append(gws, startManagedGateway(t, []string{cp.listen}, token, fmt.Sprintf("edge-%d", i)))
+	}
+	for i, g := range gws {
+		if !servedBy(g.url("web")+"/api/x", "a") {
+			code, b := body(g.url("web") + "/api/x")
+			t.Fatalf("gateway %d: got %d %q, want the request served by upstream a", i, code, b)
+		}
+	}
+
+	began := time.Now()
+	cp.applyYAML(gatewayDoc(b))
+	for i, g := range gws {
+		waitFor(t, 5*time.Second, fmt.Sprintf("gateway %d to serve the changed endpoint", i), func() bool {
+			return servedBy(g.url("web")+"/api/x", "b")
+		})
+	}
+	t.Logf("an applied change reached 3 gateways in %v", time.Since(began))
+
+	waitFor(t, 5*time.Second, "every gateway to ACK the same version", func() bool {
+		ns := cp.nodes()
+		if len(ns) != 3 {
+			return false
+		}
+		for _, n := range ns {
+			if n.Acked == "" || n.Acked != ns[0].Acked || n.Kind != "gateway" || n.Identity != "spiffe://pylon.local/ns/default/svc/edge" {
+				return false
+			}
+		}
+		return true
+	})
+
+	// The control plane cannot read a gateway's files, so it stores a
+	// service naming a CA bundle that is not there; every gateway refuses
+	// that config and keeps serving the one before.
+	bad := gatewayDoc(b) + "    tls: { ca: /nonexistent/pylon-test-ca.pem }\n"
+	cp.applyYAML(bad)
+	waitFor(t, 5*time.Second, "every gateway to NACK the config naming a missing file", func() bool {
+		ns := cp.nodes()
+		for _, n := range ns {
+			if n.Nacked == "" || !strings.Contains(n.NackError, "/nonexistent/pylon-test-ca.pem") {
+				return false
+			}
+		}
+		return len(ns) == 3
+	})
+	for i, g := range gws {
+		if !servedBy(g.url("web")+"/api/x", "b") {
+			t.Errorf("gateway %d stopped serving its last good config after a NACK", i)
+		}
+	}
+}
+
+// TestGatewaysOutliveTheControlPlane: with the control plane gone,
+// gateways keep serving; once it is back they reconnect and take changes.
+func TestGatewaysOutliveTheControlPlane(t *testing.T) {
+	a, b := startEcho(t, "a"), startEcho(t, "b")
+	cp := startControl(t, "")
+	cp.applyYAML(gatewayDoc(a))
+	g := startManagedGateway(t, []string{cp.listen}, cp.joinToken("edge"), "edge-0")
+	if !servedBy(g.url("web")+"/api/x", "a") {
+		t.Fatal("the managed gateway does not serve its config")
+	}
+	cp.kill()
+	for range 20 {
+		if !servedBy(g.url("web")+"/api/x", "a") {
+			t.Fatal("the gateway stopped serving when its control plane died")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cp.start()
+	cp.applyYAML(gatewayDoc(b))
+	waitFor(t, 15*time.Second, "the gateway to reconnect and serve the change", func() bool {
+		return servedBy(g.url("web")+"/api/x", "b")
+	})
+}
+
+// TestJoinTokenRules: a bad token, a used-up one and an expired one are
+// refused, and the gateway says why and exits 1.
+func TestJoinTokenRules(t *testing.T) {
+	cp := startControl(t, "")
+	once := cp.joinToken("edge", "--uses", "1")
+	startManagedGateway(t, []string{cp.listen}, once, "first")
+
+	for name, tok := range map[string]string{
+		"used up":   once,
+		"unknown":   "0123abcd.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA." + strings.Split(once, ".")[2],
+		"wrong pin": strings.Join(strings.Split(once, ".")[:2], ".") + ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, _, stderr := runPylon(t, "gateway", "--control", cp.listen, "--join-token", tok, "--admin", "off")
+			if code != 1 || !strings.Contains(stderr, "enroll") {
+				t.Errorf("got exit %d, stderr %q; want exit 1 saying enrollment failed", code, tail(stderr, 2000))
+			}
+		})
+	}
+}

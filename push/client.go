@@ -50,10 +50,13 @@ type ClientOptions struct {
 // snapshot that arrives while apply runs replaces any older one that is
 // still waiting, so apply always gets the newest. apply's ctx is Run's.
 //
-// When a stream fails Run reconnects after a jittered exponential backoff,
-// reusing the connection unless it failed, in which case it closes it and
-// calls dial again (which may pick another control plane replica). While
-// disconnected, apply is not called and the data plane keeps what it has.
+// When a stream fails Run reconnects after a jittered exponential backoff
+// (which starts again from BackoffMin after a stream that lived 30 s),
+// reusing the connection unless it failed or the server ended the stream
+// with code Unavailable, in which case it closes it and calls dial again
+// (which may pick another control plane replica). Run owns the connections
+// dial returns. While disconnected, apply is not called and the data plane
+// keeps what it has.
 func Run(ctx context.Context, dial func(ctx context.Context) (*grpc.ClientConn, error), hello Hello, apply func(ctx context.Context, s Snapshot) error, opts ClientOptions) error {
 	c := &client{
 		dial:    dial,

@@ -34,6 +34,11 @@ type Node struct {
 // stream on connect and after every Notify; it should be quick (cache per
 // node class) and may block only until ctx, the stream's context, ends. An
 // error is logged and the stream waits for the next Notify.
+//
+// Equal versions must mean equal content: the server sends a node nothing
+// when the version is the one it has. The server encodes each version once
+// for all the streams it goes to (checking that the payloads are equal), so
+// a returned Payload must not be modified afterwards.
 type Generator interface {
 	Generate(ctx context.Context, n Node) (Snapshot, error)
 }

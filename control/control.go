@@ -43,6 +43,10 @@ type Options struct {
 	TrustDomain string
 	// CertTTL is how long workload certificates live; default 12h.
 	CertTTL time.Duration
+	// CAKeyFile is the key that seals the CA's private key in the store;
+	// default DataDir/ca.key, made at first start. Replicas sharing an
+	// etcd store must all be given the same file.
+	CAKeyFile string
 	// Hosts are extra DNS names or IPs data planes use to reach
 	// ControlAddr, added to its serving certificate.
 	Hosts []string
@@ -88,7 +92,10 @@ func Run(ctx context.Context, opts Options) error {
 	defer st.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	authority, err := ca.Open(ctx, st, ca.Options{TrustDomain: opts.TrustDomain, KeyFile: filepath.Join(opts.DataDir, "ca.key"), LeafTTL: opts.CertTTL})
+	if opts.CAKeyFile == "" {
+		opts.CAKeyFile = filepath.Join(opts.DataDir, "ca.key")
+	}
+	authority, err := ca.Open(ctx, st, ca.Options{TrustDomain: opts.TrustDomain, KeyFile: opts.CAKeyFile, LeafTTL: opts.CertTTL})
 	if err != nil {
 		return fmt.Errorf("certificate authority: %w", err)
 	}

@@ -161,3 +161,45 @@ func TestBackoffNoOverflow(t *testing.T) {
 		}
 	}
 }
+
+// queuedStream is a client stream whose RecvMsg returns queued snapshots
+// and then blocks until closed; it signals when it blocks.
+type queuedStream struct {
+	grpc.ClientStream
+	queue   []Snapshot
+	drained chan struct{} // closed when RecvMsg has run out of snapshots
+	closed  chan struct{}
+}
+
+func (q *queuedStream) RecvMsg(m any) error {
+	if len(q.queue) == 0 {
+		close(q.drained)
+		<-q.closed
+		return errors.New("stream closed")
+	}
+	*m.(*Snapshot), q.queue = q.queue[0], q.queue[1:]
+	return nil
+}
+
+func TestIncomingKeepsNewest(t *testing.T) {
+	q := &queuedStream{
+		queue:   []Snapshot{{Version: "v2"}, {Version: "v3"}, {Version: "v4"}},
+		drained: make(chan struct{}),
+		closed:  make(chan struct{}),
+	}
+	in := &incoming{latest: make(chan Snapshot, 1), err: make(chan error, 1), done: make(chan struct{})}
+	go in.loop(q)
+	<-q.drained
+	var got []string
+	for len(in.latest) > 0 {
+		got = append(got, (<-in.latest).Version)
+	}
+	close(q.closed)
+	<-in.done
+	if diff := cmp.Diff([]string{"v4"}, got); diff != "" {
+		t.Errorf("snapshots waiting for apply (-want +got):\n%s", diff)
+	}
+	if err := <-in.err; err == nil {
+		t.Error("got no error after the stream closed, want one")
+	}
+}

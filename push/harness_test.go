@@ -54,7 +54,8 @@ func leakedGoroutines() string {
 }
 
 // gen is a Generator whose content is a counter: version "v<n>", payload
-// {"n":<n>}. It counts its calls and can be made to fail or to wait.
+// {"n":<n>}. It counts its calls and can be made to fail or to wait; a call
+// that waits reads the counter when it is released.
 type gen struct {
 	n     atomic.Int64
 	calls atomic.Int64
@@ -74,7 +75,6 @@ func newGen(n int64) *gen {
 
 func (g *gen) Generate(ctx context.Context, _ Node) (Snapshot, error) {
 	g.calls.Add(1)
-	n := g.n.Load()
 	g.mu.Lock()
 	hold, entered := g.hold, g.entered
 	g.mu.Unlock()
@@ -86,6 +86,7 @@ func (g *gen) Generate(ctx context.Context, _ Node) (Snapshot, error) {
 			return Snapshot{}, ctx.Err()
 		}
 	}
+	n := g.n.Load()
 	if g.fail.Load() > 0 {
 		g.fail.Add(-1)
 		return Snapshot{}, fmt.Errorf("generate v%d: test failure", n)

@@ -168,6 +168,9 @@ func (a *api) listInstances(w http.ResponseWriter, r *http.Request) {
 		failErr(w, r, err)
 		return
 	}
+	if ins == nil {
+		ins = []registry.Instance{} // an empty list, not null
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": ins})
 }
 

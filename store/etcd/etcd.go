@@ -6,7 +6,9 @@
 // Txn maps a store.Op condition to an etcd comparison: store.Absent to
 // CreateRevision == 0, a revision to ModRevision == it. Like etcd, a
 // transaction may not name a key twice, and one that changes nothing keeps
-// the revision. The client logs nothing: errors come back as values.
+// the revision. etcd's own limits apply: at most --max-txn-ops operations
+// per transaction (128 by default) and --max-request-bytes per request
+// (1.5 MiB). The client logs nothing: errors come back as values.
 package etcd
 
 import (

@@ -95,7 +95,7 @@ func (st *stream) run(ctx context.Context) error {
 				return err
 			}
 		case <-timeout:
-			return status.Errorf(codes.DeadlineExceeded, "send snapshot %.64q: peer read nothing for %v", st.have, st.srv.opts.SendTimeout)
+			return status.Errorf(codes.DeadlineExceeded, "send snapshot %.64q: the peer took none of it for %v", st.have, st.srv.opts.SendTimeout)
 		case m := <-st.in.c:
 			if err := st.handle(m); err != nil {
 				return err
@@ -107,21 +107,22 @@ func (st *stream) run(ctx context.Context) error {
 // sync generates the node's snapshot and hands it to the sender if its
 // version is not the one the node has.
 func (st *stream) sync(ctx context.Context) {
-	log := st.srv.log.With("node", st.node.ID)
 	snap, err := st.srv.gen.Generate(ctx, st.node)
 	switch {
+	case ctx.Err() != nil:
+		return // the stream is ending; run returns next
 	case err != nil:
-		log.Error("push: generate snapshot", "err", err)
+		st.srv.log.Error("push: generate snapshot", "node", st.node.ID, "err", err)
 		return
 	case snap.Version == "":
-		log.Error("push: generated snapshot has no version")
+		st.srv.log.Error("push: generated snapshot has no version", "node", st.node.ID)
 		return
 	case snap.Version == st.have:
 		return
 	}
 	msg, err := st.srv.enc.encode(st.ss, &snap)
 	if err != nil {
-		log.Error("push: encode snapshot", "version", snap.Version, "err", err)
+		st.srv.log.Error("push: encode snapshot", "node", st.node.ID, "version", snap.Version, "err", err)
 		return
 	}
 	st.have = snap.Version

@@ -31,12 +31,13 @@ var (
 // registry, served on loopback.
 type harness struct {
 	url    string
+	api    http.Handler
 	admin  string // an admin token's secret
 	doc    *openapiDoc
 	tokens *jointoken.Manager
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := bolt.Open(filepath.Join(dir, "pylon.db"), bolt.Options{NoSync: true})
@@ -53,16 +54,17 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatalf("open ca: %v", err)
 	}
-	srv := httptest.NewServer(adminapi.Handler(adminapi.Options{
+	api := adminapi.Handler(adminapi.Options{
 		Store:    st,
 		Tokens:   tokens,
 		CA:       authority,
 		Registry: registry.New(st),
 		Nodes:    func() any { return fixedNodes },
 		Status:   func() any { return fixedStatus },
-	}))
+	})
+	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &harness{url: srv.URL, admin: admin, doc: loadDoc(t), tokens: tokens}
+	return &harness{url: srv.URL, api: api, admin: admin, doc: loadDoc(t), tokens: tokens}
 }
 
 // response is an answer the harness read in full.
@@ -111,7 +113,7 @@ func (h *harness) do(t *testing.T, method, path, body string, headers ...string)
 // X-Request-Id (or makes one up), its status is documented for the
 // operation, and an error is a JSON body with a documented code and the
 // same request ID.
-func (h *harness) checkResponse(t *testing.T, req *http.Request, resp response) {
+func (h *harness) checkResponse(t testing.TB, req *http.Request, resp response) {
 	t.Helper()
 	id := resp.header.Get("X-Request-Id")
 	if sent := req.Header.Get("X-Request-Id"); sent != "" && len(sent) <= 128 && id != sent {
@@ -152,7 +154,7 @@ type problem struct {
 	Message  string `json:"message"`
 }
 
-func decodeError(t *testing.T, resp response) errorBody {
+func decodeError(t testing.TB, resp response) errorBody {
 	t.Helper()
 	var e struct {
 		Error errorBody `json:"error"`
@@ -187,7 +189,7 @@ func want(t *testing.T, resp response, status int, code string) {
 	}
 }
 
-func readFile(t *testing.T, name string) []byte {
+func readFile(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(name)
 	if err != nil {

@@ -28,6 +28,8 @@ type testServer struct {
 	Token    string
 	Tokens   *jointoken.Manager
 	Registry *registry.Registry
+	// Now is the clock ctl runs with; nil means time.Now.
+	Now func() time.Time
 }
 
 // node is what the fake control plane reports as connected.
@@ -124,10 +126,16 @@ type result struct {
 // run runs pylon ctl with args and the environment vars.
 func run(t *testing.T, vars map[string]string, stdin string, args ...string) result {
 	t.Helper()
+	return runAt(t, nil, vars, stdin, args...)
+}
+
+// runAt is run with the clock now.
+func runAt(t *testing.T, now func() time.Time, vars map[string]string, stdin string, args ...string) result {
+	t.Helper()
 	var out, errOut strings.Builder
 	code := Run(context.Background(), args, Env{
 		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut,
-		Getenv: func(k string) string { return vars[k] },
+		Getenv: func(k string) string { return vars[k] }, Now: now,
 	})
 	return result{Code: code, Stdout: out.String(), Stderr: errOut.String()}
 }
@@ -136,7 +144,7 @@ func run(t *testing.T, vars map[string]string, stdin string, args ...string) res
 // environment and no stdin.
 func (s *testServer) ctl(t *testing.T, args ...string) result {
 	t.Helper()
-	return run(t, s.env(), "", args...)
+	return runAt(t, s.Now, s.env(), "", args...)
 }
 
 func (s *testServer) env() map[string]string {

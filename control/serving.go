@@ -19,13 +19,13 @@ import (
 // listener, SPIFFE ID spiffe://<trust domain>/control, renewed at half its
 // life and whenever the CA's current root changes.
 type servingCert struct {
-	ca    *ca.Authority
-	id    spiffeid.ID
-	dns   []string
-	ips   []net.IP
-	cur   atomic.Pointer[tls.Certificate]
-	root  atomic.Pointer[x509.Certificate]
-	every time.Duration
+	ca   *ca.Authority
+	id   spiffeid.ID
+	dns  []string
+	ips  []net.IP
+	cur  atomic.Pointer[tls.Certificate]
+	root atomic.Pointer[x509.Certificate]
+	due  atomic.Int64 // unix nanoseconds when cur is due for renewal
 }
 
 func newServingCert(a *ca.Authority, o Options) (*servingCert, error) {
@@ -33,7 +33,7 @@ func newServingCert(a *ca.Authority, o Options) (*servingCert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control plane identity: %w", err)
 	}
-	s := &servingCert{ca: a, id: id, dns: []string{"localhost"}, ips: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, every: time.Minute}
+	s := &servingCert{ca: a, id: id, dns: []string{"localhost"}, ips: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}}
 	hosts := o.Hosts
 	if h, _, err := net.SplitHostPort(o.ControlAddr); err == nil && h != "" {
 		hosts = append(hosts, h)
@@ -53,35 +53,38 @@ func (s *servingCert) issue() error {
 	if err != nil {
 		return fmt.Errorf("issue the control plane's serving certificate: %w", err)
 	}
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return fmt.Errorf("parse the control plane's serving certificate: %w", err)
+	}
+	now := time.Now()
 	s.cur.Store(&c)
 	s.root.Store(s.ca.Roots()[0])
+	s.due.Store(now.Add(leaf.NotAfter.Sub(now) / 2).UnixNano())
 	return nil
 }
 
 func (s *servingCert) get() (*tls.Certificate, error) { return s.cur.Load(), nil }
 
-// renew checks every minute whether the certificate is past half its life
-// or the CA's current root changed, and issues a new one.
+// renew issues a new certificate at half the current one's life (timed
+// from issuance, as the CA backdates NotBefore) and whenever the CA's
+// current root changes, checking at least every 10 seconds.
 func (s *servingCert) renew(ctx context.Context, log *slog.Logger) {
-	t := time.NewTicker(s.every)
-	defer t.Stop()
 	for {
+		wait := min(time.Until(time.Unix(0, s.due.Load())), 10*time.Second)
+		t := time.NewTimer(max(wait, 0))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		}
-		c := s.cur.Load()
-		leaf := c.Leaf
-		if leaf == nil && len(c.Certificate) > 0 {
-			leaf, _ = x509.ParseCertificate(c.Certificate[0])
-		}
-		half := leaf != nil && time.Now().After(leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore)/2))
-		if !half && s.ca.Roots()[0].Equal(s.root.Load()) {
+		if time.Now().UnixNano() < s.due.Load() && s.ca.Roots()[0].Equal(s.root.Load()) {
 			continue
 		}
 		if err := s.issue(); err != nil {
 			log.Error("renew serving certificate", "err", err.Error())
+			sleep(ctx, time.Second)
 		}
 	}
 }

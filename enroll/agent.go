@@ -52,6 +52,11 @@ type Agent struct {
 type svid struct {
 	cert *tls.Certificate // Leaf is set
 	id   spiffeid.ID
+	// received is when the agent got it, by its own clock. Renewal is
+	// timed from here, not from NotBefore, which the CA backdates to
+	// allow for clock skew: on a short-lived certificate the backdating
+	// would make it look due at once.
+	received time.Time
 }
 
 // trustBundle is the set of roots peers are verified against.

@@ -128,7 +128,7 @@ func (a *Agent) install(resp *SignResponse, key *ecdsa.PrivateKey, accept func(s
 	if err := accept(id); err != nil {
 		return nil, err
 	}
-	s := &svid{id: id, cert: &tls.Certificate{Certificate: resp.Chain, PrivateKey: key, Leaf: chain[0]}}
+	s := &svid{id: id, cert: &tls.Certificate{Certificate: resp.Chain, PrivateKey: key, Leaf: chain[0]}, received: a.now()}
 	a.SetRoots(roots)
 	a.cur.Store(s)
 	return s, nil

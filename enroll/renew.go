@@ -25,9 +25,13 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	for {
-		leaf := a.cur.Load().cert.Leaf
+		cur := a.cur.Load()
+		from := cur.cert.Leaf.NotBefore
+		if cur.received.After(from) {
+			from = cur.received
+		}
 		jitter := rand.Float64()*0.2 - 0.1
-		if sleep(ctx, renewDelay(leaf.NotBefore, leaf.NotAfter, a.now(), a.fraction, jitter)) != nil {
+		if sleep(ctx, renewDelay(from, cur.cert.Leaf.NotAfter, a.now(), a.fraction, jitter)) != nil {
 			return nil
 		}
 		if a.renew(ctx) != nil {
@@ -36,9 +40,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
-// renewDelay returns how long from now until a certificate valid from
-// notBefore to notAfter is due for renewal: fraction of its lifetime,
-// scaled by 1+jitter; zero if that is past.
+// renewDelay returns how long from now until a certificate held from
+// notBefore (the later of its NotBefore and when it arrived) to notAfter is
+// due for renewal: fraction of that time, scaled by 1+jitter; zero if that
+// is past.
 func renewDelay(notBefore, notAfter, now time.Time, fraction, jitter float64) time.Duration {
 	life := notAfter.Sub(notBefore)
 	due := notBefore.Add(time.Duration(float64(life) * fraction * (1 + jitter)))

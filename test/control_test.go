@@ -126,3 +126,30 @@ func TestJoinTokenRules(t *testing.T) {
 		})
 	}
 }
+
+// TestCertificatesRenewWithoutFailedRequests: with 6-second certificates a
+// managed gateway renews over mTLS several times while it serves a steady
+// stream of requests, none of which fails, and keeps taking changes.
+func TestCertificatesRenewWithoutFailedRequests(t *testing.T) {
+	a, b := startEcho(t, "a"), startEcho(t, "b")
+	cp := startControl(t, "", "--cert-ttl", "6s")
+	cp.applyYAML(gatewayDoc(a))
+	g := startManagedGateway(t, []string{cp.listen}, cp.joinToken("edge"), "edge-0")
+	deadline := time.Now().Add(8 * time.Second)
+	n := 0
+	for time.Now().Before(deadline) {
+		if !servedBy(g.url("web")+"/api/x", "a") {
+			t.Fatalf("request %d failed while certificates rotated", n)
+		}
+		n++
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := strings.Count(cp.stderr.String(), `"via":"renewal"`); got < 2 {
+		t.Errorf("the control plane issued %d renewals in 8s of 6s certificates, want at least 2", got)
+	}
+	cp.applyYAML(gatewayDoc(b))
+	waitFor(t, 5*time.Second, "the gateway to take a change after renewals", func() bool {
+		return servedBy(g.url("web")+"/api/x", "b")
+	})
+	t.Logf("%d requests, none failed", n)
+}

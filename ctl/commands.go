@@ -68,7 +68,8 @@ Global flags, before or after the command:
   --timeout D         how long the command may take (default 10s)
 
 Exit codes: 0 success; 1 the server refused or failed the request (or a local
-file could not be read); 2 usage error; 3 the server could not be reached.
+file could not be read); 2 usage error; 3 the server could not be reached
+(or did not answer within --timeout).
 `
 
 // printUsage prints the usage of cmd, or of pylon ctl as a whole when cmd

@@ -33,5 +33,5 @@
 //	0  success
 //	1  the server refused or failed the request (or a local file could not be read)
 //	2  usage error
-//	3  the server could not be reached
+//	3  the server could not be reached, or did not answer within --timeout
 package ctl

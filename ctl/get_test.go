@@ -3,6 +3,7 @@ package ctl
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -170,5 +171,21 @@ func TestDelete(t *testing.T) {
 	r := must(t, s.ctl(t, "get", "listeners", "-o", "json"))
 	if !strings.Contains(r.Stdout, `"web"`) {
 		t.Errorf("got listeners %s, want web still there", r.Stdout)
+	}
+}
+
+// BenchmarkServicesTable renders the table of 1000 services.
+func BenchmarkServicesTable(b *testing.B) {
+	items := make([]json.RawMessage, 1000)
+	for i := range items {
+		items[i] = json.RawMessage(`{"kind":"service","name":"svc-` + strings.Repeat("x", i%20) + `","version":42,"spec":{"name":"s","protocol":"http1","balancer":"round_robin","endpoints":[{"address":"10.0.0.1:80","weight":1},{"address":"10.0.0.2:80","weight":1}],"health":{"panic_threshold":50}}}`)
+	}
+	k, _ := kindOf("services")
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := writeTable(io.Discard, k, items, now); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

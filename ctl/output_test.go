@@ -87,3 +87,16 @@ func TestPrintTable(t *testing.T) {
 		t.Errorf("table (-want +got):\n%s", diff)
 	}
 }
+
+// BenchmarkToYAML renders a list of 100 services as YAML.
+func BenchmarkToYAML(b *testing.B) {
+	item := `{"kind":"service","name":"orders","version":42,"spec":{"name":"orders","protocol":"http1","balancer":"round_robin","endpoints":[{"address":"10.0.0.1:80","weight":1}],"health":{"outlier":{"interval":"10s","consecutive_5xx":5}}}}`
+	doc := []byte(`{"revision":42,"items":[` + strings.Repeat(item+",", 99) + item + `]}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if _, err := toYAML(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -17,7 +17,7 @@ const (
 	ExitOK          = 0 // success
 	ExitFailed      = 1 // the server refused or failed the request, or a local file could not be read
 	ExitUsage       = 2 // the command line is wrong
-	ExitUnreachable = 3 // the server could not be reached
+	ExitUnreachable = 3 // the server could not be reached, or did not answer within --timeout
 )
 
 // Env is what a run of pylon ctl reads and writes besides its arguments.

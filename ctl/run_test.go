@@ -2,6 +2,8 @@ package ctl
 
 import (
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +64,16 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("got exit %d, stdout %q, stderr:\n%s\nwant exit %d, no stdout, stderr starting:\n%s", r.Code, r.Stdout, r.Stderr, tc.code, tc.stderr)
 			}
 		})
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer stuck.Close()
+	r := run(t, map[string]string{"PYLON_SERVER": stuck.URL}, "", "get", "services", "--timeout", "50ms")
+	want := "error: cannot reach the control plane at " + stuck.URL + ": context deadline exceeded\n"
+	if r.Code != ExitUnreachable || r.Stderr != want {
+		t.Errorf("got exit %d, stderr %q, want 3 and %q", r.Code, r.Stderr, want)
 	}
 }
 

@@ -94,6 +94,11 @@ func (a *applier) state(connected bool, err error) {
 // serves it; any error becomes the NACK's message.
 func (a *applier) apply(ctx context.Context, s push.Snapshot) error {
 	cfg, roots, err := snapshot.Decode("snapshot "+s.Version, s.Payload)
+	if roots != nil {
+		// The trust bundle is taken even when the config is refused: a CA
+		// rotation must reach every data plane whatever else is wrong.
+		a.agent.SetRoots(roots)
+	}
 	if err == nil {
 		a.localize(cfg)
 		err = cfg.ValidateMode(config.Managed)
@@ -105,7 +110,6 @@ func (a *applier) apply(ctx context.Context, s push.Snapshot) error {
 		a.o.Logger.Error("refused a config from the control plane; the previous one keeps serving", "version", s.Version, "err", err.Error())
 		return err
 	}
-	a.agent.SetRoots(roots)
 	a.o.Logger.Info("applied config from the control plane", "version", s.Version,
 		"listeners", len(cfg.Listeners), "routes", len(cfg.Routes), "services", len(cfg.Services))
 	return nil

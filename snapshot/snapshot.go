@@ -37,9 +37,9 @@ func Encode(cfg *config.Config, roots []*x509.Certificate) ([]byte, error) {
 	return json.Marshal(g)
 }
 
-// Decode parses a gateway payload. The config is decoded but not yet
-// validated: the gateway adds its local settings first (see
-// config.ValidateMode).
+// Decode parses a gateway payload: its config, checked in config.Managed
+// mode (the gateway adds its local settings and checks again), and its
+// trust bundle, which is returned even when the config is refused.
 func Decode(name string, payload []byte) (*config.Config, []*x509.Certificate, error) {
 	var g Gateway
 	if err := json.Unmarshal(payload, &g); err != nil {
@@ -62,7 +62,7 @@ func Decode(name string, payload []byte) (*config.Config, []*x509.Certificate, e
 	}
 	cfg, err := config.ParseMode(name, g.Config, config.Managed)
 	if err != nil {
-		return nil, nil, err
+		return nil, roots, err // the bundle is good even when the config is not
 	}
 	return cfg, roots, nil
 }

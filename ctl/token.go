@@ -69,7 +69,10 @@ func (s *session) createToken(ctx context.Context, req tokenRequest) error {
 			Expires time.Time `json:"expires"`
 		} `json:"info"`
 	}
-	if err := json.Unmarshal(doc, &created); err != nil || created.Token == "" {
+	if err := json.Unmarshal(doc, &created); err != nil {
+		return fmt.Errorf("read the answer to token create: %w", err)
+	}
+	if created.Token == "" {
 		return fmt.Errorf("read the answer to token create: no token in %.200q", doc)
 	}
 	s.notef("created %s token %s (expires: %s)", req.Kind, created.Info.ID, expires(s.now(), created.Info.Expires))

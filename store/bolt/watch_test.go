@@ -62,8 +62,10 @@ func TestSlowWatcher(t *testing.T) {
 	if !errors.Is(last.Err, store.ErrCompacted) {
 		t.Errorf("slow watcher's last response: got %+v, want ErrCompacted", last)
 	}
-	if n > 5 {
-		t.Errorf("slow watcher: got %d responses, want at most its queue, one buffered and the error", n)
+	// At most: one in the channel's buffer, a queue's worth taken by the
+	// delivering goroutine before the overflow, and the error.
+	if n > 1+4+1 {
+		t.Errorf("slow watcher: got %d responses, want at most 6", n)
 	}
 }
 

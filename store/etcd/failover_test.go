@@ -43,7 +43,9 @@ func TestLeaderLoss(t *testing.T) {
 	c := etcdtest.StartCluster(t, 3)
 	s := open(t, c.Endpoints(), "/failover/")
 	before := put(t, s, "before", false)
-	ch := s.Watch(t.Context(), "", before)
+	wctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	ch := s.Watch(wctx, "", before)
 
 	leader := c.Leader()
 	c.Stop(leader)
@@ -63,6 +65,9 @@ func TestLeaderLoss(t *testing.T) {
 		if r.Revision >= after {
 			break
 		}
+	}
+	if len(last) < 2 {
+		t.Fatalf("watch across the leader's loss: got events %v, want during and after", last)
 	}
 	if diff := cmp.Diff([]string{"during", "after"}, last[len(last)-2:]); diff != "" {
 		t.Errorf("watch's last events (-want +got):\n%s", diff)
@@ -102,15 +107,17 @@ func TestCompacted(t *testing.T) {
 	if _, err := cli.Compact(t.Context(), r3); err != nil {
 		t.Fatalf("compact: %v", err)
 	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
 	var got []store.WatchResponse
-	for r := range s.Watch(t.Context(), "", r1) {
+	for r := range s.Watch(ctx, "", r1) {
 		got = append(got, r)
 	}
 	if len(got) != 1 || !errors.Is(got[0].Err, store.ErrCompacted) {
 		t.Fatalf("watch from a compacted revision: got %+v, want one response with ErrCompacted", got)
 	}
 	// Watching from the compaction revision on still works.
-	ch := s.Watch(t.Context(), "", r3)
+	ch := s.Watch(ctx, "", r3)
 	r4 := put(t, s, "d", false)
 	if r := <-ch; r.Revision != r4 || r.Err != nil {
 		t.Errorf("watch from the compaction revision: got %+v, want revision %d", r, r4)

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WatchResume", testWatchResume},
 		{"WatchPrefixOnly", testWatchPrefix},
 		{"WatchCancel", testWatchCancel},
+		{"WatchSlowReader", testWatchSlowReader},
 		{"LeaseExpiry", testLeaseExpiry},
 		{"LeaseKeepAlive", testLeaseKeepAlive},
 		{"LeaseRevoke", testLeaseRevoke},

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -125,4 +126,16 @@ func testWatchCancel(t *testing.T, s store.Store) {
 			t.Fatalf("watch channel still open %v after cancel", timeout)
 		}
 	}
+}
+
+func testWatchSlowReader(t *testing.T, s store.Store) {
+	ch := s.Watch(ctx(t), "s/", 0)
+	var want []store.WatchResponse
+	for i := range 50 {
+		k := fmt.Sprintf("s/%02d", i)
+		rev := put(t, s, k, "v")
+		want = append(want, resp(rev, putEv(k, "v", rev, rev)))
+	}
+	// Only now does the reader start: nothing was skipped.
+	expect(t, ch, want...)
 }

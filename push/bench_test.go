@@ -45,6 +45,8 @@ func endpointsPayload(b *testing.B) json.RawMessage {
 
 // fanout counts the streams that applied the version being waited for.
 type fanout struct {
+	drops atomic.Int64 // streams that failed (Run reconnects them)
+
 	mu      sync.Mutex
 	want    string
 	start   time.Time
@@ -138,6 +140,7 @@ func benchFanout(b *testing.B, start startClients) {
 	b.ReportMetric(ms(total/time.Duration(n)), "fanout-ms")
 	b.ReportMetric(ms(worst), "worst-fanout-ms")
 	b.ReportMetric(float64(len(payload)), "payload-B")
+	b.ReportMetric(float64(f.drops.Load()), "dropped-streams")
 }
 
 // runClients runs Run for every stream.
@@ -147,7 +150,12 @@ func runClients(ctx context.Context, wg *sync.WaitGroup, conns []*grpc.ClientCon
 		// fails (none does here) and when it returns.
 		dial := func(context.Context) (*grpc.ClientConn, error) { return conns[i%len(conns)], nil }
 		wg.Go(func() {
-			Run(ctx, dial, Hello{NodeID: fmt.Sprint("node-", i), Kind: KindSidecar}, f.apply, ClientOptions{})
+			onState := func(connected bool, _ error) {
+				if !connected {
+					f.drops.Add(1)
+				}
+			}
+			Run(ctx, dial, Hello{NodeID: fmt.Sprint("node-", i), Kind: KindSidecar}, f.apply, ClientOptions{OnState: onState})
 		})
 	}
 }

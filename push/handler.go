@@ -21,7 +21,18 @@ func (s *Server) serveStream(ss grpc.ServerStream) error {
 		return errClosing
 	}
 	defer s.wg.Done()
-	ctx := ss.Context()
+	ctx, cancel := context.WithCancel(ss.Context())
+	defer cancel()
+	defer context.AfterFunc(s.closing, cancel)()
+	err := s.serve(ctx, ss)
+	if s.closing.Err() != nil {
+		return errClosing
+	}
+	return err
+}
+
+// serve runs the stream with ctx, which ends with the stream or on Close.
+func (s *Server) serve(ctx context.Context, ss grpc.ServerStream) error {
 	node, err := s.authenticate(ctx)
 	if err != nil {
 		return err
@@ -41,6 +52,9 @@ func (s *Server) serveStream(ss grpc.ServerStream) error {
 	s.add(st)
 	s.log.Info("push: node connected", "node", node.ID, "kind", node.Kind, "identity", node.Identity, "peer", node.Peer, "version", hello.Version)
 	err = st.run(ctx)
+	if s.closing.Err() != nil {
+		err = errClosing
+	}
 	s.remove(st)
 	s.log.Info("push: node disconnected", "node", node.ID, "peer", node.Peer, "err", err)
 	st.disconnected(err)
@@ -72,8 +86,6 @@ func (s *Server) awaitHello(ctx context.Context, in *receiver) (*Hello, error) {
 	select {
 	case <-ctx.Done():
 		return nil, status.FromContextError(ctx.Err()).Err()
-	case <-s.done:
-		return nil, errClosing
 	case <-t.C:
 		return nil, status.Errorf(codes.InvalidArgument, "no hello within %v", s.opts.HelloTimeout)
 	case m := <-in.c:

@@ -75,8 +75,11 @@ type Server struct {
 	closed  bool
 	streams map[*stream]struct{}
 
-	done chan struct{}  // closed by Close
-	wg   sync.WaitGroup // stream handlers and their goroutines
+	// closing is cancelled by Close; every stream's context ends with it,
+	// so a Generate or Authenticate in progress is cut short too.
+	closing context.Context
+	close   context.CancelFunc
+	wg      sync.WaitGroup // stream handlers and their goroutines
 }
 
 // NewServer returns a Server that builds snapshots with gen.
@@ -87,13 +90,15 @@ func NewServer(gen Generator, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	closing, cancel := context.WithCancel(context.Background())
 	return &Server{
+		closing: closing,
+		close:   cancel,
 		gen:     gen,
 		opts:    opts,
 		log:     log,
 		enc:     newEncoder(),
 		streams: make(map[*stream]struct{}),
-		done:    make(chan struct{}),
 	}
 }
 
@@ -135,11 +140,9 @@ func (s *Server) Nodes() []NodeStatus {
 // would otherwise wait for streams that never end by themselves.
 func (s *Server) Close() {
 	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		close(s.done)
-	}
+	s.closed = true
 	s.mu.Unlock()
+	s.close()
 	s.wg.Wait()
 }
 

@@ -335,3 +335,16 @@ func TestAuthenticateErrorRetried(t *testing.T) {
 		t.Errorf("client states (-want +got):\n%s", diff)
 	}
 }
+
+func TestCloseCutsGenerateShort(t *testing.T) {
+	g := newGen(1)
+	ts := startServer(t, g, Options{}, "")
+	entered, _ := g.holdNext() // never released: only Close ends the wait
+	cs := rawStream(t, ts.addr)
+	send(t, cs, &Request{Hello: &Hello{NodeID: "gw-1", Kind: KindGateway}})
+	<-entered
+	ts.Close()
+	if got, want := streamEnd(cs), codes.Unavailable; got != want {
+		t.Errorf("got stream end code %v, want %v", got, want)
+	}
+}

@@ -84,8 +84,6 @@ func (st *stream) run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return status.FromContextError(ctx.Err()).Err()
-		case <-st.srv.done:
-			return errClosing
 		case <-notify:
 			st.sync(ctx)
 		case err := <-st.sent:

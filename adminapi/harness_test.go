@@ -1,6 +1,7 @@
 package adminapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -59,7 +60,7 @@ func newHarness(t testing.TB) *harness {
 		Tokens:   tokens,
 		CA:       authority,
 		Registry: registry.New(st),
-		Nodes:    func() any { return fixedNodes },
+		Nodes:    func(context.Context) (any, error) { return fixedNodes, nil },
 		Status:   func() any { return fixedStatus },
 	})
 	srv := httptest.NewServer(api)
@@ -124,6 +125,8 @@ func (h *harness) checkResponse(t testing.TB, req *http.Request, resp response) 
 	}
 	if op, ok := h.doc.operationFor(req); ok && !op.documents(resp.status) {
 		t.Errorf("%s %s: got status %d, which the OpenAPI document does not list for the operation", req.Method, req.URL.Path, resp.status)
+	} else if ok && req.Method != "HEAD" {
+		h.doc.checkBody(t, op, resp.status, resp.header.Get("Content-Type"), resp.body)
 	}
 	if resp.status < 400 {
 		return

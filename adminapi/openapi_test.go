@@ -42,6 +42,8 @@ type operation struct {
 	OperationID string                     `json:"operationId"`
 	Security    *[]map[string][]string     `json:"security"`
 	Responses   map[string]json.RawMessage `json:"responses"`
+
+	raw map[string]any // the operation object, for schema lookups
 }
 
 type schema struct {
@@ -74,6 +76,7 @@ func loadDoc(t testing.TB) *openapiDoc {
 				t.Fatalf("parse %s %s: %v", m, path, err)
 			}
 			pattern := strings.ToUpper(m) + " " + path
+			op.raw = d.raw.(map[string]any)["paths"].(map[string]any)[path].(map[string]any)[m].(map[string]any)
 			d.ops[pattern] = op
 			d.mux.HandleFunc(pattern, func(http.ResponseWriter, *http.Request) {})
 		}

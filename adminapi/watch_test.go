@@ -19,6 +19,7 @@ const watchDeadline = 10 * time.Second
 // watchStream is an open ?watch request.
 type watchStream struct {
 	dec *json.Decoder
+	doc *openapiDoc
 }
 
 func (h *harness) watch(t *testing.T, path string) *watchStream {
@@ -41,7 +42,7 @@ func (h *harness) watch(t *testing.T, path string) *watchStream {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/x-ndjson" {
 		t.Fatalf("GET %s: got Content-Type %q, want application/x-ndjson", path, ct)
 	}
-	return &watchStream{dec: json.NewDecoder(resp.Body)}
+	return &watchStream{dec: json.NewDecoder(resp.Body), doc: h.doc}
 }
 
 // next reads n events as "type name" lines (the request's deadline bounds
@@ -51,9 +52,17 @@ func (w *watchStream) next(t *testing.T, n int) ([]string, []adminapi.WatchEvent
 	var lines []string
 	var events []adminapi.WatchEvent
 	for range n {
-		var ev adminapi.WatchEvent
-		if err := w.dec.Decode(&ev); err != nil {
+		var raw any
+		if err := w.dec.Decode(&raw); err != nil {
 			t.Fatalf("read watch event %d of %d (so far %q): %v", len(lines)+1, n, lines, err)
+		}
+		for _, p := range w.doc.validate(map[string]any{"$ref": "#/components/schemas/WatchEvent"}, raw, "$") {
+			t.Errorf("watch event %v does not match the documented schema: %s", raw, p)
+		}
+		b, _ := json.Marshal(raw)
+		var ev adminapi.WatchEvent
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Fatalf("decode watch event %s: %v", b, err)
 		}
 		name := ""
 		if ev.Resource != nil {

@@ -39,8 +39,9 @@ type Options struct {
 	Tokens   Tokens
 	CA       CA
 	Registry *registry.Registry
-	// Nodes lists the data planes connected to this replica.
-	Nodes func() any
+	// Nodes lists the data planes connected to the control plane (to
+	// every replica).
+	Nodes func(ctx context.Context) (any, error)
 	// Status describes this replica (GET /v1/status).
 	Status func() any
 	Logger *slog.Logger

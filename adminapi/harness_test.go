@@ -36,6 +36,7 @@ type harness struct {
 	admin  string // an admin token's secret
 	doc    *openapiDoc
 	tokens *jointoken.Manager
+	store  *bolt.Store
 }
 
 func newHarness(t testing.TB) *harness {
@@ -65,7 +66,7 @@ func newHarness(t testing.TB) *harness {
 	})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &harness{url: srv.URL, api: api, admin: admin, doc: loadDoc(t), tokens: tokens}
+	return &harness{url: srv.URL, api: api, admin: admin, doc: loadDoc(t), tokens: tokens, store: st}
 }
 
 // response is an answer the harness read in full.

@@ -159,7 +159,12 @@ func (a *api) rotate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) nodes(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"items": a.Nodes()})
+	nodes, err := a.Nodes(r.Context())
+	if err != nil {
+		failErr(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": nodes})
 }
 
 func (a *api) listInstances(w http.ResponseWriter, r *http.Request) {
@@ -167,9 +172,6 @@ func (a *api) listInstances(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		failErr(w, r, err)
 		return
-	}
-	if ins == nil {
-		ins = []registry.Instance{} // an empty list, not null
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": ins})
 }
@@ -206,6 +208,12 @@ func (a *api) heartbeat(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 && !decodeBody(w, r, &req) {
 		return
 	}
+	switch req.Health {
+	case "", registry.Unknown, registry.Healthy, registry.Unhealthy:
+	default:
+		fail(w, r, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("health: %q is not one of unknown, healthy, unhealthy", req.Health))
+		return
+	}
 	in, err := a.Registry.Heartbeat(r.Context(), r.PathValue("service"), r.PathValue("id"), req.Health)
 	a.instanceResult(w, r, in, err)
 }
@@ -215,7 +223,7 @@ func (a *api) instanceResult(w http.ResponseWriter, r *http.Request, in registry
 	case errors.Is(err, registry.ErrNotFound):
 		fail(w, r, http.StatusNotFound, CodeNotFound, err.Error())
 	case err != nil:
-		fail(w, r, http.StatusBadRequest, CodeBadRequest, err.Error())
+		failErr(w, r, err) // the request was checked: this is the store's failure
 	default:
 		writeJSON(w, http.StatusOK, in)
 	}

@@ -34,6 +34,7 @@ type replica struct {
 	log    *slog.Logger
 	snap   *snapshotter
 	push   *push.Server
+	nodes  *nodeBook
 	leader leaderFlag
 }
 
@@ -44,7 +45,8 @@ func (r *replica) serve(ctx context.Context, cancel context.CancelFunc) error {
 		}
 	}()
 	r.snap = &snapshotter{st: r.st, roots: r.ca.Roots}
-	r.push = push.NewServer(generator{r.snap}, push.Options{Authenticate: r.authenticate, Logger: r.log})
+	r.nodes = newNodeBook(r.st, r.opts.ControlAddr)
+	r.push = push.NewServer(generator{r.snap}, push.Options{Authenticate: r.authenticate, OnStatus: r.nodes.update, Logger: r.log})
 	certs, err := newServingCert(r.ca, r.opts)
 	if err != nil {
 		return err
@@ -67,15 +69,19 @@ func (r *replica) serve(ctx context.Context, cancel context.CancelFunc) error {
 		return fmt.Errorf("--admin %s: %w", r.opts.AdminAddr, err)
 	}
 	api := adminapi.Handler(adminapi.Options{Store: r.st, Tokens: r.tokens, CA: r.ca, Registry: r.reg,
-		Nodes: func() any { return r.localNodes() }, Status: r.status, Logger: r.log})
+		Nodes: func(ctx context.Context) (any, error) { return r.nodes.list(ctx) }, Status: r.status, Logger: r.log})
 
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); errc <- gs.Serve(cln) }()
 	go func() { defer wg.Done(); errc <- r.serveAdmin(ctx, aln, api) }()
 	go func() { defer wg.Done(); r.follow(ctx) }()
 	go func() { defer wg.Done(); r.lead(ctx) }()
+	go func() {
+		defer wg.Done()
+		r.nodes.run(ctx, func(msg string, err error) { r.log.Warn(msg, "err", err.Error()) })
+	}()
 	go certs.renew(ctx, r.log)
 	r.log.Info("pylon control serving", "control", cln.Addr().String(), "admin", aln.Addr().String(),
 		"store", storeName(r.opts), "trust_domain", r.ca.TrustDomain().String())

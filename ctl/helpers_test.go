@@ -56,8 +56,8 @@ func newServer(t *testing.T) *testServer {
 	reg := registry.New(st)
 	h := adminapi.Handler(adminapi.Options{
 		Store: st, Tokens: tokens, CA: newFakeCA(t), Registry: reg,
-		Nodes: func() any {
-			return []node{{ID: "gw-1", Kind: "gateway", Identity: "spiffe://pylon.local/ns/default/svc/edge", Acked: "7"}}
+		Nodes: func(context.Context) (any, error) {
+			return []node{{ID: "gw-1", Kind: "gateway", Identity: "spiffe://pylon.local/ns/default/svc/edge", Acked: "7"}}, nil
 		},
 		Status: func() any { return map[string]string{"role": "test"} },
 	})

@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 
@@ -48,13 +49,39 @@ func yamlLines(spec json.RawMessage) []string {
 	if spec == nil {
 		return nil
 	}
+	// Numbers stay as written: through float64, 67108864 would show as
+	// 6.7108864e+07.
+	dec := json.NewDecoder(bytes.NewReader(spec))
+	dec.UseNumber()
 	var v any
-	if err := json.Unmarshal(spec, &v); err != nil {
+	if err := dec.Decode(&v); err != nil {
 		return []string{string(spec)}
 	}
-	b, err := yaml.Marshal(v)
+	b, err := yaml.Marshal(numbers(v))
 	if err != nil {
 		return []string{string(spec)}
 	}
 	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+// numbers turns the json.Numbers in v into integers where they are whole,
+// so YAML shows them bare.
+func numbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbers(e)
+		}
+	}
+	return v
 }

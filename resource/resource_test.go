@@ -153,6 +153,9 @@ func TestOptimisticConcurrency(t *testing.T) {
 	if err != nil || outs[0].Action != Updated || outs[0].Version <= v1 {
 		t.Fatalf("update at the current version: got %+v, %v", outs, err)
 	}
+	if hasLine(outs[0].Diff, " ", "e+") {
+		t.Errorf("diff writes numbers in float notation:\n%s", outs[0].Diff)
+	}
 	if !hasLine(outs[0].Diff, "-", "address: 127.0.0.1:1") || !hasLine(outs[0].Diff, "+", "address: 127.0.0.1:2") {
 		t.Errorf("diff does not show the endpoint change:\n%s", outs[0].Diff)
 	}
@@ -208,4 +211,14 @@ func hasLine(diff, mark, text string) bool {
 		}
 	}
 	return false
+}
+
+func TestDiffKeepsNumbers(t *testing.T) {
+	_, spec, err := DecodeItem(Listener, "body", []byte("name: web\naddress: 127.0.0.1:8080\nlimits: {max_body_bytes: 64MiB}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := diff(nil, spec); !hasLine(d, "+", "max_body_bytes: 67108864") {
+		t.Errorf("diff does not show the size as an integer:\n%s", d)
+	}
 }

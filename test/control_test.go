@@ -153,3 +153,44 @@ func TestCertificatesRenewWithoutFailedRequests(t *testing.T) {
 	})
 	t.Logf("%d requests, none failed", n)
 }
+
+// TestRegisteredInstancesBecomeEndpoints: a service with no static
+// endpoints gets the healthy instances registered for it; an instance whose
+// lease lapses disappears from every gateway, and an unhealthy one takes no
+// traffic.
+func TestRegisteredInstancesBecomeEndpoints(t *testing.T) {
+	a, b := startEcho(t, "a"), startEcho(t, "b")
+	cp := startControl(t, "")
+	cp.applyYAML(strings.Replace(gatewayDoc("x"), "endpoints: [x]", "endpoints: []", 1))
+	g := startManagedGateway(t, []string{cp.listen}, cp.joinToken("edge"), "edge-0")
+	if code, _ := body(g.url("web") + "/api/x"); code != http.StatusServiceUnavailable {
+		t.Fatalf("a service without endpoints answered %d, want 503", code)
+	}
+	register := func(id, addr, health, ttl string) {
+		doc := fmt.Sprintf(`{"id": %q, "service": "api", "address": %q, "health": %q, "ttl": %q}`, id, addr, health, ttl)
+		if code, resp := cp.api(http.MethodPost, "/v1/instances", []byte(doc)); code != http.StatusCreated {
+			t.Fatalf("register %s: %d %s", id, code, resp)
+		}
+	}
+	register("api-a", a, "healthy", "30s")
+	register("api-b", b, "unhealthy", "2s")
+	waitFor(t, 5*time.Second, "the gateway to route to the registered instance", func() bool {
+		return servedBy(g.url("web")+"/api/x", "a")
+	})
+	for range 20 {
+		if servedBy(g.url("web")+"/api/x", "b") {
+			t.Fatal("an unhealthy instance got traffic")
+		}
+	}
+	if code, resp := cp.api(http.MethodDelete, "/v1/instances/api/api-a", nil); code != http.StatusNoContent {
+		t.Fatalf("deregister: %d %s", code, resp)
+	}
+	register("api-b", b, "healthy", "2s") // re-registered healthy, then left to lapse
+	waitFor(t, 5*time.Second, "the gateway to follow the deregistration and the re-registration", func() bool {
+		return servedBy(g.url("web")+"/api/x", "b")
+	})
+	waitFor(t, 10*time.Second, "the lapsed instance to leave the gateway", func() bool {
+		code, _ := body(g.url("web") + "/api/x")
+		return code == http.StatusServiceUnavailable
+	})
+}

@@ -8,8 +8,8 @@ import (
 	"github.com/pylon-mesh/pylon/store"
 )
 
-// Watch streams changes to keys with the prefix after afterRev (0: from
-// now). A watcher more than Options.History transactions behind its reader
+// Watch streams changes to keys with the prefix after afterRev (0 or less:
+// from now). A watcher more than Options.History transactions behind its reader
 // is ended with store.ErrCompacted. When ctx ends, the last response carries
 // ctx's error if the channel has room for it.
 func (s *Store) Watch(ctx context.Context, prefix string, afterRev int64) <-chan store.WatchResponse {
@@ -23,7 +23,7 @@ func (s *Store) Watch(ctx context.Context, prefix string, afterRev int64) <-chan
 	switch {
 	case s.closed:
 		w.end(store.ErrClosed)
-	case afterRev == 0 || afterRev >= s.rev:
+	case afterRev <= 0 || afterRev >= s.rev:
 		w.after = max(afterRev, s.rev)
 		s.watchers[w] = struct{}{}
 	default:

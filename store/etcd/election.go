@@ -28,12 +28,29 @@ func (s *Store) Campaign(ctx context.Context, election, value string) (store.Lea
 		err = ctx.Err()
 	case s.ctx.Err() != nil:
 		err = store.ErrClosed
+	case err == nil && isDone(sess.Done()):
+		// etcd's Campaign can return after the session's lease expired
+		// under it, deleting the candidate's key.
+		err = errSessionLost
 	}
 	if err != nil {
 		s.drop(sess)
 		return nil, fmt.Errorf("campaign %q: %w", election, err)
 	}
 	return &leadership{s: s, sess: sess, e: e}, nil
+}
+
+// errSessionLost: the session ended while its campaign waited.
+var errSessionLost = errors.New("etcd session expired while campaigning")
+
+// isDone reports whether ch is closed.
+func isDone(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // session starts a session the store tracks, to resign it at Close. Its

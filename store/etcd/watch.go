@@ -11,7 +11,7 @@ import (
 )
 
 // Watch streams changes under the prefix after afterRev. Watching from now
-// (afterRev 0) reads the current revision first, so every write made after
+// (afterRev 0 or less) reads the current revision first, so every write made after
 // Watch returns is seen. etcd's compaction ends the watch with
 // store.ErrCompacted. When ctx ends, the last response carries ctx's error
 // if the channel has room for it.
@@ -22,7 +22,7 @@ func (s *Store) Watch(ctx context.Context, prefix string, afterRev int64) <-chan
 		close(out)
 		return out
 	}
-	if afterRev == 0 {
+	if afterRev <= 0 {
 		rev, err := s.revision(ctx)
 		if err != nil {
 			out <- store.WatchResponse{Err: err}

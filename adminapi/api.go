@@ -9,6 +9,7 @@ package adminapi
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -98,9 +99,13 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 			fail(w, r, http.StatusUnauthorized, CodeUnauthenticated, "an admin token is required: Authorization: Bearer <token> (the first one is in <data>/admin.token)")
 			return
 		}
-		if _, err := a.Tokens.Check(r.Context(), secret, jointoken.Admin); err != nil {
+		switch _, err := a.Tokens.Check(r.Context(), secret, jointoken.Admin); {
+		case errors.Is(err, jointoken.ErrInvalid), errors.Is(err, jointoken.ErrExpired), errors.Is(err, jointoken.ErrUsedUp):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="pylon", error="invalid_token"`)
 			fail(w, r, http.StatusUnauthorized, CodeUnauthenticated, "the admin token is not valid: "+err.Error())
+			return
+		case err != nil:
+			failErr(w, r, err) // the token could not be checked (the store is down): not the caller's fault
 			return
 		}
 		next.ServeHTTP(w, r)

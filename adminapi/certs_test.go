@@ -1,12 +1,15 @@
 package adminapi_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pylon-mesh/pylon/adminapi"
+	"github.com/pylon-mesh/pylon/store"
 )
 
 func currents(c adminapi.Certs) []bool {
@@ -55,15 +58,22 @@ func TestCertsRotate(t *testing.T) {
 func TestNodesAndStatus(t *testing.T) {
 	h := newHarness(t)
 	var nodes struct {
-		Items []string `json:"items"`
+		Items []map[string]string `json:"items"`
 	}
 	decode(t, h.do(t, "GET", "/v1/nodes", ""), &nodes)
 	if diff := cmp.Diff(fixedNodes, nodes.Items); diff != "" {
 		t.Errorf("nodes (-want +got):\n%s", diff)
 	}
-	var status map[string]string
+	var status map[string]any
 	decode(t, h.do(t, "GET", "/v1/status", ""), &status)
 	if diff := cmp.Diff(fixedStatus, status); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)
 	}
+}
+
+func TestNodesUnavailable(t *testing.T) {
+	h := newHarness(t, func(o *adminapi.Options) {
+		o.Nodes = func(context.Context) (any, error) { return nil, fmt.Errorf("list nodes: %w", store.ErrClosed) }
+	})
+	want(t, h.do(t, "GET", "/v1/nodes", ""), http.StatusServiceUnavailable, "unavailable")
 }

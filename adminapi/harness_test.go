@@ -24,8 +24,11 @@ import (
 // fixedNodes and fixedStatus are what the harness's Options.Nodes and
 // Options.Status report.
 var (
-	fixedNodes  = []string{"gw-1", "gw-2"}
-	fixedStatus = map[string]string{"role": "leader"}
+	fixedNodes = []map[string]string{
+		{"id": "gw-1", "kind": "gateway", "replica": "cp-1", "connected_at": "2026-01-02T03:04:05Z"},
+		{"id": "orders-7", "kind": "sidecar", "replica": "cp-2", "identity": "spiffe://pylon.local/ns/default/svc/orders"},
+	}
+	fixedStatus = map[string]any{"replica": "cp-1/127.0.0.1:7070", "leader": true, "store": "bolt (data)", "revision": 7.0, "nodes": 1.0}
 )
 
 // harness is an admin API over a real bolt store, token manager, CA and
@@ -39,7 +42,8 @@ type harness struct {
 	store  *bolt.Store
 }
 
-func newHarness(t testing.TB) *harness {
+// newHarness serves the API; with, if given, changes its options first.
+func newHarness(t testing.TB, with ...func(*adminapi.Options)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := bolt.Open(filepath.Join(dir, "pylon.db"), bolt.Options{NoSync: true})
@@ -56,14 +60,18 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatalf("open ca: %v", err)
 	}
-	api := adminapi.Handler(adminapi.Options{
+	opts := adminapi.Options{
 		Store:    st,
 		Tokens:   tokens,
 		CA:       authority,
 		Registry: registry.New(st),
 		Nodes:    func(context.Context) (any, error) { return fixedNodes, nil },
 		Status:   func() any { return fixedStatus },
-	})
+	}
+	for _, f := range with {
+		f(&opts)
+	}
+	api := adminapi.Handler(opts)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return &harness{url: srv.URL, api: api, admin: admin, doc: loadDoc(t), tokens: tokens, store: st}

@@ -42,6 +42,7 @@ type APIError struct {
 	Details   []Problem `json:"details,omitempty"`
 }
 
+// Error is "code: message".
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }
 
 // UnreachableError is a request that got no answer from the server.
@@ -50,10 +51,12 @@ type UnreachableError struct {
 	Err    error
 }
 
+// Error says which server could not be reached and why.
 func (e *UnreachableError) Error() string {
 	return fmt.Sprintf("cannot reach the control plane at %s: %v", e.Server, e.Err)
 }
 
+// Unwrap returns the transport error.
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // Do sends a request to path (under the server's base URL, like

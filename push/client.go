@@ -37,7 +37,8 @@ type ClientOptions struct {
 }
 
 // Run keeps a data plane in sync with the control plane until ctx ends,
-// and then returns ctx.Err().
+// and then returns ctx.Err(). It returns at once, with an error, only if
+// hello is invalid (no NodeID, an unknown Kind, a field over 256 bytes).
 //
 // It dials with dial, opens the stream, says hello (with hello.Version set
 // to the version last applied; the caller's hello.Version is the one it
@@ -54,6 +55,9 @@ type ClientOptions struct {
 // dial returns. While disconnected, apply is not called and the data plane
 // keeps what it has.
 func Run(ctx context.Context, dial func(ctx context.Context) (*grpc.ClientConn, error), hello Hello, apply func(ctx context.Context, s Snapshot) error, opts ClientOptions) error {
+	if err := hello.check(); err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
 	c := &client{
 		dial:    dial,
 		hello:   hello,

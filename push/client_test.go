@@ -203,3 +203,29 @@ func TestIncomingKeepsNewest(t *testing.T) {
 		t.Error("got no error after the stream closed, want one")
 	}
 }
+
+func TestRunRefusesInvalidHello(t *testing.T) {
+	tests := []struct {
+		name  string
+		hello Hello
+		want  string
+	}{
+		{name: "no node id", hello: Hello{Kind: KindGateway}, want: "push: hello without node id"},
+		{name: "unknown kind", hello: Hello{NodeID: "n", Kind: "proxy"}, want: `push: hello kind "proxy": want "gateway" or "sidecar"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dial := func(context.Context) (*grpc.ClientConn, error) {
+				t.Error("dial called for an invalid hello")
+				return nil, errors.New("unreachable")
+			}
+			err := Run(context.Background(), dial, tc.hello, newApplied().apply, ClientOptions{})
+			if err == nil {
+				t.Fatal("got nil error, want one")
+			}
+			if diff := cmp.Diff(tc.want, err.Error()); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

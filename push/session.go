@@ -70,7 +70,7 @@ func (c *client) applyOne(ctx context.Context, cs grpc.ClientStream, s Snapshot)
 			return ctx.Err()
 		}
 		c.log.Warn("push: snapshot refused", "version", s.Version, "err", err)
-		req.Nack = &Nack{Version: s.Version, Error: err.Error()}
+		req.Nack = &Nack{Version: s.Version, Error: truncate(err.Error(), maxNackError)}
 	} else {
 		c.log.Debug("push: snapshot applied", "version", s.Version)
 		c.hello.Version = s.Version

@@ -24,6 +24,7 @@ const (
 	CodeExists           = "already_exists"     // 409: create of an existing resource
 	CodeConflict         = "conflict"           // 409: another write got in first; read and retry
 	CodeVersionMismatch  = "version_mismatch"   // 412: If-Match names an older version
+	CodeTooLarge         = "too_large"          // 413: more resources change at once than one write may hold
 	CodeUnavailable      = "unavailable"        // 503: the store cannot be reached
 	CodeInternal         = "internal"           // 500
 )
@@ -81,6 +82,8 @@ func failErr(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: errorBody{
 			Code: CodeInvalidConfig, Message: err.Error(), RequestID: requestID(r), Details: details}})
+	case errors.Is(err, resource.ErrTooMany):
+		fail(w, r, http.StatusRequestEntityTooLarge, CodeTooLarge, err.Error())
 	case errors.Is(err, resource.ErrNotFound), errors.Is(err, store.ErrNotFound):
 		fail(w, r, http.StatusNotFound, CodeNotFound, err.Error())
 	case errors.Is(err, resource.ErrExists):

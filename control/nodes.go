@@ -103,12 +103,31 @@ func (b *nodeBook) run(ctx context.Context, log func(msg string, err error)) {
 	}
 }
 
-// flush writes what is pending in one transaction.
+// maxBatch keeps each transaction under etcd's default limit of 128
+// operations.
+const maxBatch = 100
+
+// flush writes what is pending, up to maxBatch records per transaction.
 func (b *nodeBook) flush(ctx context.Context) error {
 	b.mu.Lock()
-	batch := b.pending
-	b.pending = map[string]*Node{}
+	batch := make(map[string]*Node, min(len(b.pending), maxBatch))
+	for id, n := range b.pending {
+		if len(batch) == maxBatch {
+			break
+		}
+		batch[id] = n
+		delete(b.pending, id)
+	}
+	more := len(b.pending) > 0
 	b.mu.Unlock()
+	if more {
+		defer func() {
+			select {
+			case b.wake <- struct{}{}:
+			default:
+			}
+		}()
+	}
 	if len(batch) == 0 {
 		return nil
 	}

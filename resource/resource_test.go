@@ -3,6 +3,7 @@ package resource
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -220,5 +221,24 @@ func TestDiffKeepsNumbers(t *testing.T) {
 	}
 	if d := diff(nil, spec); !hasLine(d, "+", "max_body_bytes: 67108864") {
 		t.Errorf("diff does not show the size as an integer:\n%s", d)
+	}
+}
+
+func TestTooManyChangesRefused(t *testing.T) {
+	var doc strings.Builder
+	doc.WriteString("services:\n")
+	for i := range MaxChanges + 1 {
+		fmt.Fprintf(&doc, "  - {name: s%d, endpoints: [127.0.0.1:1]}\n", i)
+	}
+	changes, _, err := DecodeDocument("big.yaml", []byte(doc.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t)
+	if _, err := Write(context.Background(), st, changes, false); !errors.Is(err, ErrTooMany) {
+		t.Fatalf("got %v, want ErrTooMany", err)
+	}
+	if _, err := Write(context.Background(), st, changes[:MaxChanges], false); err != nil {
+		t.Fatalf("%d changes: %v", MaxChanges, err)
 	}
 }

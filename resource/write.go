@@ -71,8 +71,15 @@ func (e *InvalidError) Error() string {
 	return b.String()
 }
 
+// MaxChanges is how many resources one write may change: each write is one
+// store transaction, and etcd refuses transactions of more than 128
+// operations by default.
+const MaxChanges = 128
+
 // Errors a write can fail with besides InvalidError.
 var (
+	// ErrTooMany: more than MaxChanges resources would change at once.
+	ErrTooMany = errors.New("too many changes")
 	// ErrNotFound: a delete, or a replace with a version, of a resource
 	// that does not exist.
 	ErrNotFound = errors.New("resource not found")
@@ -98,6 +105,10 @@ func Write(ctx context.Context, st store.Store, changes []Change, dryRun bool) (
 		outs, ops, err := plan(cur, changes)
 		if err != nil || dryRun || len(ops) == 0 {
 			return outs, err
+		}
+		if len(ops) > MaxChanges {
+			return nil, fmt.Errorf("%w: %d resources would change at once; at most %d can (one store transaction; etcd's default --max-txn-ops is 128): apply the file in parts",
+				ErrTooMany, len(ops), MaxChanges)
 		}
 		rev, err := st.Txn(ctx, ops...)
 		if errors.Is(err, store.ErrConflict) && attempt < 4 && unconditional(changes) {

@@ -109,10 +109,13 @@ type Store interface {
 	List(ctx context.Context, prefix string) ([]KV, int64, error)
 	// Txn applies ops atomically: all conditions are checked first, then
 	// every op is applied at one new revision, which is returned. An empty
-	// ops list returns the current revision and writes nothing.
+	// ops list, or one that changes nothing (deletes of missing keys),
+	// returns the current revision and writes nothing. Naming one key twice
+	// is an error. etcd refuses transactions of more than 128 operations by
+	// default; callers keep under that.
 	Txn(ctx context.Context, ops ...Op) (int64, error)
 	// Watch streams the changes to keys with the prefix made after the
-	// revision afterRev (0 means from now on). Events arrive in revision
+	// revision afterRev (0 or less means from now on). Events arrive in revision
 	// order, each transaction in one WatchResponse. The channel is closed
 	// when ctx ends or the watch fails (see WatchResponse.Err). A slow
 	// reader is never skipped: events queue, and a backend may end a watch

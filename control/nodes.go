@@ -61,6 +61,12 @@ func newNodeBook(st store.Store, replica string) *nodeBook {
 	return &nodeBook{st: st, replica: replica, pending: map[string]*Node{}, wake: make(chan struct{}, 1), written: map[string]int64{}}
 }
 
+// recordKey names a node's record by its identity and the ID it gave, so a
+// workload can only ever write records under its own identity.
+func recordKey(s push.NodeStatus) string {
+	return strings.TrimPrefix(s.Identity, "spiffe://") + "/" + s.ID
+}
+
 // update is push's OnStatus: it only queues, so streams never wait.
 func (b *nodeBook) update(s push.NodeStatus) {
 	var n *Node
@@ -69,7 +75,7 @@ func (b *nodeBook) update(s push.NodeStatus) {
 		n = &v
 	}
 	b.mu.Lock()
-	b.pending[s.ID] = n
+	b.pending[recordKey(s)] = n
 	b.mu.Unlock()
 	select {
 	case b.wake <- struct{}{}:

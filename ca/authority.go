@@ -71,8 +71,8 @@ func (a *Authority) create(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	roots := []trustedRoot{{cert: p.root}}
-	val, err := encodeState(a.aead, a.td, roots, p.inter, p.interKey)
+	gens := []generation{p.generation()}
+	val, err := encodeState(a.aead, a.td, gens)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (a *Authority) create(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create ca: %w", err)
 	}
-	a.install(newSnapshot(rev, roots, p.inter, p.interKey, a.opts.Now()))
+	a.install(newSnapshot(rev, gens, a.opts.Now()))
 	return nil
 }
 
@@ -95,11 +95,11 @@ func (a *Authority) reload(ctx context.Context) error {
 
 // load decodes one stored version of the state and installs it.
 func (a *Authority) load(kv store.KV) error {
-	roots, inter, key, err := decodeState(a.aead, a.td, kv.Value)
+	gens, err := decodeState(a.aead, a.td, kv.Value)
 	if err != nil {
 		return fmt.Errorf("load %s at revision %d: %w", stateKey, kv.ModRevision, err)
 	}
-	a.install(newSnapshot(kv.ModRevision, roots, inter, key, a.opts.Now()))
+	a.install(newSnapshot(kv.ModRevision, gens, a.opts.Now()))
 	return nil
 }
 
@@ -116,14 +116,15 @@ func (a *Authority) install(s *snapshot) {
 	}
 }
 
-// view returns the current snapshot, first dropping the roots that retired.
+// view returns the current snapshot, first applying the activations and
+// retirements that came due.
 func (a *Authority) view() *snapshot {
 	s := a.cur.Load()
 	now := a.opts.Now()
 	if !s.stale(now) {
 		return s
 	}
-	fresh := newSnapshot(s.rev, s.roots, s.inter, s.interKey, now)
+	fresh := newSnapshot(s.rev, s.gens, now)
 	a.cur.CompareAndSwap(s, fresh)
 	return fresh
 }

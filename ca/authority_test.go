@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pylon-mesh/pylon/store"
@@ -102,6 +103,8 @@ func TestOpenRefuses(t *testing.T) {
 		{"key file in a missing directory", newStore(t), Options{KeyFile: filepath.Join(t.TempDir(), "no", "ca.key")}, "create key file"},
 		{"bad trust domain", newStore(t), Options{KeyFile: keyFile(t), TrustDomain: "Bad Domain"}, `trust domain "Bad Domain"`},
 		{"negative duration", newStore(t), Options{KeyFile: keyFile(t), LeafTTL: -1}, "must not be negative"},
+		{"negative propagation", newStore(t), Options{KeyFile: keyFile(t), Propagation: -1}, "must not be negative"},
+		{"overlap shorter than leaves", newStore(t), Options{KeyFile: keyFile(t), LeafTTL: time.Hour, Overlap: time.Hour - 1}, "overlap 59m59.999999999s is shorter than the leaf lifetime 1h0m0s"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 )
@@ -15,18 +16,80 @@ func (a *Authority) TrustDomain() spiffeid.TrustDomain {
 	return a.td
 }
 
-// Roots returns every trusted root, the current one first.
-func (a *Authority) Roots() []*x509.Certificate {
+// RootState is a trusted root's part in a rotation.
+type RootState string
+
+// The states of a trusted root.
+const (
+	// Active is the root whose intermediate Sign issues from.
+	Active RootState = "active"
+	// Next is a root Rotate added: trusted already, issuing from its
+	// ActivatesAt.
+	Next RootState = "next"
+	// Retiring is a root a newer one replaced: trusted until its
+	// RetiresAt.
+	Retiring RootState = "retiring"
+)
+
+// RootStatus describes one trusted root.
+type RootStatus struct {
+	Cert  *x509.Certificate
+	State RootState
+	// ActivatesAt is when a Next root starts issuing; zero otherwise.
+	ActivatesAt time.Time
+	// RetiresAt is when the root stops being trusted: set on Retiring
+	// roots and on an Active root that a Next one will replace, zero
+	// otherwise.
+	RetiresAt time.Time
+	// Pinned marks the root the control plane's serving chain ends in;
+	// Pin is its pin, the one join tokens carry.
+	Pinned bool
+}
+
+// Status returns every trusted root, in the order of Roots.
+func (a *Authority) Status() []RootStatus {
 	s := a.view()
-	out := make([]*x509.Certificate, len(s.roots))
-	for i, r := range s.roots {
-		out[i] = r.cert
+	out := make([]RootStatus, 0, len(s.gens))
+	for _, i := range s.order() {
+		g := s.gens[i]
+		st := RootStatus{Cert: g.root, State: Active, RetiresAt: g.retire, Pinned: i == s.serving}
+		switch {
+		case i < s.active:
+			st.State, st.ActivatesAt = Next, g.activate
+		case i > s.active:
+			st.State = Retiring
+		}
+		out = append(out, st)
 	}
 	return out
 }
 
-// BundlePEM returns the trusted roots as PEM certificates, the current one
-// first: the trust bundle to give workloads.
+// order returns the indexes of s.gens with the active one first, then the
+// others newest first.
+func (s *snapshot) order() []int {
+	out := make([]int, 0, len(s.gens))
+	out = append(out, s.active)
+	for i := range s.gens {
+		if i != s.active {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Roots returns every trusted root: the active one (whose intermediate
+// Sign issues from) first, then the others, newest first.
+func (a *Authority) Roots() []*x509.Certificate {
+	s := a.view()
+	out := make([]*x509.Certificate, 0, len(s.gens))
+	for _, i := range s.order() {
+		out = append(out, s.gens[i].root)
+	}
+	return out
+}
+
+// BundlePEM returns the trusted roots as PEM certificates, in the order of
+// Roots: the trust bundle to give workloads.
 func (a *Authority) BundlePEM() []byte {
 	var out []byte
 	for _, c := range a.Roots() {
@@ -35,11 +98,14 @@ func (a *Authority) BundlePEM() []byte {
 	return out
 }
 
-// Pin returns the pin of the current root: the SHA-256 of its DER, in
-// unpadded base64url. A workload given the pin (in its join token) checks
-// the control plane's serving chain ends in that root before trusting it.
+// Pin returns the pin of the root the control plane's serving chain ends in
+// (see ServingCertificate): the SHA-256 of its DER, in unpadded base64url.
+// A workload given the pin (in its join token) checks the control plane's
+// serving chain ends in that root before trusting it. Outside a rotation
+// it is the active root; during one it stays the old root's until that
+// retires.
 func (a *Authority) Pin() string {
-	return pinOf(a.view().root())
+	return pinOf(a.view().server().root)
 }
 
 // VerifyPin reports whether pin is the pin of root.

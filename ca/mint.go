@@ -23,6 +23,11 @@ type authorityPair struct {
 	interKey crypto.Signer
 }
 
+// generation is the pair as a generation issuing from the start.
+func (p authorityPair) generation() generation {
+	return generation{root: p.root, inter: p.inter, interKey: p.interKey}
+}
+
 // mint creates a new root and intermediate for td.
 func mint(td spiffeid.TrustDomain, o Options) (authorityPair, error) {
 	now := o.Now()

@@ -28,8 +28,14 @@ type Options struct {
 	// IntermediateTTL is the lifetime of an intermediate, never beyond its
 	// root's. Zero means one year.
 	IntermediateTTL time.Duration
-	// Overlap is how long a root stays trusted after Rotate replaced it.
-	// Zero means twice LeafTTL.
+	// Propagation is how long after Rotate the new intermediate starts
+	// issuing leaves: time for every data plane to receive the new trust
+	// bundle first. Zero means one minute.
+	Propagation time.Duration
+	// Overlap is how long a root stays trusted after the root that
+	// replaced it activated. It must be at least LeafTTL, so leaves issued
+	// just before an activation stay valid for their whole life. Zero
+	// means twice LeafTTL.
 	Overlap time.Duration
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
@@ -55,14 +61,18 @@ func (o Options) withDefaults() (Options, spiffeid.TrustDomain, error) {
 	setDefault(&o.Skew, 5*time.Minute)
 	setDefault(&o.RootTTL, 10*365*24*time.Hour)
 	setDefault(&o.IntermediateTTL, 365*24*time.Hour)
+	setDefault(&o.Propagation, time.Minute)
 	setDefault(&o.Overlap, 2*o.LeafTTL)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	for _, d := range []time.Duration{o.LeafTTL, o.Skew, o.RootTTL, o.IntermediateTTL, o.Overlap} {
+	for _, d := range []time.Duration{o.LeafTTL, o.Skew, o.RootTTL, o.IntermediateTTL, o.Propagation, o.Overlap} {
 		if d < 0 {
 			return o, td, fmt.Errorf("durations must not be negative, got %v", d)
 		}
+	}
+	if o.Overlap < o.LeafTTL {
+		return o, td, fmt.Errorf("overlap %v is shorter than the leaf lifetime %v: leaves issued just before a rotation's activation would stop verifying before they expire", o.Overlap, o.LeafTTL)
 	}
 	return o, td, nil
 }

@@ -8,12 +8,13 @@ import (
 	"github.com/pylon-mesh/pylon/store"
 )
 
-// Rotate makes a new root and intermediate current for issuance. The roots
-// trusted so far stay trusted: the one that was current until now+Overlap,
-// the older ones until their own retire times; the retired ones are
-// dropped. The package doc describes the whole procedure. If another
-// replica changes the state meanwhile, Rotate reads its version and rotates
-// that.
+// Rotate adds a new root and intermediate, trusted at once and issuing
+// from now+Propagation (the activation). Until the activation Sign keeps
+// using the intermediate it uses now. The roots trusted so far stay
+// trusted: those not yet replaced until the activation+Overlap, the others
+// until their own retire times; the retired ones are dropped. The package
+// doc describes the whole procedure. If another replica changes the state
+// meanwhile, Rotate reads its version and rotates that.
 func (a *Authority) Rotate(ctx context.Context) error {
 	a.rotateMu.Lock()
 	defer a.rotateMu.Unlock()
@@ -35,9 +36,16 @@ func (a *Authority) rotate(ctx context.Context, s *snapshot) error {
 		return fmt.Errorf("rotate ca: %w", err)
 	}
 	now := a.opts.Now()
-	roots := []trustedRoot{{cert: p.root}, {cert: s.root(), retire: now.Add(a.opts.Overlap)}}
-	roots = append(roots, s.roots[1:]...)
-	val, err := encodeState(a.aead, a.td, roots, p.inter, p.interKey)
+	next := p.generation()
+	next.activate = now.Add(a.opts.Propagation)
+	gens := []generation{next}
+	for _, g := range s.gens {
+		if g.retire.IsZero() {
+			g.retire = next.activate.Add(a.opts.Overlap)
+		}
+		gens = append(gens, g)
+	}
+	val, err := encodeState(a.aead, a.td, gens)
 	if err != nil {
 		return fmt.Errorf("rotate ca: %w", err)
 	}
@@ -45,6 +53,6 @@ func (a *Authority) rotate(ctx context.Context, s *snapshot) error {
 	if err != nil {
 		return fmt.Errorf("rotate ca: write %s: %w", stateKey, err)
 	}
-	a.install(newSnapshot(rev, roots, p.inter, p.interKey, now))
+	a.install(newSnapshot(rev, gens, now))
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/pylon-mesh/pylon/store"
 	"github.com/pylon-mesh/pylon/store/bolt"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 )
 
 // rootPins returns the pins of the Authority's roots, current first.
@@ -24,47 +25,236 @@ func rootPins(a *Authority) []string {
 	return pins
 }
 
-func TestRotate(t *testing.T) {
+// rootView is what a test checks of a RootStatus: the root by its pin.
+type rootView struct {
+	Pin         string
+	State       RootState
+	ActivatesAt time.Time
+	RetiresAt   time.Time
+	Pinned      bool
+}
+
+func statusOf(a *Authority) []rootView {
+	var out []rootView
+	for _, r := range a.Status() {
+		out = append(out, rootView{pinOf(r.Cert), r.State, r.ActivatesAt, r.RetiresAt, r.Pinned})
+	}
+	return out
+}
+
+// rootByPin returns the one trusted root of a with the given pin.
+func rootByPin(t *testing.T, a *Authority, pin string) *x509.Certificate {
+	t.Helper()
+	for _, r := range a.Roots() {
+		if pinOf(r) == pin {
+			return r
+		}
+	}
+	t.Fatalf("no trusted root has pin %s", pin)
+	return nil
+}
+
+// chainErr verifies chain against root alone, as a data plane whose trust
+// bundle holds only that root would; "" for success.
+func chainErr(chain []*x509.Certificate, root *x509.Certificate, now time.Time) string {
+	roots, inters := x509.NewCertPool(), x509.NewCertPool()
+	roots.AddCert(root)
+	for _, c := range chain[1:] {
+		inters.AddCert(c)
+	}
+	_, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inters, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// rotateOpts are the options of the rotation tests: an hour's leaves, a
+// minute's propagation and two hours' overlap.
+func rotateOpts(t *testing.T, clock *fakeClock) Options {
+	return Options{KeyFile: keyFile(t), Now: clock.Now, LeafTTL: time.Hour, Propagation: time.Minute, Overlap: 2 * time.Hour}
+}
+
+// TestRotatePhases walks a rotation through its phases: before the
+// activation the new root is trusted but the old one issues; from the
+// activation the new one issues and the old one stays trusted (and serves
+// the control plane) through the overlap; then only the new one is left.
+func TestRotatePhases(t *testing.T) {
 	clock := newFakeClock()
-	a := openCA(t, newStore(t), Options{KeyFile: keyFile(t), Now: clock.Now, Overlap: time.Hour})
+	st := newStore(t)
+	opts := rotateOpts(t, clock)
+	a := openCA(t, st, opts)
+	b := openCA(t, st, opts) // another replica on the store, loading the state after the rotation
 	oldPin := a.Pin()
-	oldLeaf := issue(t, a, web)
+	// A leaf from the old intermediate that outlives the overlap, from a
+	// replica with longer leaves, shows when the old root stops being
+	// trusted (every leaf a itself issued has expired by then).
+	long := opts
+	long.LeafTTL, long.Overlap = 10*time.Hour, 20*time.Hour
+	oldLeaf := issue(t, openCA(t, st, long), web)
+	rotatedAt := clock.Now()
 	if err := a.Rotate(context.Background()); err != nil {
 		t.Fatalf("Rotate: %v", err)
 	}
-	newLeaf := issue(t, a, web)
-	if diff := cmp.Diff([]string{a.Pin(), oldPin}, rootPins(a)); diff != "" {
-		t.Errorf("roots during the overlap, current first (-want +got):\n%s", diff)
+	if err := b.reload(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	if a.Pin() == oldPin {
-		t.Errorf("pin after Rotate: got the old root's pin, want a new one")
-	}
-	if diff := cmp.Diff(a.Roots()[0].Subject.String(), newLeaf[1].Issuer.String()); diff != "" {
-		t.Errorf("new leaves' intermediate is issued by (-want +got):\n%s", diff)
-	}
+	newPin := pinOf(a.Status()[1].Cert)
+	activate, retire := rotatedAt.Add(time.Minute), rotatedAt.Add(time.Minute+2*time.Hour)
 	tests := []struct {
-		name    string
-		advance time.Duration
-		pins    []string
-		oldErr  string
+		name   string
+		at     time.Duration // since the rotation
+		status []rootView
+		signer string // the pin of the root Sign's chains verify against
+		oldErr string // Verify's error for the long leaf issued before the rotation
 	}{
-		{"during the overlap", 59 * time.Minute, []string{a.Pin(), oldPin}, ""},
-		{"after the overlap", time.Minute, []string{a.Pin()}, "unknown authority"},
+		{"before the activation", 59 * time.Second, []rootView{
+			{oldPin, Active, time.Time{}, retire, true},
+			{newPin, Next, activate, time.Time{}, false},
+		}, oldPin, ""},
+		{"at the activation", time.Minute, []rootView{
+			{newPin, Active, time.Time{}, time.Time{}, false},
+			{oldPin, Retiring, time.Time{}, retire, true},
+		}, newPin, ""},
+		{"at the end of the overlap", time.Minute + 2*time.Hour - time.Second, []rootView{
+			{newPin, Active, time.Time{}, time.Time{}, false},
+			{oldPin, Retiring, time.Time{}, retire, true},
+		}, newPin, ""},
+		{"after the overlap", time.Minute + 2*time.Hour, []rootView{
+			{newPin, Active, time.Time{}, time.Time{}, true},
+		}, newPin, "unknown authority"},
 	}
+	var leaves [][]*x509.Certificate // issued in each phase so far
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clock.Advance(tc.advance)
-			if diff := cmp.Diff(tc.pins, rootPins(a)); diff != "" {
+			clock.Advance(rotatedAt.Add(tc.at).Sub(clock.Now()))
+			now := clock.Now()
+			if diff := cmp.Diff(tc.status, statusOf(a)); diff != "" {
 				t.Errorf("roots (-want +got):\n%s", diff)
 			}
-			if got := verifyErr(a, oldLeaf); !strings.Contains(got, tc.oldErr) || (tc.oldErr == "") != (got == "") {
-				t.Errorf("Verify(old leaf): got error %q, want %q", got, tc.oldErr)
+			if diff := cmp.Diff(statusOf(a), statusOf(b)); diff != "" {
+				t.Errorf("the other replica's roots (-a +b):\n%s", diff)
 			}
-			if diff := cmp.Diff("", verifyErr(a, newLeaf)); diff != "" {
-				t.Errorf("Verify(new leaf) (-want +got):\n%s", diff)
+			leaf := issue(t, b, web)
+			if diff := cmp.Diff("", chainErr(leaf, rootByPin(t, a, tc.signer), now)); diff != "" {
+				t.Errorf("Sign's chain against the root it should come from (-want +got):\n%s", diff)
+			}
+			serving := servingChain(t, a)
+			if diff := cmp.Diff(a.Pin(), pinOf(serving[len(serving)-1])); diff != "" {
+				t.Errorf("the serving chain ends in (-Pin +got):\n%s", diff)
+			}
+			if diff := cmp.Diff("", chainErr(serving[:2], serving[2], now)); diff != "" {
+				t.Errorf("the serving chain against its own root (-want +got):\n%s", diff)
+			}
+			if got := verifyErr(a, oldLeaf); !strings.Contains(got, tc.oldErr) || (tc.oldErr == "") != (got == "") {
+				t.Errorf("Verify(leaf from before the rotation): got error %q, want %q", got, tc.oldErr)
+			}
+			leaves = append(leaves, leaf)
+			for i, l := range leaves {
+				if l[0].NotAfter.After(now) {
+					if diff := cmp.Diff("", verifyErr(a, l)); diff != "" {
+						t.Errorf("Verify(unexpired leaf of phase %d) (-want +got):\n%s", i, diff)
+					}
+				}
 			}
 		})
 	}
+}
+
+// servingChain returns the parsed chain of a's serving certificate.
+func servingChain(t *testing.T, a *Authority) []*x509.Certificate {
+	t.Helper()
+	id := spiffeid.RequireFromPath(a.TrustDomain(), "/control")
+	c, err := a.ServingCertificate(id, []string{"localhost"}, nil)
+	if err != nil {
+		t.Fatalf("ServingCertificate: %v", err)
+	}
+	return parseChain(t, c.Certificate)
+}
+
+// TestRotateTwiceBeforeActivation: a rotation during another's propagation
+// window schedules the pending root to retire too, and every root still
+// activates in turn.
+func TestRotateTwiceBeforeActivation(t *testing.T) {
+	clock := newFakeClock()
+	a := openCA(t, newStore(t), rotateOpts(t, clock))
+	first := a.Pin()
+	t0 := clock.Now()
+	if err := a.Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	second := pinOf(a.Status()[1].Cert)
+	clock.Advance(30 * time.Second)
+	if err := a.Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	third := pinOf(a.Status()[1].Cert)
+	overlap := 2 * time.Hour
+	want := []rootView{
+		{first, Active, time.Time{}, t0.Add(time.Minute + overlap), true},
+		{third, Next, t0.Add(90 * time.Second), time.Time{}, false},
+		{second, Next, t0.Add(time.Minute), t0.Add(90*time.Second + overlap), false},
+	}
+	if diff := cmp.Diff(want, statusOf(a)); diff != "" {
+		t.Errorf("roots after two rotations (-want +got):\n%s", diff)
+	}
+	clock.Advance(time.Minute)
+	want = []rootView{
+		{third, Active, time.Time{}, time.Time{}, false},
+		{second, Retiring, time.Time{}, t0.Add(90*time.Second + overlap), false},
+		{first, Retiring, time.Time{}, t0.Add(time.Minute + overlap), true},
+	}
+	if diff := cmp.Diff(want, statusOf(a)); diff != "" {
+		t.Errorf("roots after both activations (-want +got):\n%s", diff)
+	}
+}
+
+// TestLegacyState: a state written before two-phase rotation, with one
+// intermediate beside the roots, still loads and rotates.
+func TestLegacyState(t *testing.T) {
+	clock := newFakeClock()
+	st := newStore(t)
+	opts := rotateOpts(t, clock)
+	a := openCA(t, st, opts)
+	kv, err := st.Get(context.Background(), stateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cur stateJSON
+	if err := json.Unmarshal(kv.Value, &cur); err != nil {
+		t.Fatal(err)
+	}
+	legacy := stateJSON{TrustDomain: cur.TrustDomain, Intermediate: cur.Roots[0].Intermediate, IntermediateKey: cur.Roots[0].IntermediateKey,
+		Roots: []rootJSON{{Cert: cur.Roots[0].Cert}, {Cert: openCA(t, newStore(t), opts).Roots()[0].Raw, Retire: clock.Now().Add(time.Hour)}}}
+	val, err := json.Marshal(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Txn(context.Background(), store.Op{Key: stateKey, Value: val, IfRevision: store.Any}); err != nil {
+		t.Fatal(err)
+	}
+	b := openCA(t, st, opts)
+	if diff := cmp.Diff([]RootState{Active, Retiring}, statesOf(b)); diff != "" {
+		t.Errorf("legacy roots' states (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(a.Pin(), b.Pin()); diff != "" {
+		t.Errorf("pin (-want +got):\n%s", diff)
+	}
+	if err := b.Rotate(context.Background()); err != nil {
+		t.Fatalf("Rotate a legacy state: %v", err)
+	}
+	if diff := cmp.Diff([]RootState{Active, Next, Retiring}, statesOf(b)); diff != "" {
+		t.Errorf("states after rotating a legacy state (-want +got):\n%s", diff)
+	}
+}
+
+func statesOf(a *Authority) []RootState {
+	var out []RootState
+	for _, r := range a.Status() {
+		out = append(out, r.State)
+	}
+	return out
 }
 
 // storedRoots returns how many roots the stored state lists.
@@ -84,7 +274,8 @@ func storedRoots(t *testing.T, st store.Store) int {
 func TestRotateDropsRetiredRootsFromStore(t *testing.T) {
 	clock := newFakeClock()
 	st := newStore(t)
-	a := openCA(t, st, Options{KeyFile: keyFile(t), Now: clock.Now, Overlap: time.Hour})
+	a := openCA(t, st, Options{KeyFile: keyFile(t), Now: clock.Now, LeafTTL: 30 * time.Minute, Propagation: time.Minute, Overlap: time.Hour})
+	// Each root retires 61 minutes after the rotation that replaced it.
 	steps := []struct {
 		advance time.Duration
 		want    int
@@ -114,12 +305,14 @@ func TestRotateConflict(t *testing.T) {
 	if err := a.Rotate(context.Background()); err != nil {
 		t.Fatalf("Rotate a: %v", err)
 	}
+	second := pinOf(a.Status()[1].Cert)
 	// b still holds the first revision: its write conflicts, it re-reads
 	// and rotates a's state.
 	if err := b.Rotate(context.Background()); err != nil {
 		t.Fatalf("Rotate b: %v", err)
 	}
-	want := []string{b.Pin(), a.Pin(), first}
+	// The first root issues until the activations; then the newest first.
+	want := []string{first, pinOf(b.Status()[1].Cert), second}
 	if diff := cmp.Diff(want, rootPins(b)); diff != "" {
 		t.Errorf("roots after two rotations (-want +got):\n%s", diff)
 	}

@@ -25,7 +25,7 @@ const minRSABits = 2048
 
 // Sign issues a leaf certificate for id to the key in the CSR (DER) and
 // returns the chain to send the workload: the leaf, then the intermediate
-// (DER). The caller has already authorised id (by join token or current
+// (DER), the active one (see Rotate). The caller has already authorised id (by join token or current
 // certificate). The CSR's signature must be valid; if it carries URI SANs
 // they must be exactly [id], else the error wraps ErrIdentityMismatch. Only
 // the CSR's public key is used: the leaf's only name is id, with no subject.
@@ -46,15 +46,16 @@ func (a *Authority) Sign(csrDER []byte, id spiffeid.ID) ([][]byte, error) {
 	if err := checkURIs(csr.URIs, id); err != nil {
 		return nil, fmt.Errorf("sign %s: %w", id, err)
 	}
-	tmpl, err := a.leafTemplate(s, id, csr.PublicKey)
+	g := s.issuer()
+	tmpl, err := a.leafTemplate(g, id, csr.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("sign %s: %w", id, err)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.inter, csr.PublicKey, s.interKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, g.inter, csr.PublicKey, g.interKey)
 	if err != nil {
 		return nil, fmt.Errorf("sign %s: %w", id, err)
 	}
-	return [][]byte{der, s.inter.Raw}, nil
+	return [][]byte{der, g.inter.Raw}, nil
 }
 
 // checkID checks id can be issued: in the trust domain, naming a workload.
@@ -80,15 +81,15 @@ func checkURIs(uris []*url.URL, id spiffeid.ID) error {
 }
 
 // leafTemplate is the template of a leaf for id with public key pub,
-// issued now by s's intermediate.
-func (a *Authority) leafTemplate(s *snapshot, id spiffeid.ID, pub crypto.PublicKey) (*x509.Certificate, error) {
+// issued now by g's intermediate.
+func (a *Authority) leafTemplate(g generation, id spiffeid.ID, pub crypto.PublicKey) (*x509.Certificate, error) {
 	usage, err := keyUsage(pub)
 	if err != nil {
 		return nil, err
 	}
 	now := a.opts.Now()
-	if !now.Before(s.inter.NotAfter) {
-		return nil, fmt.Errorf("the intermediate CA expired at %s; rotate the CA", s.inter.NotAfter.Format(time.RFC3339))
+	if !now.Before(g.inter.NotAfter) {
+		return nil, fmt.Errorf("the intermediate CA expired at %s; rotate the CA", g.inter.NotAfter.Format(time.RFC3339))
 	}
 	serial, err := newSerial()
 	if err != nil {
@@ -98,7 +99,7 @@ func (a *Authority) leafTemplate(s *snapshot, id spiffeid.ID, pub crypto.PublicK
 		SerialNumber:          serial,
 		URIs:                  []*url.URL{id.URL()},
 		NotBefore:             now.Add(-a.opts.Skew),
-		NotAfter:              earliest(now.Add(a.opts.LeafTTL), s.inter.NotAfter),
+		NotAfter:              earliest(now.Add(a.opts.LeafTTL), g.inter.NotAfter),
 		KeyUsage:              usage,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,

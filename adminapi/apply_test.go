@@ -1,6 +1,7 @@
 package adminapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -105,5 +106,22 @@ func TestApplyUpdatesAndRefuses(t *testing.T) {
 				t.Errorf("got details %+v, want the first to contain %q", e.Details, tc.wantDetail)
 			}
 		})
+	}
+}
+
+func TestApplyTooLarge(t *testing.T) {
+	h := newHarness(t)
+	var doc strings.Builder
+	doc.WriteString("services:\n")
+	for i := range resource.MaxChanges + 1 {
+		fmt.Fprintf(&doc, "  - name: s%d\n    endpoints: [127.0.0.1:1]\n", i)
+	}
+	resp := h.do(t, "POST", "/v1/apply?dry_run=true", doc.String())
+	want(t, resp, http.StatusOK, "")
+	want(t, h.do(t, "POST", "/v1/apply", doc.String()), http.StatusRequestEntityTooLarge, "too_large")
+	var list adminapi.List
+	decode(t, h.do(t, "GET", "/v1/services", ""), &list)
+	if len(list.Items) != 0 {
+		t.Errorf("got %d services after a refused apply, want none", len(list.Items))
 	}
 }

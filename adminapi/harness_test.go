@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -40,6 +42,29 @@ type harness struct {
 	doc    *openapiDoc
 	tokens *jointoken.Manager
 	store  *bolt.Store
+	clock  *clock // the CA's
+}
+
+// clock is a settable clock, safe for concurrent use.
+type clock struct{ t atomic.Pointer[time.Time] }
+
+func newClock() *clock {
+	c := &clock{}
+	c.advance(0)
+	return c
+}
+
+func (c *clock) now() time.Time { return *c.t.Load() }
+
+// advance moves the clock d on from the last time it was read or set; the
+// first call starts it at the real time.
+func (c *clock) advance(d time.Duration) {
+	t := time.Now()
+	if p := c.t.Load(); p != nil {
+		t = *p
+	}
+	t = t.Add(d)
+	c.t.Store(&t)
 }
 
 // newHarness serves the API; with, if given, changes its options first.
@@ -56,7 +81,8 @@ func newHarness(t testing.TB, with ...func(*adminapi.Options)) *harness {
 	if err != nil {
 		t.Fatalf("create admin token: %v", err)
 	}
-	authority, err := ca.Open(t.Context(), st, ca.Options{KeyFile: filepath.Join(dir, "ca.key")})
+	caClock := newClock()
+	authority, err := ca.Open(t.Context(), st, ca.Options{KeyFile: filepath.Join(dir, "ca.key"), Now: caClock.now})
 	if err != nil {
 		t.Fatalf("open ca: %v", err)
 	}
@@ -74,7 +100,7 @@ func newHarness(t testing.TB, with ...func(*adminapi.Options)) *harness {
 	api := adminapi.Handler(opts)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &harness{url: srv.URL, api: api, admin: admin, doc: loadDoc(t), tokens: tokens, store: st}
+	return &harness{url: srv.URL, api: api, admin: admin, doc: loadDoc(t), tokens: tokens, store: st, clock: caClock}
 }
 
 // response is an answer the harness read in full.

@@ -108,7 +108,7 @@ func (d *openapiDoc) errorCodes() []string { return d.Components.Schemas["ErrorC
 // document is checked against the code itself.
 func muxPatterns(t *testing.T) (routes []string, fallbacks []string) {
 	t.Helper()
-	re := regexp.MustCompile(`mux\.HandleFunc\("([^"]*)"`)
+	re := regexp.MustCompile(`mux\.Handle(?:Func)?\("([^"]*)"`)
 	for _, m := range re.FindAllStringSubmatch(string(readFile(t, "api.go")), -1) {
 		if strings.Contains(m[1], " ") {
 			routes = append(routes, m[1])

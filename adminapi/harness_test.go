@@ -147,8 +147,8 @@ func (h *harness) do(t *testing.T, method, path, body string, headers ...string)
 
 // checkResponse checks what every answer must be: it echoes the request's
 // X-Request-Id (or makes one up), its status is documented for the
-// operation, and an error is a JSON body with a documented code and the
-// same request ID.
+// operation and its body matches the documented schema, and an error is a
+// JSON body with a documented code and the same request ID.
 func (h *harness) checkResponse(t testing.TB, req *http.Request, resp response) {
 	t.Helper()
 	id := resp.header.Get("X-Request-Id")

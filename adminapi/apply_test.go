@@ -102,7 +102,7 @@ func TestApplyUpdatesAndRefuses(t *testing.T) {
 			resp := h.do(t, "POST", "/v1/apply"+tc.query, tc.body)
 			want(t, resp, http.StatusUnprocessableEntity, "invalid_config")
 			e := decodeError(t, resp)
-			if len(e.Details) == 0 || !strings.Contains(e.Details[0].Message, tc.wantDetail) {
+			if len(e.Details) == 0 || !strings.Contains(e.Details[0].String(), tc.wantDetail) {
 				t.Errorf("got details %+v, want the first to contain %q", e.Details, tc.wantDetail)
 			}
 		})

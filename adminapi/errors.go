@@ -78,7 +78,7 @@ func failErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &cfgErrs):
 		details := make([]resource.Problem, len(cfgErrs))
 		for i, e := range cfgErrs {
-			details[i] = resource.Problem{Resource: "body", Path: e.Path, Message: e.Error()}
+			details[i] = resource.Problem{Resource: e.File, Path: e.Path, Line: e.Line, Column: e.Column, Message: e.Msg}
 		}
 		writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: errorBody{
 			Code: CodeInvalidConfig, Message: err.Error(), RequestID: requestID(r), Details: details}})

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -189,6 +190,8 @@ type errorBody struct {
 type problem struct {
 	Resource string `json:"resource"`
 	Path     string `json:"path"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
 	Message  string `json:"message"`
 }
 
@@ -234,4 +237,20 @@ func readFile(t testing.TB, name string) []byte {
 		t.Fatalf("read %s: %v", name, err)
 	}
 	return b
+}
+
+// String renders a problem as "resource:line:col: path: message", the
+// way a config error reads, leaving out the parts that are absent.
+func (p problem) String() string {
+	s := p.Resource
+	if p.Line > 0 {
+		s += ":" + strconv.Itoa(p.Line)
+		if p.Column > 0 {
+			s += ":" + strconv.Itoa(p.Column)
+		}
+	}
+	if p.Path != "" {
+		s += ": " + p.Path
+	}
+	return s + ": " + p.Message
 }

@@ -47,7 +47,7 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if r.URL.Query().Has("watch") {
+	if q := r.URL.Query(); q.Has("watch") && (q.Get("watch") == "" || q.Get("watch") == "true" || q.Get("watch") == "1") {
 		a.watch(w, r, k)
 		return
 	}

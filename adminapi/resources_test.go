@@ -140,8 +140,8 @@ func TestResourceErrors(t *testing.T) {
 				t.Fatalf("got details %+v, want %d containing %q", e.Details, len(tc.wantDetails), tc.wantDetails)
 			}
 			for i, d := range e.Details {
-				if !strings.Contains(d.Message, tc.wantDetails[i]) {
-					t.Errorf("got detail %d %q, want it to contain %q", i, d.Message, tc.wantDetails[i])
+				if !strings.Contains(d.String(), tc.wantDetails[i]) {
+					t.Errorf("got detail %d %q, want it to contain %q", i, d.String(), tc.wantDetails[i])
 				}
 			}
 		})

@@ -109,7 +109,7 @@ func TestApplyInvalid(t *testing.T) {
 		{
 			name: "unknown field",
 			doc:  "services:\n  - name: billing\n    endpoints: [127.0.0.1:7001]\n    colour: blue\n",
-			want: []string{"error: invalid_config: ", "  body: services[0].colour: "},
+			want: []string{"error: invalid_config: ", "  stdin:4:5: services[0].colour: unknown field"},
 		},
 	}
 	for _, tc := range tests {

@@ -29,6 +29,8 @@ type Client struct {
 type Problem struct {
 	Resource string `json:"resource"`
 	Path     string `json:"path,omitempty"`
+	Line     int    `json:"line,omitempty"`
+	Column   int    `json:"column,omitempty"`
 	Message  string `json:"message"`
 }
 

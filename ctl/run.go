@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -192,10 +193,16 @@ func printAPIError(w io.Writer, e *APIError) {
 	}
 	fmt.Fprintf(w, "error: %s: %s\n", e.Code, msg)
 	for _, d := range e.Details {
-		if d.Path == "" {
-			fmt.Fprintf(w, "  %s: %s\n", d.Resource, d.Message)
-			continue
+		where := d.Resource
+		if d.Line > 0 {
+			where += ":" + strconv.Itoa(d.Line)
+			if d.Column > 0 {
+				where += ":" + strconv.Itoa(d.Column)
+			}
 		}
-		fmt.Fprintf(w, "  %s: %s: %s\n", d.Resource, d.Path, d.Message)
+		if d.Path != "" {
+			where += ": " + d.Path
+		}
+		fmt.Fprintf(w, "  %s: %s\n", where, d.Message)
 	}
 }

@@ -49,7 +49,10 @@ type Problem struct {
 	// Resource is "kind/name" of the resource at fault.
 	Resource string `json:"resource"`
 	// Path is the field path inside the resource (empty for the whole).
-	Path    string `json:"path,omitempty"`
+	Path string `json:"path,omitempty"`
+	// Line and Column locate a problem in a request body (0 elsewhere).
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
 	Message string `json:"message"`
 }
 

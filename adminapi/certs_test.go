@@ -96,3 +96,55 @@ func TestNodesUnavailable(t *testing.T) {
 	})
 	want(t, h.do(t, "GET", "/v1/nodes", ""), http.StatusServiceUnavailable, "unavailable")
 }
+
+// rootStates returns each root's sha256 and state, with the time that
+// state names, relative to from.
+func rootStates(c adminapi.Certs, from time.Time) [][3]string {
+	var out [][3]string
+	for _, r := range c.Roots {
+		at := "-"
+		switch {
+		case !r.ActivatesAt.IsZero():
+			at = "activates +" + r.ActivatesAt.Sub(from).String()
+		case !r.RetiresAt.IsZero():
+			at = "retires +" + r.RetiresAt.Sub(from).String()
+		}
+		out = append(out, [3]string{r.SHA256, r.State, at})
+	}
+	return out
+}
+
+// TestCertsRotationStates: each root's state through a rotation with the
+// defaults (a minute's propagation, an overlap of twice the 12h leaves),
+// and the pin staying on the old root until it retires.
+func TestCertsRotationStates(t *testing.T) {
+	h := newHarness(t)
+	var before adminapi.Certs
+	decode(t, h.do(t, "GET", "/v1/certs", ""), &before)
+	old := before.Pin
+	rotatedAt := h.clock.now().UTC()
+	var rotated adminapi.Certs
+	decode(t, h.do(t, "POST", "/v1/certs/rotate", ""), &rotated)
+	next := rotated.Roots[1].SHA256
+	steps := []struct {
+		name    string
+		advance time.Duration
+		pin     string
+		states  [][3]string
+	}{
+		{"rotated", 0, old, [][3]string{{old, "active", "retires +24h1m0s"}, {next, "next", "activates +1m0s"}}},
+		{"activated", time.Minute, old, [][3]string{{next, "active", "-"}, {old, "retiring", "retires +24h1m0s"}}},
+		{"retired", 24 * time.Hour, next, [][3]string{{next, "active", "-"}}},
+	}
+	for _, s := range steps {
+		h.clock.advance(s.advance)
+		var got adminapi.Certs
+		decode(t, h.do(t, "GET", "/v1/certs", ""), &got)
+		if diff := cmp.Diff(s.states, rootStates(got, rotatedAt)); diff != "" {
+			t.Errorf("%s: roots (-want +got):\n%s", s.name, diff)
+		}
+		if diff := cmp.Diff(s.pin, got.Pin); diff != "" {
+			t.Errorf("%s: pin (-want +got):\n%s", s.name, diff)
+		}
+	}
+}

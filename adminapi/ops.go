@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pylon-mesh/pylon/ca"
 	"github.com/pylon-mesh/pylon/jointoken"
 	"github.com/pylon-mesh/pylon/registry"
 )
@@ -126,14 +127,31 @@ type Root struct {
 	SHA256    string    `json:"sha256"`
 	NotBefore time.Time `json:"not_before"`
 	NotAfter  time.Time `json:"not_after"`
-	Current   bool      `json:"current"`
+	// Current marks the active root, whose intermediate issues leaves.
+	Current bool `json:"current"`
+	// State is the root's part in a rotation: "active" (issuing), "next"
+	// (trusted, issuing from ActivatesAt) or "retiring" (trusted until
+	// RetiresAt).
+	State string `json:"state"`
+	// ActivatesAt is when a next root starts issuing.
+	ActivatesAt time.Time `json:"activates_at,omitzero"`
+	// RetiresAt is when a retiring root, or an active one a next one
+	// replaces, stops being trusted.
+	RetiresAt time.Time `json:"retires_at,omitzero"`
 }
 
 // Certs is the answer to GET /v1/certs.
 type Certs struct {
 	Roots []Root `json:"roots"`
-	// Pin is the current root's pin, as join tokens carry it.
+	// Pin is the pin join tokens carry: of the root the control plane's
+	// serving chain ends in, the oldest trusted one.
 	Pin string `json:"pin"`
+}
+
+// rootStatuser is a CA that tells each root's part in a rotation, as a
+// *ca.Authority does.
+type rootStatuser interface {
+	Status() []ca.RootStatus
 }
 
 func (a *api) certs(w http.ResponseWriter, r *http.Request) {
@@ -142,10 +160,29 @@ func (a *api) certs(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) certsInfo() Certs {
 	out := Certs{Pin: a.CA.Pin(), Roots: []Root{}}
-	for i, c := range a.CA.Roots() {
+	for _, st := range a.rootStatus() {
+		c := st.Cert
 		sum := sha256.Sum256(c.Raw)
 		out.Roots = append(out.Roots, Root{Subject: c.Subject.String(), SHA256: base64.RawURLEncoding.EncodeToString(sum[:]),
-			NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), Current: i == 0})
+			NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), Current: st.State == ca.Active,
+			State: string(st.State), ActivatesAt: st.ActivatesAt.UTC(), RetiresAt: st.RetiresAt.UTC()})
+	}
+	return out
+}
+
+// rootStatus returns the CA's roots with their states; a CA that cannot
+// tell them has its first root active and the others retiring.
+func (a *api) rootStatus() []ca.RootStatus {
+	if s, ok := a.CA.(rootStatuser); ok {
+		return s.Status()
+	}
+	var out []ca.RootStatus
+	for i, c := range a.CA.Roots() {
+		st := ca.RootStatus{Cert: c, State: ca.Retiring}
+		if i == 0 {
+			st.State = ca.Active
+		}
+		out = append(out, st)
 	}
 	return out
 }

@@ -43,6 +43,9 @@ type Options struct {
 	TrustDomain string
 	// CertTTL is how long workload certificates live; default 12h.
 	CertTTL time.Duration
+	// CAPropagation is how long after a CA rotation the new CA starts
+	// issuing, so that every data plane has its root first; default 1m.
+	CAPropagation time.Duration
 	// CAKeyFile is the key that seals the CA's private key in the store;
 	// default DataDir/ca.key, made at first start. Replicas sharing an
 	// etcd store must all be given the same file.
@@ -95,7 +98,8 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.CAKeyFile == "" {
 		opts.CAKeyFile = filepath.Join(opts.DataDir, "ca.key")
 	}
-	authority, err := ca.Open(ctx, st, ca.Options{TrustDomain: opts.TrustDomain, KeyFile: opts.CAKeyFile, LeafTTL: opts.CertTTL})
+	authority, err := ca.Open(ctx, st, ca.Options{TrustDomain: opts.TrustDomain, KeyFile: opts.CAKeyFile,
+		LeafTTL: opts.CertTTL, Propagation: opts.CAPropagation})
 	if err != nil {
 		return fmt.Errorf("certificate authority: %w", err)
 	}

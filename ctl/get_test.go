@@ -68,16 +68,16 @@ func TestCerts(t *testing.T) {
 	s := newServer(t)
 	r := must(t, s.ctl(t, "certs"))
 	got := fields(r.Stdout)
-	if len(got) != 2 || len(got[1]) != 6 || got[1][5] != "yes" || got[1][1] != "1" {
-		t.Errorf("got certs table %q, want a header and root 1, current", got)
+	if len(got) != 2 || len(got[1]) != 9 || got[1][5] != "yes" || got[1][6] != "active" || got[1][1] != "1" {
+		t.Errorf("got certs table %q, want a header and root 1, current and active", got)
 	}
 	r = must(t, s.ctl(t, "certs", "rotate"))
 	got = fields(r.Stdout)
 	current := [][]string{}
 	for _, row := range got[1:] {
-		current = append(current, []string{row[1], row[5]})
+		current = append(current, []string{row[1], row[5], row[6]})
 	}
-	if diff := cmp.Diff([][]string{{"2", "yes"}, {"1", "no"}}, current); diff != "" {
+	if diff := cmp.Diff([][]string{{"2", "yes", "active"}, {"1", "no", "retiring"}}, current); diff != "" {
 		t.Errorf("roots after rotate (-want +got):\n%s\n%s", diff, r.Stdout)
 	}
 	r = must(t, s.ctl(t, "get", "certs", "-o", "json"))

@@ -32,7 +32,7 @@ var kinds = []*kind{
 	{plural: "instances", singular: "instance", header: []string{"SERVICE", "ID", "ADDRESS", "HEALTH", "AGE"}, row: instanceRow},
 	{plural: "tokens", singular: "token", header: []string{"ID", "KIND", "SERVICE", "USES", "EXPIRES"}, row: tokenRow},
 	{plural: "nodes", singular: "node", header: []string{"ID", "KIND", "IDENTITY", "ACKED", "NACKED"}, row: nodeRow},
-	{plural: "certs", singular: "cert", header: []string{"SUBJECT", "SHA256", "NOT-BEFORE", "NOT-AFTER", "CURRENT"}, row: rootRow},
+	{plural: "certs", singular: "cert", header: []string{"SUBJECT", "SHA256", "NOT-BEFORE", "NOT-AFTER", "CURRENT", "STATE", "ACTIVATES", "RETIRES"}, row: rootRow},
 }
 
 // kindOf finds a kind by any of its names.

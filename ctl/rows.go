@@ -153,19 +153,35 @@ func nodeRow(item json.RawMessage, _ time.Time) ([]string, error) {
 	return []string{n.ID, orDash(n.Kind), orDash(n.Identity), orDash(n.Acked), orDash(n.Nacked)}, err
 }
 
-func rootRow(item json.RawMessage, _ time.Time) ([]string, error) {
+func rootRow(item json.RawMessage, now time.Time) ([]string, error) {
 	r, err := decodeItem[struct {
-		Subject   string    `json:"subject"`
-		SHA256    string    `json:"sha256"`
-		NotBefore time.Time `json:"not_before"`
-		NotAfter  time.Time `json:"not_after"`
-		Current   bool      `json:"current"`
+		Subject     string    `json:"subject"`
+		SHA256      string    `json:"sha256"`
+		NotBefore   time.Time `json:"not_before"`
+		NotAfter    time.Time `json:"not_after"`
+		Current     bool      `json:"current"`
+		State       string    `json:"state"`
+		ActivatesAt time.Time `json:"activates_at"`
+		RetiresAt   time.Time `json:"retires_at"`
 	}](item)
 	current := "no"
 	if r.Current {
 		current = "yes"
 	}
-	return []string{r.Subject, r.SHA256, r.NotBefore.UTC().Format(time.RFC3339), r.NotAfter.UTC().Format(time.RFC3339), current}, err
+	return []string{r.Subject, r.SHA256, r.NotBefore.UTC().Format(time.RFC3339), r.NotAfter.UTC().Format(time.RFC3339), current,
+		orDash(r.State), until(now, r.ActivatesAt), until(now, r.RetiresAt)}, err
+}
+
+// until shows how long until t: "-" for no time, "now" once it passed,
+// else coarsely ("42s", "5m", "3h").
+func until(now, t time.Time) string {
+	switch {
+	case t.IsZero():
+		return "-"
+	case !t.After(now):
+		return "now"
+	}
+	return coarse(t.Sub(now))
 }
 
 // age shows how long ago t was, coarsely ("42s", "5m", "3h", "12d").

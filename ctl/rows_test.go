@@ -37,8 +37,14 @@ func TestRows(t *testing.T) {
 			[]string{"n", "sidecar", "spiffe://x", "3", "4"}},
 		{"instance", instanceRow, `{"id":"i","service":"s","address":"h:1","health":"","registered":"2030-01-02T02:04:05Z"}`,
 			[]string{"s", "i", "h:1", "-", "60m"}},
-		{"root", rootRow, `{"subject":"CN=r","sha256":"x","not_before":"2030-01-02T03:04:05+01:00","not_after":"2031-01-02T03:04:05Z","current":false}`,
-			[]string{"CN=r", "x", "2030-01-02T02:04:05Z", "2031-01-02T03:04:05Z", "no"}},
+		{"root from a server without states", rootRow, `{"subject":"CN=r","sha256":"x","not_before":"2030-01-02T03:04:05+01:00","not_after":"2031-01-02T03:04:05Z","current":false}`,
+			[]string{"CN=r", "x", "2030-01-02T02:04:05Z", "2031-01-02T03:04:05Z", "no", "-", "-", "-"}},
+		{"next root", rootRow, `{"subject":"CN=r","sha256":"x","not_before":"2030-01-02T03:04:05Z","not_after":"2031-01-02T03:04:05Z","current":false,"state":"next","activates_at":"2030-01-02T03:04:50Z"}`,
+			[]string{"CN=r", "x", "2030-01-02T03:04:05Z", "2031-01-02T03:04:05Z", "no", "next", "45s", "-"}},
+		{"active root being replaced", rootRow, `{"subject":"CN=r","sha256":"x","not_before":"2030-01-02T03:04:05Z","not_after":"2031-01-02T03:04:05Z","current":true,"state":"active","retires_at":"2030-01-02T06:04:05Z"}`,
+			[]string{"CN=r", "x", "2030-01-02T03:04:05Z", "2031-01-02T03:04:05Z", "yes", "active", "-", "3h"}},
+		{"retiring root past its time", rootRow, `{"subject":"CN=r","sha256":"x","not_before":"2030-01-02T03:04:05Z","not_after":"2031-01-02T03:04:05Z","current":false,"state":"retiring","retires_at":"2030-01-02T03:04:05Z"}`,
+			[]string{"CN=r", "x", "2030-01-02T03:04:05Z", "2031-01-02T03:04:05Z", "no", "retiring", "-", "now"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,6 +25,7 @@ func runControl(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&o.AdminTLSKey, "admin-tls-key", "", "PEM private key for the admin API")
 	fs.StringVar(&o.TrustDomain, "trust-domain", "pylon.local", "SPIFFE trust domain of workload identities")
 	fs.DurationVar(&o.CertTTL, "cert-ttl", 0, "lifetime of workload certificates (default 12h)")
+	fs.DurationVar(&o.CAPropagation, "ca-propagation", 0, "after pylon ctl certs rotate, how long the new CA is only trusted before it issues (default 1m)")
 	fs.StringVar(&o.CAKeyFile, "ca-key-file", "", "key sealing the CA's private key in the store (default <data>/ca.key); every replica on one etcd store needs the same file")
 	hosts := fs.String("hosts", "", "comma-separated extra DNS names or IPs data planes use to reach --listen")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")

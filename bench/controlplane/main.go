@@ -1,0 +1,99 @@
+// Command controlplane measures the push fan-out of a real `pylon control`
+// process: how long one endpoint change takes to reach N data-plane
+// streams, and what the control plane costs in memory and CPU while it
+// serves them. docs/performance.md holds its results.
+//
+//	go run ./bench/controlplane [flags]
+//
+// It starts `pylon control` as a child process on free loopback ports with
+// a fresh data directory, applies a config of S services × E static
+// endpoints (one listener, one route per service), creates one join token
+// with unlimited uses and runs N simulated gateways in its own process:
+// each enrolls with its own enroll.Agent and holds its own config stream
+// (push.Run over agent.Dial), as a real gateway does. Once every node has
+// acked the first version it reads the control plane's VmRSS and VmHWM,
+// then runs R rounds: PUT one service with one endpoint moved, and time
+// each node's receipt of the new version from the moment the API call
+// returned. It prints a table and stops the control plane.
+//
+// Flags:
+//
+//	--pylon PATH     pylon binary; default: go build ./cmd/pylon into a temp dir
+//	--nodes N        simulated data planes (default 1000)
+//	--services S     services, each with one route (default 50)
+//	--endpoints E    static endpoints per service (default 100)
+//	--rounds R       endpoint changes measured (default 5)
+//	--decode MODE    full: every node decodes and checks each snapshot with
+//	                 snapshot.Decode, as a gateway does; none: nodes only note
+//	                 the version (default full)
+//	--timeout D      bound on the whole run (default 5m)
+//
+// All nodes share the machine with the control plane; with --decode full
+// their decoding competes with it for the CPU, which a fleet of real
+// gateways on their own machines would not.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// options are the benchmark's parameters.
+type options struct {
+	pylon                              string
+	nodes, services, endpoints, rounds int
+	decode                             string
+	timeout                            time.Duration
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		os.Exit(2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	res, err := run(ctx, o, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "controlplane:", err)
+		os.Exit(1)
+	}
+	res.print(os.Stdout)
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("controlplane", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.pylon, "pylon", "", "pylon binary (default: go build ./cmd/pylon into a temp dir)")
+	fs.IntVar(&o.nodes, "nodes", 1000, "simulated data planes, each with its own agent and connection")
+	fs.IntVar(&o.services, "services", 50, "services in the config, each with one route")
+	fs.IntVar(&o.endpoints, "endpoints", 100, "static endpoints per service")
+	fs.IntVar(&o.rounds, "rounds", 5, "endpoint changes to measure")
+	fs.StringVar(&o.decode, "decode", "full", "full: nodes decode each snapshot with snapshot.Decode; none: they only note its version")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on the whole run")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := o.check(); err != nil {
+		fmt.Fprintln(stderr, "controlplane:", err)
+		return o, err
+	}
+	return o, nil
+}
+
+func (o options) check() error {
+	switch {
+	case min(o.nodes, o.services, o.endpoints, o.rounds) <= 0:
+		return fmt.Errorf("check flags: --nodes, --services, --endpoints and --rounds must be positive")
+	case o.decode != "full" && o.decode != "none":
+		return fmt.Errorf("check flags: --decode %q, want full or none", o.decode)
+	case o.timeout <= 0:
+		return fmt.Errorf("check flags: --timeout must be positive")
+	}
+	return nil
+}

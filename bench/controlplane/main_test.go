@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestRunSmall runs the whole benchmark at a tiny size, so that it keeps
+// building and working: a real `pylon control`, five enrolled nodes, one
+// endpoint change.
+func TestRunSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts pylon control")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pylon, err := buildPylon(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, decode := range []string{"full", "none"} {
+		t.Run("decode="+decode, func(t *testing.T) {
+			o := options{pylon: pylon, nodes: 5, services: 2, endpoints: 3, rounds: 2, decode: decode, timeout: time.Minute}
+			var logs bytes.Buffer
+			res, err := run(ctx, o, &logs)
+			if err != nil {
+				t.Fatalf("run: %v\nprogress:\n%s", err, &logs)
+			}
+			got := shape{Rounds: len(res.rounds), Drops: res.drops, HasMemory: res.memory.RSS > 0 && res.memory.HWM >= res.memory.RSS}
+			for _, r := range res.rounds {
+				got.Latencies = append(got.Latencies, len(r.latency))
+			}
+			want := shape{Rounds: 2, Latencies: []int{5, 5}, HasMemory: true}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("result shape (-want +got):\n%s", diff)
+			}
+			var out bytes.Buffer
+			res.print(&out)
+			if !strings.Contains(out.String(), "| all |") {
+				t.Errorf("report has no \"all\" row:\n%s", &out)
+			}
+		})
+	}
+}
+
+// shape is what a run must produce whatever the machine's speed.
+type shape struct {
+	Rounds    int
+	Latencies []int // latencies recorded per round
+	Drops     int64
+	HasMemory bool
+}
+
+func TestPercentile(t *testing.T) {
+	ms := func(n ...int) []time.Duration {
+		out := make([]time.Duration, len(n))
+		for i, v := range n {
+			out[i] = time.Duration(v) * time.Millisecond
+		}
+		return out
+	}
+	hundred := make([]int, 100)
+	for i := range hundred {
+		hundred[i] = i + 1
+	}
+	tests := []struct {
+		name   string
+		sorted []time.Duration
+		p      float64
+		want   time.Duration
+	}{
+		{"empty", nil, 50, 0},
+		{"one", ms(7), 99, 7 * time.Millisecond},
+		{"median of four is the second", ms(1, 2, 3, 4), 50, 2 * time.Millisecond},
+		{"p99 of 100", ms(hundred...), 99, 99 * time.Millisecond},
+		{"p100 is the max", ms(hundred...), 100, 100 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := percentile(tc.sorted, tc.p); got != tc.want {
+				t.Errorf("percentile(%v) = %v, want %v", tc.p, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	tests := []struct {
+		name    string
+		line    string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"plain", "42 (pylon) S 1 42 42 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 9 0 100 1000 50", 2800 * time.Millisecond, false},
+		{"name with spaces and parens", "42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 9 0 100 1000 50", 100 * time.Millisecond, false},
+		{"no name", "42 S 1", 0, true},
+		{"too short", "42 (pylon) S 1 2", 0, true},
+		{"not a number", "42 (pylon) S 1 42 42 0 -1 4194560 100 0 0 0 x 30 0", 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseStat([]byte(tc.line))
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Errorf("parseStat = %v, %v; want %v, error %v", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr bool
+	}{
+		{"defaults", nil, false},
+		{"small", []string{"--nodes", "5", "--services", "2", "--endpoints", "3", "--rounds", "1", "--decode", "none"}, false},
+		{"zero nodes", []string{"--nodes", "0"}, true},
+		{"bad decode", []string{"--decode", "some"}, true},
+		{"no timeout", []string{"--timeout", "0s"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseFlags(tc.args, io.Discard)
+			if (err != nil) != tc.wantErr {
+				t.Errorf("parseFlags(%q) error = %v, want error %v", tc.args, err, tc.wantErr)
+			}
+		})
+	}
+}

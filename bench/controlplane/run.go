@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// run does the whole benchmark, writing progress to logw.
+func run(ctx context.Context, o options, logw io.Writer) (*result, error) {
+	progress := func(format string, args ...any) { fmt.Fprintf(logw, "controlplane: "+format+"\n", args...) }
+	raiseFileLimit()
+	tmp, err := os.MkdirTemp("", "pylon-cpbench-")
+	if err != nil {
+		return nil, fmt.Errorf("make a temp dir: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	if o.pylon == "" {
+		progress("building ./cmd/pylon")
+		if o.pylon, err = buildPylon(ctx, tmp); err != nil {
+			return nil, err
+		}
+	}
+	res := &result{opts: o, loadStart: loadAverage()}
+	cp, err := startControl(ctx, o.pylon, filepath.Join(tmp, "data"))
+	if err != nil {
+		return nil, err
+	}
+	defer cp.stop()
+	b := &bench{o: o, cp: cp, res: res, progress: progress}
+	if err := b.measure(ctx); err != nil {
+		return nil, fmt.Errorf("%w\npylon control stderr (tail):\n%s", err, cp.stderr)
+	}
+	res.loadEnd = loadAverage()
+	return res, nil
+}
+
+// bench is one run against a started control plane.
+type bench struct {
+	o        options
+	cp       *controlPlane
+	res      *result
+	progress func(format string, args ...any)
+	fleet    *fleet
+}
+
+func (b *bench) measure(ctx context.Context) error {
+	w := newWorkload(b.o.services, b.o.endpoints)
+	doc, err := w.document()
+	if err != nil {
+		return err
+	}
+	if err := b.cp.call(ctx, http.MethodPost, "/v1/apply", doc, nil); err != nil {
+		return fmt.Errorf("apply the benchmark config: %w", err)
+	}
+	var tok struct{ Token string }
+	req := map[string]any{"service": "bench", "max_uses": 0, "description": "push fan-out benchmark"}
+	if err := b.cp.call(ctx, http.MethodPost, "/v1/tokens", req, &tok); err != nil {
+		return fmt.Errorf("create the join token: %w", err)
+	}
+	fctx, stop := context.WithCancel(ctx)
+	defer func() { stop(); b.fleet.wait() }()
+	if err := b.connect(fctx, tok.Token); err != nil {
+		return err
+	}
+	for r := range b.o.rounds {
+		if err := b.round(ctx, w, r); err != nil {
+			return fmt.Errorf("round %d: %w", r+1, err)
+		}
+	}
+	b.res.drops = b.fleet.drops.Load()
+	return nil
+}
+
+// connect starts the fleet, waits until every node acked the same first
+// version, and then reads the control plane's memory.
+func (b *bench) connect(ctx context.Context, token string) error {
+	b.progress("starting %d nodes", b.o.nodes)
+	start := time.Now()
+	b.fleet = newFleet(b.cp.listen, token, b.o.nodes, b.o.decode == "full")
+	first := b.fleet.track.expectChange("")
+	b.fleet.start(ctx, b.o.nodes)
+	if err := b.wait(ctx, first); err != nil {
+		return fmt.Errorf("wait for every node's first snapshot: %w", err)
+	}
+	version, err := b.settle(ctx, "")
+	if err != nil {
+		return err
+	}
+	b.res.connect = time.Since(start)
+	b.res.payload = b.fleet.track.payloadSize()
+	b.progress("%d nodes acked version %s in %v", b.o.nodes, version, b.res.connect.Round(time.Millisecond))
+	b.res.memory, err = readMemory(b.cp.cmd.Process.Pid)
+	return err
+}
+
+// round moves one endpoint and times its arrival at every node.
+func (b *bench) round(ctx context.Context, w *workload, r int) error {
+	old := b.fleet.track.agreed()
+	pid := b.cp.cmd.Process.Pid
+	cpu0, err := readCPU(pid)
+	if err != nil {
+		return err
+	}
+	self0 := selfCPU()
+	all := b.fleet.track.expectChange(old)
+	svc := w.change(r)
+	start := time.Now()
+	if err := b.cp.call(ctx, http.MethodPut, "/v1/services/"+svc.Name, svc, nil); err != nil {
+		return fmt.Errorf("change an endpoint: %w", err)
+	}
+	returned := time.Now()
+	if err := b.wait(ctx, all); err != nil {
+		return fmt.Errorf("wait for every node to have the change: %w; %v; %d streams dropped", err, b.fleet.track, b.fleet.drops.Load())
+	}
+	cpu1, err := readCPU(pid)
+	if err != nil {
+		return err
+	}
+	lat := b.fleet.track.since(returned)
+	b.res.rounds = append(b.res.rounds, roundResult{call: returned.Sub(start), latency: lat, cpu: cpu1 - cpu0, nodesCPU: selfCPU() - self0})
+	version, err := b.settle(ctx, old)
+	if err != nil {
+		return err
+	}
+	b.progress("round %d: version %s at every node %v after the call returned", r+1, version, slowest(lat).Round(time.Millisecond))
+	return nil
+}
+
+// wait waits for ch, failing early if the control plane exits, a node
+// cannot enroll or ctx ends.
+func (b *bench) wait(ctx context.Context, ch <-chan struct{}) error {
+	select {
+	case <-ch:
+		return nil
+	case <-b.cp.done:
+		return errExited
+	case err := <-b.fleet.errs:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// settle waits until every node has one version other than old and the
+// control plane's node records show it acked; it returns that version.
+func (b *bench) settle(ctx context.Context, old string) (string, error) {
+	for {
+		v := b.fleet.track.agreed()
+		if v != "" && v != old {
+			n, err := b.acked(ctx, v)
+			if err != nil {
+				return "", err
+			}
+			if n == b.o.nodes {
+				return v, nil
+			}
+		}
+		if err := b.wait(ctx, afterChan(100*time.Millisecond)); err != nil {
+			return "", fmt.Errorf("wait for every node to ack one version: %w", err)
+		}
+	}
+}
+
+// acked counts the benchmark's nodes that GET /v1/nodes shows acking
+// version.
+func (b *bench) acked(ctx context.Context, version string) (int, error) {
+	var nodes struct {
+		Items []struct{ ID, Acked string }
+	}
+	if err := b.cp.call(ctx, http.MethodGet, "/v1/nodes", nil, &nodes); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, it := range nodes.Items {
+		if strings.HasPrefix(it.ID, "bench-") && it.Acked == version {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func afterChan(d time.Duration) <-chan struct{} {
+	ch := make(chan struct{})
+	time.AfterFunc(d, func() { close(ch) })
+	return ch
+}
+
+// buildPylon builds ./cmd/pylon of the module the benchmark belongs to
+// into dir.
+func buildPylon(ctx context.Context, dir string) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the pylon module: go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("find the pylon module: go env GOMOD printed %q; run from inside the pylon module or pass --pylon", mod)
+	}
+	bin := filepath.Join(dir, "pylon")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pylon")
+	cmd.Dir = filepath.Dir(mod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/pylon: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// raiseFileLimit lifts the soft limit on open files to the hard one: every
+// node holds a connection.
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}

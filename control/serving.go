@@ -112,6 +112,8 @@ func (s *servingCert) renew(ctx context.Context, log *slog.Logger) {
 		if err := s.issue(); err != nil {
 			log.Error("renew serving certificate", "err", err.Error())
 			sleep(ctx, time.Second)
+			continue
 		}
+		log.Debug("renewed the serving certificate", "root_pin", s.ca.Pin(), "not_after", s.cur.Load().Leaf.NotAfter)
 	}
 }

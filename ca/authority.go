@@ -23,6 +23,7 @@ type Authority struct {
 
 	rotateMu sync.Mutex // serialises this replica's rotations
 	cur      atomic.Pointer[snapshot]
+	changed  chan struct{} // a new state was installed (capacity 1)
 }
 
 // openAttempts bounds how often Open re-reads a state that keeps changing
@@ -44,7 +45,7 @@ func Open(ctx context.Context, st store.Store, opts Options) (*Authority, error)
 	if err != nil {
 		return nil, fmt.Errorf("open ca: %w", err)
 	}
-	a := &Authority{st: st, opts: opts, td: td, aead: aead}
+	a := &Authority{st: st, opts: opts, td: td, aead: aead, changed: make(chan struct{}, 1)}
 	for range openAttempts {
 		err := a.reload(ctx)
 		if !errors.Is(err, store.ErrNotFound) {
@@ -111,6 +112,10 @@ func (a *Authority) install(s *snapshot) {
 			return
 		}
 		if a.cur.CompareAndSwap(old, s) {
+			select {
+			case a.changed <- struct{}{}:
+			default:
+			}
 			return
 		}
 	}

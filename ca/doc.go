@@ -49,7 +49,9 @@
 //     root.
 //  5. When the overlap ends, the old root drops out of Roots, BundlePEM and
 //     Verify on every replica (checked against Options.Now at each call, with
-//     or without Run), and out of the stored state at the next rotation.
+//     or without Run), and Run removes it from the stored state, so that
+//     watchers of "ca/state" (the control plane's snapshot builder) push
+//     the smaller bundle; a rotation drops retired roots too.
 //
 // A data plane that was offline for the whole overlap cannot authenticate
 // the control plane any more (its bundle and its join token name only the

@@ -415,3 +415,49 @@ func TestRunCatchesUpAfterCompaction(t *testing.T) {
 		}
 	})
 }
+
+// TestRunRemovesRetiredRoots: when the old root retires, Run removes it
+// from the stored state, so watchers of the store see the bundle change,
+// even with no rotation after it.
+func TestRunRemovesRetiredRoots(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newStore(t)
+		kf := keyFile(t)
+		opts := Options{KeyFile: kf, LeafTTL: time.Minute, Propagation: 10 * time.Second, Overlap: time.Minute}
+		a, b := openCA(t, st, opts), openCA(t, st, opts)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 2)
+		for _, r := range []*Authority{a, b} {
+			go func() { done <- r.Run(ctx) }()
+		}
+		if err := a.Rotate(context.Background()); err != nil {
+			t.Fatalf("Rotate: %v", err)
+		}
+		synctest.Wait()
+		steps := []struct {
+			name    string
+			advance time.Duration
+			want    int
+		}{
+			{"rotated", 0, 2},
+			{"just before the old root retires", 70*time.Second - time.Nanosecond, 2},
+			{"when it retires", time.Nanosecond, 1},
+		}
+		for _, s := range steps {
+			time.Sleep(s.advance)
+			synctest.Wait()
+			if diff := cmp.Diff(s.want, storedRoots(t, st)); diff != "" {
+				t.Errorf("%s: stored roots (-want +got):\n%s", s.name, diff)
+			}
+		}
+		if diff := cmp.Diff(rootPins(a), rootPins(b)); diff != "" {
+			t.Errorf("the replicas' roots after the old one retired (-a +b):\n%s", diff)
+		}
+		cancel()
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("Run after cancel: got %v, want nil", err)
+			}
+		}
+	})
+}

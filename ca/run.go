@@ -4,17 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/pylon-mesh/pylon/store"
 )
 
 // Run keeps the Authority in step with the stored state: when another
-// replica rotates the CA, Run loads the new state. It returns nil when ctx
-// ends, and an error when the store fails or holds a state this replica
-// cannot load (another trust domain, a key sealed under another key file);
-// the Authority keeps its last good state either way. A deleted state is
+// replica rotates the CA, Run loads the new state. It also removes each
+// root from the stored state once it retired, so that watchers of the
+// store see the trust bundle change. It returns nil when ctx ends, and an
+// error when the store fails or holds a state this replica cannot load
+// (another trust domain, a key sealed under another key file); the
+// Authority keeps its last good state either way. A deleted state is
 // ignored: the Authority keeps the CA it has.
 func (a *Authority) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { a.retireLoop(ctx) })
+	defer wg.Wait()
+	defer cancel()
 	for {
 		err := a.watch(ctx, a.cur.Load().rev)
 		if ctx.Err() != nil {

@@ -1,0 +1,231 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/resource"
+	"github.com/pylon-mesh/pylon/store/bolt"
+)
+
+const controlDoc = "../docs/control-plane.md"
+
+// refusedMark starts a YAML example that the control plane must refuse.
+const refusedMark = "# refused"
+
+// TestControlPlaneDocYAMLApplies applies the YAML examples of
+// docs/control-plane.md in order, after the quick start's
+// examples/gateway/pylon.yaml, to a real store with the code behind
+// `pylon ctl apply -f`, as a reader following the page would. Each must be
+// accepted, except those whose first line starts with "# refused", which
+// must be refused as an invalid config.
+func TestControlPlaneDocYAMLApplies(t *testing.T) {
+	doc := readDoc(t, controlDoc)
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "pylon.db"), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	apply := func(name string, data []byte) error {
+		changes, _, err := resource.DecodeDocument(name, data)
+		if err != nil {
+			return err
+		}
+		_, err = resource.Write(ctx, st, changes, false)
+		return err
+	}
+	quickStart, err := os.ReadFile("../examples/gateway/pylon.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := apply("examples/gateway/pylon.yaml", quickStart); err != nil {
+		t.Fatalf("the quick start's apply is refused: %v", err)
+	}
+	blocks := yamlBlock.FindAllSubmatchIndex(doc, -1)
+	if len(blocks) < 4 {
+		t.Fatalf("found %d YAML examples in %s; it has more, so the scan is broken", len(blocks), controlDoc)
+	}
+	for _, m := range blocks {
+		block := doc[m[2]:m[3]]
+		name := fmt.Sprintf("control-plane.md:%d", 1+bytes.Count(doc[:m[2]], []byte("\n")))
+		err := apply(name, block)
+		var invalid *resource.InvalidError
+		var cfgErrs config.Errors
+		switch {
+		case bytes.HasPrefix(block, []byte(refusedMark)) && err == nil:
+			t.Errorf("%s: got the example applied, want it refused:\n%s", name, block)
+		case bytes.HasPrefix(block, []byte(refusedMark)) && !errors.As(err, &invalid) && !errors.As(err, &cfgErrs):
+			t.Errorf("%s: got %v, want an invalid config error", name, err)
+		case !bytes.HasPrefix(block, []byte(refusedMark)) && err != nil:
+			t.Errorf("%s: the example is refused: %v\n%s", name, err, block)
+		}
+	}
+}
+
+// TestControlPlaneDocRoutesMatchOpenAPI checks that the admin API's route
+// table in docs/control-plane.md lists exactly the operations
+// adminapi/openapi.json describes.
+func TestControlPlaneDocRoutesMatchOpenAPI(t *testing.T) {
+	table := section(t, readDoc(t, controlDoc), "## The admin API")
+	var documented []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Z]+)` \\| `(/[^`]*)` \\|").FindAllSubmatch(table, -1) {
+		documented = append(documented, string(m[1])+" "+string(m[2]))
+	}
+	var spec struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(readDoc(t, "../adminapi/openapi.json"), &spec); err != nil {
+		t.Fatalf("parse adminapi/openapi.json: %v", err)
+	}
+	var described []string
+	for path, item := range spec.Paths {
+		for method := range item {
+			switch method {
+			case "get", "put", "post", "delete", "patch", "head", "options", "trace":
+				described = append(described, strings.ToUpper(method)+" "+path)
+			}
+		}
+	}
+	if len(described) == 0 {
+		t.Fatal("adminapi/openapi.json describes no operations; the scan is broken")
+	}
+	slices.Sort(documented)
+	slices.Sort(described)
+	if d := cmp.Diff(described, documented); d != "" {
+		t.Errorf("admin API routes in adminapi/openapi.json (-) and in docs/control-plane.md (+) differ:\n%s", d)
+	}
+}
+
+// TestControlPlaneDocErrorCodes checks that the admin API's error table in
+// docs/control-plane.md lists every code in adminapi/errors.go, with the
+// status its comment there names, and no other.
+func TestControlPlaneDocErrorCodes(t *testing.T) {
+	table := section(t, readDoc(t, controlDoc), "### Errors")
+	documented := map[string]int{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| ([0-9]{3}) \\|").FindAllSubmatch(table, -1) {
+		documented[string(m[1])], _ = strconv.Atoi(string(m[2]))
+	}
+	defined := errorCodes(t, "../adminapi/errors.go")
+	if len(defined) == 0 {
+		t.Fatal("adminapi/errors.go defines no Code constants; the scan is broken")
+	}
+	if d := cmp.Diff(defined, documented); d != "" {
+		t.Errorf("error codes and statuses in adminapi/errors.go (-) and docs/control-plane.md (+) differ:\n%s", d)
+	}
+}
+
+// errorCodes reads the Code* constants of an adminapi source file: each
+// value and the HTTP status its line comment starts with.
+func errorCodes(t *testing.T, path string) map[string]int {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ParseComments)
+	if err != nil {
+		t.Fatalf("parse %s: %v", path, err)
+	}
+	codes := map[string]int{}
+	for _, decl := range f.Decls {
+		gen, ok := decl.(*ast.GenDecl)
+		if !ok || gen.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gen.Specs {
+			vs := spec.(*ast.ValueSpec)
+			if len(vs.Names) != 1 || !strings.HasPrefix(vs.Names[0].Name, "Code") || len(vs.Values) != 1 {
+				continue
+			}
+			lit, ok := vs.Values[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				t.Fatalf("%s: %s is not a string literal", path, vs.Names[0].Name)
+			}
+			code, _ := strconv.Unquote(lit.Value)
+			status, err := strconv.Atoi(regexp.MustCompile(`^[0-9]{3}`).FindString(strings.TrimSpace(vs.Comment.Text())))
+			if err != nil {
+				t.Fatalf("%s: %s has no comment starting with its HTTP status", path, vs.Names[0].Name)
+			}
+			codes[code] = status
+		}
+	}
+	return codes
+}
+
+// TestControlPlaneDocQuotesPush checks that the push protocol quoted in
+// docs/control-plane.md is, word for word, the "Protocol" section of
+// package push's documentation.
+func TestControlPlaneDocQuotesPush(t *testing.T) {
+	m := regexp.MustCompile("(?s)```text\n(Service pylon\\.control\\.v1\\.Config.*?)```").FindSubmatch(readDoc(t, controlDoc))
+	if m == nil {
+		t.Fatal("docs/control-plane.md does not quote push's protocol in a ```text block starting with \"Service pylon.control.v1.Config\"")
+	}
+	src := string(readDoc(t, "../push/doc.go"))
+	_, protocol, ok := strings.Cut(src, "// # Protocol\n")
+	if !ok {
+		t.Fatal("push/doc.go has no \"# Protocol\" section")
+	}
+	protocol, _, _ = strings.Cut(protocol, "\npackage ")
+	var text strings.Builder
+	for _, l := range strings.Split(protocol, "\n") {
+		text.WriteString(strings.TrimPrefix(strings.TrimPrefix(l, "//"), " ") + "\n")
+	}
+	if got, want := strings.Fields(string(m[1])), strings.Fields(text.String()); !slices.Equal(got, want) {
+		t.Errorf("docs/control-plane.md's quote of push's protocol differs from push/doc.go (copy the section again):\n%s",
+			cmp.Diff(strings.Join(want, " "), strings.Join(got, " ")))
+	}
+}
+
+// section returns the part of a markdown document from the line heading
+// (like "## The admin API") to the next heading of the same or a higher
+// level, skipping fenced code blocks, whose lines may start with "#".
+func section(t *testing.T, doc []byte, heading string) []byte {
+	t.Helper()
+	level := strings.Index(heading, " ")
+	var out bytes.Buffer
+	inside, fenced := false, false
+	for _, l := range strings.SplitAfter(string(doc), "\n") {
+		if strings.HasPrefix(l, "```") {
+			fenced = !fenced
+		}
+		if !fenced && strings.HasPrefix(l, "#") {
+			hashes := len(l) - len(strings.TrimLeft(l, "#"))
+			switch {
+			case strings.TrimSpace(l) == heading:
+				inside = true
+				continue
+			case inside && hashes <= level:
+				return out.Bytes()
+			}
+		}
+		if inside {
+			out.WriteString(l)
+		}
+	}
+	if !inside {
+		t.Fatalf("docs/control-plane.md has no %q section", heading)
+	}
+	return out.Bytes()
+}
+
+func readDoc(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

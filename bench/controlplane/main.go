@@ -23,14 +23,19 @@
 //	--services S     services, each with one route (default 50)
 //	--endpoints E    static endpoints per service (default 100)
 //	--rounds R       endpoint changes measured (default 5)
-//	--decode MODE    full: every node decodes and checks each snapshot with
-//	                 snapshot.Decode, as a gateway does; none: nodes only note
-//	                 the version (default full)
+//	--decode MODE    what each node does with a snapshot (default full):
+//	                 full: decode and check it with snapshot.Decode, as a
+//	                 gateway does; envelope: only push.Run's JSON decode of
+//	                 the message; version: read only the version and skip
+//	                 the payload, so the nodes leave the CPU to the control
+//	                 plane
 //	--timeout D      bound on the whole run (default 5m)
+//	--cpuprofile F   write a CPU profile of this process (the simulated
+//	                 nodes) during the rounds to F
 //
 // All nodes share the machine with the control plane; with --decode full
-// their decoding competes with it for the CPU, which a fleet of real
-// gateways on their own machines would not.
+// or envelope their decoding competes with it for the CPU, which a fleet
+// of real gateways on their own machines would not.
 package main
 
 import (
@@ -48,6 +53,7 @@ type options struct {
 	nodes, services, endpoints, rounds int
 	decode                             string
 	timeout                            time.Duration
+	cpuprofile                         string
 }
 
 func main() {
@@ -74,8 +80,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.services, "services", 50, "services in the config, each with one route")
 	fs.IntVar(&o.endpoints, "endpoints", 100, "static endpoints per service")
 	fs.IntVar(&o.rounds, "rounds", 5, "endpoint changes to measure")
-	fs.StringVar(&o.decode, "decode", "full", "full: nodes decode each snapshot with snapshot.Decode; none: they only note its version")
+	fs.StringVar(&o.decode, "decode", "full", "full: nodes decode each snapshot with snapshot.Decode; envelope: only the push message; version: only its version")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on the whole run")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the simulated nodes during the rounds to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -90,8 +97,8 @@ func (o options) check() error {
 	switch {
 	case min(o.nodes, o.services, o.endpoints, o.rounds) <= 0:
 		return fmt.Errorf("check flags: --nodes, --services, --endpoints and --rounds must be positive")
-	case o.decode != "full" && o.decode != "none":
-		return fmt.Errorf("check flags: --decode %q, want full or none", o.decode)
+	case o.decode != "full" && o.decode != "envelope" && o.decode != "version":
+		return fmt.Errorf("check flags: --decode %q, want full, envelope or version", o.decode)
 	case o.timeout <= 0:
 		return fmt.Errorf("check flags: --timeout must be positive")
 	}

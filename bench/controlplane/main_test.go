@@ -24,7 +24,7 @@ func TestRunSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, decode := range []string{"full", "none"} {
+	for _, decode := range []string{"full", "envelope", "version"} {
 		t.Run("decode="+decode, func(t *testing.T) {
 			o := options{pylon: pylon, nodes: 5, services: 2, endpoints: 3, rounds: 2, decode: decode, timeout: time.Minute}
 			var logs bytes.Buffer
@@ -32,7 +32,7 @@ func TestRunSmall(t *testing.T) {
 			if err != nil {
 				t.Fatalf("run: %v\nprogress:\n%s", err, &logs)
 			}
-			got := shape{Rounds: len(res.rounds), Drops: res.drops, HasMemory: res.memory.RSS > 0 && res.memory.HWM >= res.memory.RSS}
+			got := shape{Rounds: len(res.rounds), Drops: res.drops, HasMemory: res.memory.RSS > 0 && res.memoryEnd.HWM >= res.memory.HWM}
 			for _, r := range res.rounds {
 				got.Latencies = append(got.Latencies, len(r.latency))
 			}
@@ -120,7 +120,7 @@ func TestParseFlags(t *testing.T) {
 		wantErr bool
 	}{
 		{"defaults", nil, false},
-		{"small", []string{"--nodes", "5", "--services", "2", "--endpoints", "3", "--rounds", "1", "--decode", "none"}, false},
+		{"small", []string{"--nodes", "5", "--services", "2", "--endpoints", "3", "--rounds", "1", "--decode", "version"}, false},
 		{"zero nodes", []string{"--nodes", "0"}, true},
 		{"bad decode", []string{"--decode", "some"}, true},
 		{"no timeout", []string{"--timeout", "0s"}, true},

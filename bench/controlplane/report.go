@@ -15,6 +15,7 @@ type result struct {
 	payload            int           // bytes of a snapshot
 	connect            time.Duration // fleet start to every node acking
 	memory             memory        // control plane, with every stream connected
+	memoryEnd          memory        // control plane, after the rounds
 	rounds             []roundResult
 	drops              int64 // streams that failed during the run
 }
@@ -68,7 +69,8 @@ func (r *result) print(w io.Writer) {
 		o.nodes, o.services, o.endpoints, float64(r.payload)/1024, o.decode)
 	fmt.Fprintf(w, "- load average: %s at the start, %s at the end\n", r.loadStart, r.loadEnd)
 	fmt.Fprintf(w, "- every node enrolled, connected and acked the first version in %s\n", ms(r.connect))
-	fmt.Fprintf(w, "- control plane memory with %d streams: VmRSS %s, VmHWM %s\n", o.nodes, mib(r.memory.RSS), mib(r.memory.HWM))
+	fmt.Fprintf(w, "- control plane memory with %d streams: VmRSS %s, VmHWM %s; after the rounds VmRSS %s, VmHWM %s\n",
+		o.nodes, mib(r.memory.RSS), mib(r.memory.HWM), mib(r.memoryEnd.RSS), mib(r.memoryEnd.HWM))
 	fmt.Fprintf(w, "- streams dropped during the run: %d\n\n", r.drops)
 	fmt.Fprintln(w, "| round | API call | p50 | p99 | last node | control plane CPU | nodes' CPU |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -70,13 +71,21 @@ func (b *bench) measure(ctx context.Context) error {
 	if err := b.connect(fctx, tok.Token); err != nil {
 		return err
 	}
+	if b.o.cpuprofile != "" {
+		stopProfile, err := startProfile(b.o.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	for r := range b.o.rounds {
 		if err := b.round(ctx, w, r); err != nil {
 			return fmt.Errorf("round %d: %w", r+1, err)
 		}
 	}
 	b.res.drops = b.fleet.drops.Load()
-	return nil
+	b.res.memoryEnd, err = readMemory(b.cp.cmd.Process.Pid)
+	return err
 }
 
 // connect starts the fleet, waits until every node acked the same first
@@ -84,6 +93,7 @@ func (b *bench) measure(ctx context.Context) error {
 func (b *bench) connect(ctx context.Context, token string) error {
 	b.progress("starting %d nodes", b.o.nodes)
 	start := time.Now()
+	versionOnly.Store(b.o.decode == "version")
 	b.fleet = newFleet(b.cp.listen, token, b.o.nodes, b.o.decode == "full")
 	first := b.fleet.track.expectChange("")
 	b.fleet.start(ctx, b.o.nodes)
@@ -211,6 +221,19 @@ func buildPylon(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("go build ./cmd/pylon: %w\n%s", err, out)
 	}
 	return bin, nil
+}
+
+// startProfile starts profiling this process's CPU to path.
+func startProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // raiseFileLimit lifts the soft limit on open files to the hard one: every

@@ -1,9 +1,11 @@
 package ca
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -40,6 +42,35 @@ func FuzzSign(f *testing.F) {
 		}
 		if _, err := a.Verify(chain); err != nil {
 			t.Errorf("Verify(signed leaf): %v", err)
+		}
+	})
+}
+
+// FuzzDecodeState feeds decodeState arbitrary stored states: it must never
+// panic, and a state it accepts must have a newest root that can issue,
+// so that a snapshot of it always has an issuer.
+func FuzzDecodeState(f *testing.F) {
+	st := newStore(f)
+	opts := Options{KeyFile: keyFile(f)}
+	a := openCA(f, st, opts)
+	if err := a.Rotate(context.Background()); err != nil {
+		f.Fatal(err)
+	}
+	kv, err := st.Get(context.Background(), stateKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{string(kv.Value), `{"trust_domain":"pylon.local"}`, `{"trust_domain":"pylon.local","roots":[{"cert":""}]}`, `null`, ``} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		gens, err := decodeState(a.aead, a.td, b)
+		if err != nil {
+			return
+		}
+		s := newSnapshot(1, gens, time.Now())
+		if g := s.issuer(); g.inter == nil || g.interKey == nil {
+			t.Errorf("accepted a state whose issuer has no intermediate: %+v", g)
 		}
 	})
 }

@@ -461,3 +461,45 @@ func TestRunRemovesRetiredRoots(t *testing.T) {
 		}
 	})
 }
+
+// TestDecodeStateRefuses: stored states that would leave the CA nothing
+// to issue from, or an intermediate its root did not sign, are refused.
+func TestDecodeStateRefuses(t *testing.T) {
+	st := newStore(t)
+	a := openCA(t, st, Options{KeyFile: keyFile(t)})
+	if err := a.Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	kv, err := st.Get(context.Background(), stateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		change  func(s *stateJSON)
+		wantErr string
+	}{
+		{"no roots", func(s *stateJSON) { s.Roots = nil }, "no current root"},
+		{"newest root without intermediate", func(s *stateJSON) { s.Roots[0].Intermediate = nil }, "the newest root has no intermediate"},
+		{"newest root retiring", func(s *stateJSON) { s.Roots[0].Retire = time.Now() }, "the newest root is set to retire"},
+		{"intermediate of another root", func(s *stateJSON) { s.Roots[0].Cert = s.Roots[1].Cert }, "root 0: intermediate is not signed by its root"},
+		{"key sealed for another intermediate", func(s *stateJSON) { s.Roots[1].IntermediateKey = s.Roots[0].IntermediateKey }, "root 1: " + ErrWrongKeyFile.Error()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var s stateJSON
+			if err := json.Unmarshal(kv.Value, &s); err != nil {
+				t.Fatal(err)
+			}
+			tc.change(&s)
+			b, err := json.Marshal(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = decodeState(a.aead, a.td, b)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("got error %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -90,6 +90,10 @@ func decodeState(aead cipher.AEAD, td spiffeid.TrustDomain, b []byte) ([]generat
 	if st.Roots[0].Intermediate == nil {
 		return nil, errors.New("the newest root has no intermediate")
 	}
+	if !st.Roots[0].Retire.IsZero() {
+		// Nothing would be left to issue once it retired.
+		return nil, errors.New("the newest root is set to retire")
+	}
 	gens := make([]generation, 0, len(st.Roots))
 	for i, r := range st.Roots {
 		g, err := decodeGeneration(aead, r)

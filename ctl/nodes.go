@@ -27,7 +27,7 @@ func runCerts(ctx context.Context, s *session, args []string) error {
 	if err != nil {
 		return err
 	}
-	s.notef("rotated: a new root is current; the old ones stay trusted until they retire")
+	s.notef("rotated: the new root is trusted now and issues from its activation; the old one stays trusted, and join tokens keep pinning it, until it retires (see STATE)")
 	if s.output != "table" {
 		return s.printDoc(doc)
 	}

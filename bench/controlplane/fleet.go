@@ -4,14 +4,23 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"google.golang.org/grpc/status"
 
 	"github.com/pylon-mesh/pylon/enroll"
 	"github.com/pylon-mesh/pylon/push"
 	"github.com/pylon-mesh/pylon/snapshot"
 )
+
+// decodeAtOnce bounds concurrent snapshot decodes (--decode full) to the
+// number of CPUs: real gateways decode on their own machines, and a
+// thousand decodes at once on this one would only hold a thousand
+// decoded configs in memory together and starve the connections' keepalives.
+var decodeAtOnce = runtime.GOMAXPROCS(0)
 
 // enrollAtOnce bounds concurrent enrollments: every one is a TLS handshake,
 // a certificate signature and a compare-and-swap on the join token's use
@@ -28,14 +37,18 @@ type fleet struct {
 	track  *tracker
 
 	enrollSem chan struct{}
-	drops     atomic.Int64 // streams that failed; push.Run reconnects them
-	errs      chan error   // enrollments that failed for good
+	decodeSem chan struct{}
+	errs      chan error // enrollments that failed for good
 	wg        sync.WaitGroup
+
+	mu    sync.Mutex
+	drops map[string]int // streams that failed, by gRPC code; push.Run reconnects them
 }
 
 func newFleet(addr, token string, n int, decode bool) *fleet {
 	return &fleet{addr: addr, token: token, decode: decode, track: newTracker(n),
-		enrollSem: make(chan struct{}, enrollAtOnce), errs: make(chan error, n)}
+		enrollSem: make(chan struct{}, enrollAtOnce), decodeSem: make(chan struct{}, decodeAtOnce),
+		errs: make(chan error, n), drops: map[string]int{}}
 }
 
 // start runs the n nodes until ctx ends; wait waits for them.
@@ -67,16 +80,32 @@ func (f *fleet) node(ctx context.Context, i int) {
 		if !f.decode {
 			return nil
 		}
+		f.decodeSem <- struct{}{}
+		defer func() { <-f.decodeSem }()
 		_, _, err := snapshot.Decode(s.Version, s.Payload)
 		return err
 	}
-	onState := func(connected bool, _ error) {
+	onState := func(connected bool, err error) {
 		if !connected {
-			f.drops.Add(1)
+			f.dropped(err)
 		}
 	}
 	hello := push.Hello{NodeID: fmt.Sprintf("bench-%04d", i), Kind: push.KindGateway, Build: "bench"}
 	push.Run(ctx, agent.Dial, hello, apply, push.ClientOptions{Logger: quiet, OnState: onState})
+}
+
+// dropped counts a failed stream by its gRPC code.
+func (f *fleet) dropped(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.drops[status.Code(err).String()]++
+}
+
+// dropCounts returns the failed streams by gRPC code.
+func (f *fleet) dropCounts() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.drops)
 }
 
 // tracker records, per node, the newest version it received and when it

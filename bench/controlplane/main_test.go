@@ -36,7 +36,7 @@ func TestRunSmall(t *testing.T) {
 			for _, r := range res.rounds {
 				got.Latencies = append(got.Latencies, len(r.latency))
 			}
-			want := shape{Rounds: 2, Latencies: []int{5, 5}, HasMemory: true}
+			want := shape{Rounds: 2, Latencies: []int{5, 5}, Drops: map[string]int{}, HasMemory: true}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("result shape (-want +got):\n%s", diff)
 			}
@@ -53,7 +53,7 @@ func TestRunSmall(t *testing.T) {
 type shape struct {
 	Rounds    int
 	Latencies []int // latencies recorded per round
-	Drops     int64
+	Drops     map[string]int
 	HasMemory bool
 }
 

@@ -17,7 +17,7 @@ type result struct {
 	memory             memory        // control plane, with every stream connected
 	memoryEnd          memory        // control plane, after the rounds
 	rounds             []roundResult
-	drops              int64 // streams that failed during the run
+	drops              map[string]int // streams that failed during the run, by gRPC code
 }
 
 // roundResult is one endpoint change.
@@ -71,7 +71,7 @@ func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "- every node enrolled, connected and acked the first version in %s\n", ms(r.connect))
 	fmt.Fprintf(w, "- control plane memory with %d streams: VmRSS %s, VmHWM %s; after the rounds VmRSS %s, VmHWM %s\n",
 		o.nodes, mib(r.memory.RSS), mib(r.memory.HWM), mib(r.memoryEnd.RSS), mib(r.memoryEnd.HWM))
-	fmt.Fprintf(w, "- streams dropped during the run: %d\n\n", r.drops)
+	fmt.Fprintf(w, "- streams dropped during the run, by gRPC code: %v\n\n", r.drops)
 	fmt.Fprintln(w, "| round | API call | p50 | p99 | last node | control plane CPU | nodes' CPU |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
 	var calls, cpus, nodes []time.Duration

@@ -83,7 +83,7 @@ func (b *bench) measure(ctx context.Context) error {
 			return fmt.Errorf("round %d: %w", r+1, err)
 		}
 	}
-	b.res.drops = b.fleet.drops.Load()
+	b.res.drops = b.fleet.dropCounts()
 	b.res.memoryEnd, err = readMemory(b.cp.cmd.Process.Pid)
 	return err
 }
@@ -128,7 +128,7 @@ func (b *bench) round(ctx context.Context, w *workload, r int) error {
 	}
 	returned := time.Now()
 	if err := b.wait(ctx, all); err != nil {
-		return fmt.Errorf("wait for every node to have the change: %w; %v; %d streams dropped", err, b.fleet.track, b.fleet.drops.Load())
+		return fmt.Errorf("wait for every node to have the change: %w; %v; streams dropped: %v", err, b.fleet.track, b.fleet.dropCounts())
 	}
 	cpu1, err := readCPU(pid)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -43,10 +44,19 @@ services:
 		}
 		resp.Body.Close()
 	}
-	body := g.get("/metrics")
-	exported := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^# TYPE (pylon_[a-z_]+) `).FindAllStringSubmatch(body, -1) {
-		exported[m[1]] = true
+	// A request is counted once its response is written, which can be a
+	// moment after the client has read it: poll briefly for the last one.
+	var exported map[string]bool
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		exported = map[string]bool{}
+		for _, m := range regexp.MustCompile(`(?m)^# TYPE (pylon_[a-z_]+) `).FindAllStringSubmatch(g.get("/metrics"), -1) {
+			exported[m[1]] = true
+		}
+		if len(exported) >= len(documented) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if d := cmp.Diff(keys(documented), keys(exported)); d != "" {
 		t.Errorf("metrics in docs/operations.md (-) and exported (+) differ:\n%s", d)

@@ -49,6 +49,9 @@ func Open(ctx context.Context, st store.Store, opts Options) (*Authority, error)
 	for range openAttempts {
 		err := a.reload(ctx)
 		if !errors.Is(err, store.ErrNotFound) {
+			if err == nil {
+				err = a.checkGiven()
+			}
 			if err != nil {
 				return nil, fmt.Errorf("open ca: %w", err)
 			}
@@ -66,11 +69,20 @@ func Open(ctx context.Context, st store.Store, opts Options) (*Authority, error)
 	return nil, fmt.Errorf("open ca: %q keeps changing", stateKey)
 }
 
-// create mints a CA and writes it if the store still has none.
+// create mints a CA, or takes the given one, and writes it if the store
+// still has none.
 func (a *Authority) create(ctx context.Context) error {
-	p, err := mint(a.td, a.opts)
-	if err != nil {
-		return err
+	var p authorityPair
+	if g := a.opts.Given; g != nil {
+		if err := g.check(a.td, a.opts.Now()); err != nil {
+			return err
+		}
+		p = authorityPair{root: g.Root, inter: g.Intermediate, interKey: g.Key}
+	} else {
+		var err error
+		if p, err = mint(a.td, a.opts); err != nil {
+			return err
+		}
 	}
 	gens := []generation{p.generation()}
 	val, err := encodeState(a.aead, a.td, gens)
@@ -132,4 +144,19 @@ func (a *Authority) view() *snapshot {
 	fresh := newSnapshot(s.rev, s.gens, now)
 	a.cur.CompareAndSwap(s, fresh)
 	return fresh
+}
+
+// checkGiven refuses a given CA that is not the one the store holds: the
+// given root is used only at first start, and switching is a rotation.
+func (a *Authority) checkGiven() error {
+	g := a.opts.Given
+	if g == nil {
+		return nil
+	}
+	for _, r := range a.Roots() {
+		if r.Equal(g.Root) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the store already holds a CA (root pin %s) and the given root is not one of its roots; a given CA is used only at first start", a.Pin())
 }

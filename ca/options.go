@@ -18,6 +18,10 @@ type Options struct {
 	// private key in the store. If the file is missing it is created, with
 	// mode 0600. Required.
 	KeyFile string
+	// Given, when set, is the root and intermediate to start with instead
+	// of minting them, at first start; on a store that already holds a CA
+	// it must be that CA's.
+	Given *Given
 	// LeafTTL is how long an issued leaf is valid. Zero means 12h.
 	LeafTTL time.Duration
 	// Skew backdates every certificate's NotBefore, for peers whose clocks

@@ -46,6 +46,9 @@ type Options struct {
 	// CAPropagation is how long after a CA rotation the new CA starts
 	// issuing, so that every data plane has its root first; default 1m.
 	CAPropagation time.Duration
+	// CAGiven is a root and intermediate to start the CA with instead of
+	// minting them (used at first start only).
+	CAGiven *ca.Given
 	// CAKeyFile is the key that seals the CA's private key in the store;
 	// default DataDir/ca.key, made at first start. Replicas sharing an
 	// etcd store must all be given the same file.
@@ -99,7 +102,7 @@ func Run(ctx context.Context, opts Options) error {
 		opts.CAKeyFile = filepath.Join(opts.DataDir, "ca.key")
 	}
 	authority, err := ca.Open(ctx, st, ca.Options{TrustDomain: opts.TrustDomain, KeyFile: opts.CAKeyFile,
-		LeafTTL: opts.CertTTL, Propagation: opts.CAPropagation})
+		LeafTTL: opts.CertTTL, Propagation: opts.CAPropagation, Given: opts.CAGiven})
 	if err != nil {
 		return fmt.Errorf("certificate authority: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/pylon-mesh/pylon/ca"
 	"github.com/pylon-mesh/pylon/control"
 )
 
@@ -27,6 +28,9 @@ func runControl(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.DurationVar(&o.CertTTL, "cert-ttl", 0, "lifetime of workload certificates (default 12h)")
 	fs.DurationVar(&o.CAPropagation, "ca-propagation", 0, "after pylon ctl certs rotate, how long the new CA is only trusted before it issues (default 1m)")
 	fs.StringVar(&o.CAKeyFile, "ca-key-file", "", "key sealing the CA's private key in the store (default <data>/ca.key); every replica on one etcd store needs the same file")
+	caRoot := fs.String("ca-root", "", "at first start, use this root (PEM) instead of minting one; with --ca-intermediate and --ca-intermediate-key")
+	caInter := fs.String("ca-intermediate", "", "intermediate certificate (PEM) signed by --ca-root, that issues workload certificates")
+	caInterKey := fs.String("ca-intermediate-key", "", "private key (PEM) of --ca-intermediate")
 	hosts := fs.String("hosts", "", "comma-separated extra DNS names or IPs data planes use to reach --listen")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
@@ -40,6 +44,18 @@ func runControl(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
 		fmt.Fprintf(stderr, "pylon control: --log-level: %v\n", err)
 		return 2
+	}
+	if *caRoot != "" || *caInter != "" || *caInterKey != "" {
+		if *caRoot == "" || *caInter == "" || *caInterKey == "" {
+			fmt.Fprintln(stderr, "pylon control: --ca-root, --ca-intermediate and --ca-intermediate-key go together")
+			return 2
+		}
+		g, err := ca.LoadGiven(*caRoot, *caInter, *caInterKey)
+		if err != nil {
+			fmt.Fprintf(stderr, "pylon control: %v\n", err)
+			return 1
+		}
+		o.CAGiven = g
 	}
 	if *hosts != "" {
 		o.Hosts = strings.Split(*hosts, ",")

@@ -43,7 +43,7 @@ func (s *Server) serve(ctx context.Context, ss grpc.ServerStream) error {
 	if err != nil {
 		return err
 	}
-	node.ID, node.Kind, node.Build = hello.NodeID, hello.Kind, hello.Build
+	node.ID, node.Kind, node.Build, node.Wants = hello.NodeID, hello.Kind, hello.Build, hello.Wants
 	// The headers tell the client that its Hello was accepted.
 	if err := ss.SendHeader(metadata.MD{}); err != nil {
 		return fmt.Errorf("send headers to node %s: %w", node.ID, err)

@@ -16,7 +16,8 @@ const (
 // Limits on what a client may send, so that a hostile or broken peer cannot
 // fill logs or the status the dashboard shows.
 const (
-	maxField     = 256  // NodeID, Kind, Build and versions, in bytes
+	maxField     = 256  // NodeID, Kind, Build, versions and each want, in bytes
+	maxWants     = 1024 // names in Hello.Wants
 	maxNackError = 4096 // a Nack's error text; longer texts are cut
 )
 
@@ -33,6 +34,9 @@ type Hello struct {
 	// empty if it has none. The server sends nothing until the content
 	// differs from it.
 	Version string `json:"version,omitempty"`
+	// Wants names what the node needs beyond what its identity gives it:
+	// for a sidecar, the services its app calls.
+	Wants []string `json:"wants,omitempty"`
 }
 
 // Ack says the data plane applied the snapshot with Version.
@@ -94,11 +98,18 @@ func (h *Hello) check() error {
 	if h.Kind != KindGateway && h.Kind != KindSidecar {
 		return fmt.Errorf("hello kind %.64q: want %q or %q", h.Kind, KindGateway, KindSidecar)
 	}
-	return errors.Join(
+	if len(h.Wants) > maxWants {
+		return fmt.Errorf("hello wants %d names, want at most %d", len(h.Wants), maxWants)
+	}
+	errs := []error{
 		checkLen("hello node id", h.NodeID),
 		checkLen("hello build", h.Build),
 		checkLen("hello version", h.Version),
-	)
+	}
+	for _, w := range h.Wants {
+		errs = append(errs, checkLen("hello wants", w))
+	}
+	return errors.Join(errs...)
 }
 
 func checkLen(what, s string) error {

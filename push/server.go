@@ -21,8 +21,9 @@ const (
 
 // Node is a connected data plane as the Generator sees it.
 type Node struct {
-	// ID, Kind and Build are what the node announced in its Hello.
+	// ID, Kind, Build and Wants are what the node announced in its Hello.
 	ID, Kind, Build string
+	Wants           []string
 	// Identity is what Options.Authenticate returned for the stream.
 	Identity string
 	// Peer is the remote address of the stream.

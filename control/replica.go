@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
@@ -19,6 +20,7 @@ import (
 	"github.com/pylon-mesh/pylon/enroll"
 	"github.com/pylon-mesh/pylon/jointoken"
 	"github.com/pylon-mesh/pylon/push"
+	"github.com/pylon-mesh/pylon/registration"
 	"github.com/pylon-mesh/pylon/registry"
 	"github.com/pylon-mesh/pylon/resource"
 	"github.com/pylon-mesh/pylon/store"
@@ -58,6 +60,7 @@ func (r *replica) serve(ctx context.Context, cancel context.CancelFunc) error {
 	)
 	r.push.Register(gs)
 	enroll.NewServer(r.ca, redeemer{r.tokens}, enroll.ServerOptions{Logger: r.log}).Register(gs)
+	registration.NewServer(r.reg, func(ctx context.Context) (spiffeid.ID, error) { return enroll.PeerID(ctx, r.ca) }, r.log).Register(gs)
 
 	cln, err := net.Listen("tcp", r.opts.ControlAddr)
 	if err != nil {

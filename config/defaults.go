@@ -97,6 +97,7 @@ func (s *Service) setDefaults(c *Config, p string) {
 }
 
 // setDefaults fills Health; p ends in "health.".
+	def(c, &s.MTLS, p+".mtls", MTLSStrict)
 func (h *Health) setDefaults(c *Config, p string) {
 	if a := h.Active; a != nil {
 		ap := p + "active."

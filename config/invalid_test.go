@@ -332,7 +332,7 @@ func TestParseInvalid(t *testing.T) {
 		{"service duplicate name", snippet{service: "{name: orders, endpoints: [127.0.0.1:9001]}\n  - {name: orders, endpoints: [127.0.0.1:9002]}"},
 			[]string{`f.yaml:7:6: services[1].name: duplicate service name "orders"`}},
 		{"service unknown field", snippet{service: "{name: orders, endpoints: [127.0.0.1:9001], lb: random}"},
-			[]string{`f.yaml:6:49: services[0].lb: unknown field "lb"; valid fields: balancer, circuit_breaker, dns_refresh, endpoints, hash_on, health, name, pool, protocol, retry_budget, tls`}},
+			[]string{`f.yaml:6:49: services[0].lb: unknown field "lb"; valid fields: balancer, circuit_breaker, dns_refresh, endpoints, hash_on, health, mtls, name, pool, protocol, retry_budget, tls`}},
 
 		// top level
 		{"admin address", snippet{top: "admin: {address: 0.0.0.0}"},

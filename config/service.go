@@ -29,7 +29,17 @@ type Service struct {
 	Pool Pool `yaml:"pool" json:"pool"`
 	// DNSRefresh is how often name endpoints are re-resolved. Default 30s.
 	DNSRefresh Duration `yaml:"dns_refresh" json:"dns_refresh"`
+	// MTLS is how the service's sidecars take inbound traffic in the mesh:
+	// strict (default: mTLS only) or permissive (plaintext from callers
+	// outside the mesh too, for migration). Gateways ignore it.
+	MTLS string `yaml:"mtls,omitempty" json:"mtls,omitempty"`
 }
+
+// mTLS modes accepted in Service.MTLS.
+const (
+	MTLSStrict     = "strict"
+	MTLSPermissive = "permissive"
+)
 
 // Protocols accepted in Service.Protocol.
 const (

@@ -22,6 +22,7 @@ func (v *validator) services() {
 			v.intRange(ep+".weight", e.Weight, 1, 1000)
 		}
 		v.enum(p+".protocol", s.Protocol, ProtocolHTTP1, ProtocolH2C, ProtocolH2, ProtocolGRPC)
+		v.enum(p+".mtls", s.MTLS, MTLSStrict, MTLSPermissive)
 		if s.Protocol == ProtocolH2 && s.TLS == nil {
 			v.errorf(p+".protocol", "h2 requires tls; use h2c for HTTP/2 without TLS")
 		}

@@ -1,7 +1,8 @@
-// Package snapshot is what the control plane pushes to a gateway: its
-// config and the trust bundle, encoded once on the control plane and
-// checked on the gateway by the same config code a gateway's file goes
-// through.
+// Package snapshot is what the control plane pushes to data planes: to a
+// gateway its config and the trust bundle, encoded once on the control
+// plane and checked on the gateway by the same config code a gateway's
+// file goes through; to a sidecar its service's inbound settings and the
+// services its app calls, with the identity each endpoint must present.
 package snapshot
 
 import (
@@ -30,11 +31,35 @@ func Encode(cfg *config.Config, roots []*x509.Certificate) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode gateway config: %w", err)
 	}
-	g := Gateway{Config: doc, Roots: make([]string, len(roots))}
-	for i, r := range roots {
-		g.Roots[i] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.Raw}))
+	return json.Marshal(Gateway{Config: doc, Roots: pemCerts(roots)})
+}
+
+func pemCerts(certs []*x509.Certificate) []string {
+	out := make([]string, len(certs))
+	for i, c := range certs {
+		out[i] = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
 	}
-	return json.Marshal(g)
+	return out
+}
+
+// parseRoots decodes a PEM trust bundle; an empty one is an error.
+func parseRoots(name string, pems []string) ([]*x509.Certificate, error) {
+	if len(pems) == 0 {
+		return nil, errors.New("snapshot " + name + " holds no trust bundle")
+	}
+	roots := make([]*x509.Certificate, 0, len(pems))
+	for i, p := range pems {
+		block, _ := pem.Decode([]byte(p))
+		if block == nil || block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("snapshot %s: roots[%d] is not a PEM certificate", name, i)
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %s: roots[%d]: %w", name, i, err)
+		}
+		roots = append(roots, c)
+	}
+	return roots, nil
 }
 
 // Decode parses a gateway payload: its config, checked in config.Managed
@@ -45,20 +70,9 @@ func Decode(name string, payload []byte) (*config.Config, []*x509.Certificate, e
 	if err := json.Unmarshal(payload, &g); err != nil {
 		return nil, nil, fmt.Errorf("decode snapshot %s: %w", name, err)
 	}
-	if len(g.Roots) == 0 {
-		return nil, nil, errors.New("snapshot " + name + " holds no trust bundle")
-	}
-	roots := make([]*x509.Certificate, 0, len(g.Roots))
-	for i, p := range g.Roots {
-		block, _ := pem.Decode([]byte(p))
-		if block == nil || block.Type != "CERTIFICATE" {
-			return nil, nil, fmt.Errorf("snapshot %s: roots[%d] is not a PEM certificate", name, i)
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, nil, fmt.Errorf("snapshot %s: roots[%d]: %w", name, i, err)
-		}
-		roots = append(roots, c)
+	roots, err := parseRoots(name, g.Roots)
+	if err != nil {
+		return nil, nil, err
 	}
 	cfg, err := config.ParseMode(name, g.Config, config.Managed)
 	if err != nil {

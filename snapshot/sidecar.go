@@ -1,0 +1,61 @@
+package snapshot
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+
+	"github.com/pylon-mesh/pylon/config"
+)
+
+// Sidecar is the payload of a sidecar's snapshot: how its service takes
+// inbound traffic, and the services its app calls with their endpoints.
+type Sidecar struct {
+	// Service and Namespace are the sidecar's own, from its certificate.
+	Service   string `json:"service"`
+	Namespace string `json:"namespace"`
+	// MTLS is how the service's sidecars take inbound traffic: strict
+	// (mTLS only) or permissive (plaintext from non-mesh callers too).
+	MTLS string `json:"mtls"`
+	// Upstreams are the services the sidecar asked for, each whether or
+	// not it has endpoints yet.
+	Upstreams []Upstream `json:"upstreams"`
+	// Roots is the trust bundle, PEM, current root first.
+	Roots []string `json:"roots"`
+}
+
+// Upstream is one service a sidecar's app calls.
+type Upstream struct {
+	// Service holds the settings (balancer, health, breaker, retry
+	// budget, pool) and, as endpoints, the inbound addresses of the
+	// service's healthy sidecars.
+	Service config.Service `json:"service"`
+	// Protocol is how the service's app speaks: http1, h2c, grpc or tcp.
+	Protocol string `json:"protocol"`
+	// Peers maps each endpoint address to the SPIFFE ID its sidecar must
+	// present.
+	Peers map[string]string `json:"peers"`
+}
+
+// EncodeSidecar builds a sidecar payload.
+func EncodeSidecar(s Sidecar, roots []*x509.Certificate) ([]byte, error) {
+	s.Roots = pemCerts(roots)
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("encode sidecar snapshot: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeSidecar parses a sidecar payload and its trust bundle.
+func DecodeSidecar(name string, payload []byte) (*Sidecar, []*x509.Certificate, error) {
+	var s Sidecar
+	if err := json.Unmarshal(payload, &s); err != nil {
+		return nil, nil, fmt.Errorf("decode snapshot %s: %w", name, err)
+	}
+	roots, err := parseRoots(name, s.Roots)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &s, roots, nil
+}

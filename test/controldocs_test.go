@@ -10,6 +10,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -228,4 +229,47 @@ func readDoc(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestControlPlaneDocFlags checks that the flag tables of
+// docs/control-plane.md list exactly the flags the binary takes: every
+// flag of `pylon control`, the flags of `pylon gateway` that only apply
+// with --control, and the global flags of `pylon ctl`.
+func TestControlPlaneDocFlags(t *testing.T) {
+	doc := readDoc(t, controlDoc)
+	for _, tc := range []struct {
+		heading string
+		args    []string
+		// flags picks the flags from the command's -h output.
+		flags *regexp.Regexp
+	}{
+		{"## `pylon control`", []string{"control", "-h"}, regexp.MustCompile(`(?m)^  -([a-z-]+)`)},
+		// --control itself, and the flags whose usage says they need it.
+		{"## Managed gateways", []string{"gateway", "-h"}, regexp.MustCompile(`(?m)^  -(control) |^  -([a-z-]+).*\n\s+with --control`)},
+		{"## `pylon ctl`", []string{"ctl", "-h"}, regexp.MustCompile(`(?m)^  (?:-[a-z], )?--([a-z-]+) `)},
+	} {
+		t.Run(tc.args[0], func(t *testing.T) {
+			out, _ := exec.Command(pylonBin, tc.args...).CombinedOutput()
+			var want []string
+			for _, m := range tc.flags.FindAllSubmatch(out, -1) {
+				want = append(want, string(bytes.Join(m[1:], nil)))
+			}
+			if len(want) == 0 {
+				t.Fatalf("pylon %s printed no flags:\n%s", strings.Join(tc.args, " "), out)
+			}
+			var got []string
+			for _, cell := range regexp.MustCompile("(?m)^\\| (`-[^|]*)\\|").FindAllSubmatch(section(t, doc, tc.heading), -1) {
+				for _, f := range regexp.MustCompile("`--?([a-z][a-z-]*)").FindAllSubmatch(cell[1], -1) {
+					if len(f[1]) > 1 { // -o is --output's short form
+						got = append(got, string(f[1]))
+					}
+				}
+			}
+			slices.Sort(want)
+			slices.Sort(got)
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("flags of pylon %s (-) and in the table under %q (+) differ:\n%s", strings.Join(tc.args, " "), tc.heading, d)
+			}
+		})
+	}
 }

@@ -46,7 +46,7 @@ func (r *replica) serve(ctx context.Context, cancel context.CancelFunc) error {
 			r.log.Error("certificate authority watch ended", "err", err.Error())
 		}
 	}()
-	r.snap = &snapshotter{st: r.st, roots: r.ca.Roots}
+	r.snap = &snapshotter{st: r.st, roots: r.ca.Roots, td: r.ca.TrustDomain}
 	r.nodes = newNodeBook(r.st, r.opts.ControlAddr)
 	r.push = push.NewServer(generator{r.snap}, push.Options{Authenticate: r.authenticate, OnStatus: r.nodes.update, Logger: r.log})
 	certs, err := newServingCert(r.ca, r.opts)
@@ -151,7 +151,6 @@ func (r *replica) status() any {
 func (r *replica) follow(ctx context.Context) {
 	dirty := make(chan struct{}, 1)
 	go r.watchStore(ctx, dirty)
-	last := ""
 	for {
 		select {
 		case <-ctx.Done():
@@ -165,17 +164,15 @@ func (r *replica) follow(ctx context.Context) {
 			return
 		case <-time.After(10 * time.Millisecond):
 		}
-		version, _, err := r.snap.rebuild(ctx)
-		if err != nil {
+		if _, err := r.snap.rebuild(ctx); err != nil {
 			if ctx.Err() == nil {
-				r.log.Error("build gateway snapshot", "err", err.Error())
+				r.log.Error("build snapshots", "err", err.Error())
 			}
 			continue
 		}
-		if version != last {
-			last = version
-			r.push.Notify()
-		}
+		// Every stream regenerates; those whose content did not change
+		// (same version) are sent nothing.
+		r.push.Notify()
 	}
 }
 
@@ -231,15 +228,23 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// generator serves every gateway the shared snapshot.
+// generator serves every gateway the shared snapshot, and each sidecar its
+// own.
 type generator struct{ snap *snapshotter }
 
 func (g generator) Generate(ctx context.Context, n push.Node) (push.Snapshot, error) {
-	if n.Kind != "gateway" {
-		return push.Snapshot{}, fmt.Errorf("node kind %q is not served yet; only gateway", n.Kind)
+	if n.Kind == push.KindSidecar {
+		id, err := spiffeid.FromString(n.Identity)
+		if err != nil {
+			return push.Snapshot{}, fmt.Errorf("sidecar identity: %w", err)
+		}
+		return g.snap.sidecar(ctx, id, n.Wants)
 	}
-	v, p, err := g.snap.current(ctx)
-	return push.Snapshot{Version: v, Payload: p}, err
+	v, err := g.snap.current(ctx)
+	if err != nil {
+		return push.Snapshot{}, err
+	}
+	return v.gateway, nil
 }
 
 // redeemer adapts the token store to what enrollment needs.

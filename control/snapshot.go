@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"sync"
 
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
 	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/push"
 	"github.com/pylon-mesh/pylon/registry"
 	"github.com/pylon-mesh/pylon/resource"
 	"github.com/pylon-mesh/pylon/snapshot"
@@ -50,63 +52,81 @@ func gatewayConfig(st *resource.State, instances []registry.Instance) (*config.C
 	return cfg, nil
 }
 
-// snapshotter holds the current gateway snapshot. The control plane
-// rebuilds it once per burst of store changes; every stream then reads the
-// same bytes, however many gateways are connected.
+// view is everything snapshots are built from, read at one moment.
+type view struct {
+	cfg       *config.Config // the stored resources assembled
+	instances []registry.Instance
+	roots     []*x509.Certificate
+	td        string // trust domain of workload identities
+	gateway   push.Snapshot
+}
+
+// snapshotter holds the current view and the gateway snapshot built from
+// it. The control plane rebuilds it once per burst of store changes; every
+// gateway stream then reads the same bytes, however many are connected,
+// and sidecar snapshots are built from the view once per distinct
+// (identity, upstreams) and cached until the next rebuild.
 type snapshotter struct {
 	st    store.Store
 	roots func() []*x509.Certificate
+	td    func() spiffeid.TrustDomain
 
-	build   sync.Mutex // one rebuild at a time, so an older one never lands last
-	mu      sync.Mutex
-	version string
-	payload json.RawMessage
+	build    sync.Mutex // one rebuild at a time, so an older one never lands last
+	mu       sync.Mutex
+	cur      *view
+	sidecars map[string]push.Snapshot // by sidecarKey, for cur
 }
 
-// current returns the gateway snapshot, building it if there is none yet.
-func (s *snapshotter) current(ctx context.Context) (string, json.RawMessage, error) {
+// current returns the current view, building it if there is none yet.
+func (s *snapshotter) current(ctx context.Context) (*view, error) {
 	s.mu.Lock()
-	v, p := s.version, s.payload
+	v := s.cur
 	s.mu.Unlock()
-	if p != nil {
-		return v, p, nil
+	if v != nil {
+		return v, nil
 	}
 	return s.rebuild(ctx)
 }
 
-// rebuild reads the store and makes a new snapshot; an unchanged content
-// keeps its version.
-func (s *snapshotter) rebuild(ctx context.Context) (string, json.RawMessage, error) {
+// rebuild reads the store and makes a new view.
+func (s *snapshotter) rebuild(ctx context.Context) (*view, error) {
 	s.build.Lock()
 	defer s.build.Unlock()
 	st, err := resource.Load(ctx, s.st)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	kvs, _, err := s.st.List(ctx, registry.Prefix)
 	if err != nil {
-		return "", nil, fmt.Errorf("list instances: %w", err)
+		return nil, fmt.Errorf("list instances: %w", err)
 	}
-	instances := make([]registry.Instance, 0, len(kvs))
+	v := &view{roots: s.roots(), td: s.td().Name(), instances: make([]registry.Instance, 0, len(kvs))}
 	for _, kv := range kvs {
 		in, err := registry.Decode(kv.Value)
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
-		instances = append(instances, in)
+		v.instances = append(v.instances, in)
 	}
-	cfg, err := gatewayConfig(st, instances)
+	if v.cfg, err = st.Config(); err != nil {
+		return nil, err
+	}
+	gw, err := gatewayConfig(st, v.instances)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	payload, err := snapshot.Encode(cfg, s.roots())
+	payload, err := snapshot.Encode(gw, v.roots)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	sum := sha256.Sum256(payload)
-	version := hex.EncodeToString(sum[:12])
+	v.gateway = push.Snapshot{Version: versionOf(payload), Payload: payload}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.version, s.payload = version, payload
-	return version, payload, nil
+	s.cur, s.sidecars = v, map[string]push.Snapshot{}
+	return v, nil
+}
+
+func versionOf(payload []byte) string {
+	sum := sha256.Sum256(payload)
+	return hex.EncodeToString(sum[:12])
 }

@@ -1,0 +1,108 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/push"
+	"github.com/pylon-mesh/pylon/registry"
+	"github.com/pylon-mesh/pylon/snapshot"
+)
+
+// sidecar returns the snapshot of a sidecar with identity id that asked
+// for the services wants, from the current view.
+func (s *snapshotter) sidecar(ctx context.Context, id spiffeid.ID, wants []string) (push.Snapshot, error) {
+	ns, svc, ok := workloadOf(id)
+	if !ok {
+		return push.Snapshot{}, fmt.Errorf("%s is not a workload identity (/ns/<namespace>/svc/<service>)", id)
+	}
+	wants = slices.Compact(slices.Sorted(slices.Values(wants)))
+	key := id.String() + "\x00" + strings.Join(wants, ",")
+	v, err := s.current(ctx)
+	if err != nil {
+		return push.Snapshot{}, err
+	}
+	s.mu.Lock()
+	snap, ok := s.sidecars[key] // the cache always belongs to the newest view
+	s.mu.Unlock()
+	if ok {
+		return snap, nil
+	}
+	payload, err := snapshot.EncodeSidecar(sidecarOf(v, ns, svc, wants), v.roots)
+	if err != nil {
+		return push.Snapshot{}, err
+	}
+	snap = push.Snapshot{Version: versionOf(payload), Payload: payload}
+	s.mu.Lock()
+	if s.cur == v {
+		s.sidecars[key] = snap
+	}
+	s.mu.Unlock()
+	return snap, nil
+}
+
+// workloadOf splits a workload identity into namespace and service.
+func workloadOf(id spiffeid.ID) (ns, svc string, ok bool) {
+	parts := strings.Split(strings.TrimPrefix(id.Path(), "/"), "/")
+	if len(parts) != 4 || parts[0] != "ns" || parts[2] != "svc" {
+		return "", "", false
+	}
+	return parts[1], parts[3], true
+}
+
+// sidecarOf builds what a sidecar of ns/svc needs: its service's mTLS mode
+// and, for each wanted service, its settings (the stored service, or the
+// mesh defaults), its static endpoints and its healthy instances with the
+// identity each must present.
+func sidecarOf(v *view, ns, svc string, wants []string) snapshot.Sidecar {
+	out := snapshot.Sidecar{Service: svc, Namespace: ns, MTLS: config.MTLSStrict, Upstreams: []snapshot.Upstream{}}
+	if own, ok := serviceNamed(v.cfg, svc); ok {
+		out.MTLS = own.MTLS
+	}
+	for _, name := range wants {
+		up := snapshot.Upstream{Peers: map[string]string{}}
+		stored, ok := serviceNamed(v.cfg, name)
+		if ok {
+			up.Service, up.Protocol = stored, stored.Protocol
+		} else {
+			up.Service = meshDefaults(name)
+			up.Protocol = config.ProtocolHTTP1
+		}
+		up.Service.Endpoints = slices.Clone(up.Service.Endpoints)
+		protocolSet := false
+		for _, in := range v.instances {
+			if in.Service != name || in.Health != registry.Healthy {
+				continue
+			}
+			up.Service.Endpoints = append(up.Service.Endpoints, config.Endpoint{Address: in.Address, Weight: 1})
+			up.Peers[in.Address] = "spiffe://" + v.td + "/ns/" + in.Namespace + "/svc/" + in.Service
+			if in.Protocol != "" && !protocolSet {
+				up.Protocol, protocolSet = in.Protocol, true
+			}
+		}
+		out.Upstreams = append(out.Upstreams, up)
+	}
+	return out
+}
+
+func serviceNamed(cfg *config.Config, name string) (config.Service, bool) {
+	for _, s := range cfg.Services {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return config.Service{}, false
+}
+
+// meshDefaults are the settings of a service the mesh knows only from its
+// registered instances: the config defaults, balanced by least request.
+func meshDefaults(name string) config.Service {
+	c := &config.Config{Services: []config.Service{{Name: name, Balancer: config.BalancerLeastRequest}}}
+	c.SetDefaults()
+	return c.Services[0]
+}

@@ -12,6 +12,10 @@ import (
 	"github.com/pylon-mesh/pylon/push"
 )
 
+// snapshotSize is the size of the last snapshot message this process
+// received, payload included however it is decoded.
+var snapshotSize atomic.Int64
+
 // versionOnly makes this process's gRPC JSON codec read only the version
 // of each snapshot (--decode version). A run sets it before its nodes
 // start.
@@ -39,6 +43,9 @@ func (lightCodec) Marshal(v any) ([]byte, error) {
 
 func (lightCodec) Unmarshal(data []byte, v any) error {
 	s, ok := v.(*push.Snapshot)
+	if ok {
+		snapshotSize.Store(int64(len(data)))
+	}
 	if !ok || !versionOnly.Load() {
 		if err := json.Unmarshal(data, v); err != nil {
 			return fmt.Errorf("unmarshal %T: %w", v, err)

@@ -76,7 +76,7 @@ func (f *fleet) node(ctx context.Context, i int) {
 		return
 	}
 	apply := func(_ context.Context, s push.Snapshot) error {
-		f.track.record(i, s.Version, len(s.Payload), time.Now())
+		f.track.record(i, s.Version, time.Now())
 		if !f.decode {
 			return nil
 		}
@@ -114,7 +114,6 @@ type tracker struct {
 	mu      sync.Mutex
 	version []string
 	at      []time.Time
-	payload int // bytes of the newest snapshot received
 	old     string
 	changed int           // nodes whose version differs from old
 	done    chan struct{} // closed when changed reaches len(version)
@@ -124,14 +123,14 @@ func newTracker(n int) *tracker {
 	return &tracker{version: make([]string, n), at: make([]time.Time, n), done: make(chan struct{})}
 }
 
-func (t *tracker) record(i int, version string, payload int, at time.Time) {
+func (t *tracker) record(i int, version string, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if version == t.version[i] {
 		return
 	}
 	left := t.version[i] == t.old
-	t.version[i], t.at[i], t.payload = version, at, payload
+	t.version[i], t.at[i] = version, at
 	if left {
 		t.changed++
 		if t.changed == len(t.version) {
@@ -191,10 +190,4 @@ func (t *tracker) String() string {
 		n[v]++
 	}
 	return fmt.Sprintf("nodes per version: %v (waiting for nodes to leave %q)", n, t.old)
-}
-
-func (t *tracker) payloadSize() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.payload
 }

@@ -12,7 +12,7 @@ import (
 type result struct {
 	opts               options
 	loadStart, loadEnd string        // /proc/loadavg
-	payload            int           // bytes of a snapshot
+	payload            int64         // bytes of a snapshot message
 	connect            time.Duration // fleet start to every node acking
 	memory             memory        // control plane, with every stream connected
 	memoryEnd          memory        // control plane, after the rounds

@@ -105,7 +105,7 @@ func (b *bench) connect(ctx context.Context, token string) error {
 		return err
 	}
 	b.res.connect = time.Since(start)
-	b.res.payload = b.fleet.track.payloadSize()
+	b.res.payload = snapshotSize.Load()
 	b.progress("%d nodes acked version %s in %v", b.o.nodes, version, b.res.connect.Round(time.Millisecond))
 	b.res.memory, err = readMemory(b.cp.cmd.Process.Pid)
 	return err
@@ -173,7 +173,7 @@ func (b *bench) settle(ctx context.Context, old string) (string, error) {
 				return v, nil
 			}
 		}
-		if err := b.wait(ctx, afterChan(100*time.Millisecond)); err != nil {
+		if err := b.wait(ctx, afterChan(250*time.Millisecond)); err != nil {
 			return "", fmt.Errorf("wait for every node to ack one version: %w", err)
 		}
 	}

@@ -35,6 +35,9 @@ type Config struct {
 	Routes []Route `yaml:"routes" json:"routes"`
 	// Services are the upstreams routes forward to.
 	Services []Service `yaml:"services" json:"services"`
+	// AuthorizationPolicies say which callers may reach which mesh
+	// services; sidecars enforce them, gateways ignore them.
+	AuthorizationPolicies []AuthorizationPolicy `yaml:"authorization_policies,omitempty" json:"authorization_policies,omitempty"`
 
 	file string         // file name given to Parse, for error messages
 	dir  string         // directory of file, for relative paths

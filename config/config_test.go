@@ -146,6 +146,10 @@ func TestRedactedSharesNothing(t *testing.T) {
 			Endpoints: []Endpoint{{Address: "a:1"}}, TLS: &UpstreamTLS{}, HashOn: &HashOn{},
 			Health: Health{Active: &ActiveHealth{HTTP: &HTTPCheck{ExpectedStatuses: []int{200}}, GRPC: &GRPCCheck{}, TCP: &TCPCheck{}}},
 		}},
+		AuthorizationPolicies: []AuthorizationPolicy{{
+			From: []PolicySource{{Identities: []string{"spiffe://td/a"}, Namespaces: []string{"n"}, Services: []string{"s"}}},
+			To:   []PolicyTarget{{Methods: []string{"GET"}, Paths: []PathMatch{{Prefix: "/"}}, Headers: []ValueMatch{{Name: "h"}}}},
+		}},
 	}
 	r := c.Redacted()
 	if diff := cmp.Diff(c, r, cmpopts.IgnoreUnexported(Config{})); diff != "" {

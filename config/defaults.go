@@ -25,6 +25,9 @@ func (c *Config) SetDefaults() {
 	for i := range c.Services {
 		c.Services[i].setDefaults(c, "services["+strconv.Itoa(i)+"]")
 	}
+	for i := range c.AuthorizationPolicies {
+		c.AuthorizationPolicies[i].setDefaults(c, "authorization_policies["+strconv.Itoa(i)+"]")
+	}
 }
 
 // def sets *p to v when *p is zero and path was not written in the file.
@@ -94,10 +97,10 @@ func (s *Service) setDefaults(c *Config, p string) {
 	def(c, &s.Pool.IdleTimeout, p+".pool.idle_timeout", sec(90))
 	def(c, &s.Pool.ConnectTimeout, p+".pool.connect_timeout", sec(5))
 	def(c, &s.DNSRefresh, p+".dns_refresh", sec(30))
+	def(c, &s.MTLS, p+".mtls", MTLSStrict)
 }
 
 // setDefaults fills Health; p ends in "health.".
-	def(c, &s.MTLS, p+".mtls", MTLSStrict)
 func (h *Health) setDefaults(c *Config, p string) {
 	if a := h.Active; a != nil {
 		ap := p + "active."

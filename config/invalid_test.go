@@ -350,7 +350,7 @@ func TestParseInvalid(t *testing.T) {
 				`f.yaml:7:53: trusted_proxies[3]: must be a CIDR like 10.0.0.0/8 or an IP, not "bad"`,
 			}},
 		{"unknown top-level field", snippet{top: "router: {}"},
-			[]string{`f.yaml:7:1: router: unknown field "router"; valid fields: access_log, admin, listeners, routes, services, trusted_proxies`}},
+			[]string{`f.yaml:7:1: router: unknown field "router"; valid fields: access_log, admin, authorization_policies, listeners, routes, services, trusted_proxies`}},
 		{"duplicate top-level key", snippet{top: "services: []"},
 			[]string{`f.yaml:7:1: services: duplicate key "services" (first at line 5)`}},
 		{"merge key", snippet{top: "<<: {admin: {address: off}}"},
@@ -377,7 +377,7 @@ func TestParseInvalidDocument(t *testing.T) {
 		{"two documents", snippet{}.String() + "---\nadmin: {}\n", []string{`f.yaml:7:1: more than one YAML document; put the whole config in one document`}},
 		{"syntax error", "listeners: [\n", []string{`f.yaml:1: did not find expected node content`}},
 		{"tab indentation", "listeners:\n\t- name: web\n", []string{`f.yaml:2: found character that cannot start any token`}},
-		{"root is a list", "- a\n", []string{`f.yaml:1:1: must be a mapping with fields: access_log, admin, listeners, routes, services, trusted_proxies`}},
+		{"root is a list", "- a\n", []string{`f.yaml:1:1: must be a mapping with fields: access_log, admin, authorization_policies, listeners, routes, services, trusted_proxies`}},
 		{"no listeners or routes", "services: []\n", []string{
 			`f.yaml: listeners: at least one listener is required`,
 			`f.yaml: routes: at least one route is required`,

@@ -46,6 +46,8 @@ const (
 	SectionListeners = "listeners"
 	SectionRoutes    = "routes"
 	SectionServices  = "services"
+	// SectionAuthorizationPolicies holds AuthorizationPolicy items.
+	SectionAuthorizationPolicies = "authorization_policies"
 )
 
 // ParseItem decodes data as one item of section (a listener, route or
@@ -56,7 +58,7 @@ const (
 // match.path.prefix), with lines and columns in data.
 func ParseItem(filename string, data []byte, section string) (*Config, error) {
 	switch section {
-	case SectionListeners, SectionRoutes, SectionServices:
+	case SectionListeners, SectionRoutes, SectionServices, SectionAuthorizationPolicies:
 	default:
 		return nil, fmt.Errorf("config: unknown section %q", section)
 	}

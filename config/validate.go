@@ -42,6 +42,7 @@ func (v *validator) run() Errors {
 	v.listeners()
 	v.services()
 	v.routes()
+	v.authorizationPolicies()
 	return v.errs
 }
 

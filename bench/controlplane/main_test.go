@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -130,6 +132,37 @@ func TestParseFlags(t *testing.T) {
 			_, err := parseFlags(tc.args, io.Discard)
 			if (err != nil) != tc.wantErr {
 				t.Errorf("parseFlags(%q) error = %v, want error %v", tc.args, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestDocumentsStayWithinTheApplyLimit(t *testing.T) {
+	tests := []struct {
+		services int
+		want     []int // changed resources per document
+	}{
+		{1, []int{3}},
+		{60, []int{121}},
+		{61, []int{121, 2}},
+		{130, []int{121, 120, 20}},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.services), func(t *testing.T) {
+			docs, err := newWorkload(tc.services, 2).documents()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, b := range docs {
+				var d document
+				if err := json.Unmarshal(b, &d); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, len(d.Listeners)+len(d.Routes)+len(d.Services))
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("changes per document (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -54,12 +54,14 @@ type bench struct {
 
 func (b *bench) measure(ctx context.Context) error {
 	w := newWorkload(b.o.services, b.o.endpoints)
-	doc, err := w.document()
+	docs, err := w.documents()
 	if err != nil {
 		return err
 	}
-	if err := b.cp.call(ctx, http.MethodPost, "/v1/apply", doc, nil); err != nil {
-		return fmt.Errorf("apply the benchmark config: %w", err)
+	for _, doc := range docs {
+		if err := b.cp.call(ctx, http.MethodPost, "/v1/apply", doc, nil); err != nil {
+			return fmt.Errorf("apply the benchmark config: %w", err)
+		}
 	}
 	var tok struct{ Token string }
 	req := map[string]any{"service": "bench", "max_uses": 0, "description": "push fan-out benchmark"}

@@ -53,21 +53,34 @@ func endpointAddr(s, e, port int) string {
 	return fmt.Sprintf("10.%d.%d.%d:%d", s/250, s%250, e%250+1, port+e/250)
 }
 
-// document returns the whole config as a JSON document for POST /v1/apply.
-func (w *workload) document() ([]byte, error) {
-	d := document{Listeners: []listener{{Name: "web", Address: "127.0.0.1:8080"}}, Services: w.services}
-	for _, s := range w.services {
-		d.Routes = append(d.Routes, route{
-			Name:    "to-" + s.Name,
-			Match:   map[string]any{"path": map[string]string{"prefix": "/" + s.Name}},
-			Service: s.Name,
-		})
+// servicesPerApply keeps each POST /v1/apply within the admin API's limit
+// of 128 changed resources: a service and its route are two, and the
+// first document also holds the listener.
+const servicesPerApply = 60
+
+// documents returns the whole config as JSON documents for POST
+// /v1/apply, in order.
+func (w *workload) documents() ([][]byte, error) {
+	var out [][]byte
+	for start := 0; start < len(w.services); start += servicesPerApply {
+		d := document{Services: w.services[start:min(start+servicesPerApply, len(w.services))]}
+		if start == 0 {
+			d.Listeners = []listener{{Name: "web", Address: "127.0.0.1:8080"}}
+		}
+		for _, s := range d.Services {
+			d.Routes = append(d.Routes, route{
+				Name:    "to-" + s.Name,
+				Match:   map[string]any{"path": map[string]string{"prefix": "/" + s.Name}},
+				Service: s.Name,
+			})
+		}
+		b, err := json.Marshal(d)
+		if err != nil {
+			return nil, fmt.Errorf("encode the benchmark config: %w", err)
+		}
+		out = append(out, b)
 	}
-	b, err := json.Marshal(d)
-	if err != nil {
-		return nil, fmt.Errorf("encode the benchmark config: %w", err)
-	}
-	return b, nil
+	return out, nil
 }
 
 // change moves the first endpoint of the first service to a port that

@@ -11,6 +11,10 @@ type Listener struct {
 	TLS *ListenerTLS `yaml:"tls,omitempty" json:"tls,omitempty"`
 	// Limits bound what one client may send; every limit has a default.
 	Limits Limits `yaml:"limits" json:"limits"`
+	// Mesh makes the listener take mutual TLS with the workload's own
+	// identity (a sidecar's inbound listener). Set only by pylon sidecar,
+	// never from a file.
+	Mesh bool `yaml:"-" json:"-"`
 }
 
 // ListenerTLS is the server side TLS of a listener.

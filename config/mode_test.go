@@ -55,3 +55,21 @@ func TestParseParts(t *testing.T) {
 		t.Errorf("Written: admin %v routes %v", c.Written("admin"), c.Written("routes"))
 	}
 }
+
+func TestMeshMarks(t *testing.T) {
+	c := &Config{
+		Listeners: []Listener{{Name: "inbound", Address: "127.0.0.1:15006", Mesh: true}},
+		Services:  []Service{{Name: "catalog", Protocol: ProtocolH2, Mesh: true}},
+	}
+	c.SetDefaults()
+	if err := c.ValidateMode(Managed); err != nil {
+		t.Errorf("a mesh service speaks h2 without tls settings: %v", err)
+	}
+	c.Listeners[0].TLS = &ListenerTLS{}
+	if err := c.ValidateMode(Managed); err == nil || !strings.Contains(err.Error(), "listeners[0].tls: a mesh listener") {
+		t.Errorf("got %v, want a mesh listener with tls refused", err)
+	}
+	if _, err := Parse("f.yaml", []byte("listeners: [{name: web, address: 127.0.0.1:1, mesh: true}]\nroutes: []\n")); err == nil || !strings.Contains(err.Error(), `unknown field "mesh"`) {
+		t.Errorf("got %v, want mesh refused in a file", err)
+	}
+}

@@ -33,6 +33,10 @@ type Service struct {
 	// strict (default: mTLS only) or permissive (plaintext from callers
 	// outside the mesh too, for migration). Gateways ignore it.
 	MTLS string `yaml:"mtls,omitempty" json:"mtls,omitempty"`
+	// Mesh makes requests to the service go over the mesh's mutual TLS
+	// HTTP/2 connections to its sidecars. Set only by pylon sidecar, never
+	// from a file.
+	Mesh bool `yaml:"-" json:"-"`
 }
 
 // mTLS modes accepted in Service.MTLS.

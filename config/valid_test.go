@@ -59,6 +59,7 @@ func defaultService(name string, addrs ...string) Service {
 		RetryBudget:    RetryBudget{Percent: 20, MinPerSecond: 3},
 		Pool:           Pool{MaxIdlePerEndpoint: 128, IdleTimeout: dur("90s"), ConnectTimeout: dur("5s")},
 		DNSRefresh:     dur("30s"),
+		MTLS:           MTLSStrict,
 	}
 	for _, a := range addrs {
 		s.Endpoints = append(s.Endpoints, Endpoint{Address: a, Weight: 1})

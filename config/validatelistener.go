@@ -23,6 +23,9 @@ func (v *validator) listeners() {
 		if l.TLS != nil {
 			v.listenerTLS(p+".tls", l.TLS)
 		}
+		if l.TLS != nil && l.Mesh {
+			v.errorf(p+".tls", "a mesh listener takes the workload's own certificate; it has no tls settings")
+		}
 		v.limits(p+".limits.", &l.Limits)
 	}
 }

@@ -23,7 +23,7 @@ func (v *validator) services() {
 		}
 		v.enum(p+".protocol", s.Protocol, ProtocolHTTP1, ProtocolH2C, ProtocolH2, ProtocolGRPC)
 		v.enum(p+".mtls", s.MTLS, MTLSStrict, MTLSPermissive)
-		if s.Protocol == ProtocolH2 && s.TLS == nil {
+		if s.Protocol == ProtocolH2 && s.TLS == nil && !s.Mesh {
 			v.errorf(p+".protocol", "h2 requires tls; use h2c for HTTP/2 without TLS")
 		}
 		if s.TLS != nil {

@@ -29,7 +29,7 @@ type compiled struct {
 // compile turns a validated config into a snapshot. Services whose config is
 // unchanged from prev are reused as they are; the rest are built anew,
 // keeping the endpoints (and their state) of the service they replace.
-func compile(cfg *config.Config, prev map[string]*serviceState, reg *metrics.Registry, logger *slog.Logger) (*compiled, error) {
+func compile(cfg *config.Config, prev map[string]*serviceState, reg *metrics.Registry, logger *slog.Logger, mesh *Mesh) (*compiled, error) {
 	out := &compiled{services: map[string]*serviceState{}}
 	for _, sc := range cfg.Services {
 		old := prev[sc.Name]
@@ -37,7 +37,7 @@ func compile(cfg *config.Config, prev map[string]*serviceState, reg *metrics.Reg
 			out.services[sc.Name] = old
 			continue
 		}
-		st, err := buildService(sc, old, logger)
+		st, err := buildService(sc, old, logger, mesh)
 		if err != nil {
 			return nil, err
 		}
@@ -50,7 +50,7 @@ func compile(cfg *config.Config, prev map[string]*serviceState, reg *metrics.Reg
 	}
 	snap := &proxy.Snapshot{Listeners: map[string]*proxy.ListenerConfig{}, TrustedProxies: trusted}
 	for _, lc := range cfg.Listeners {
-		l, err := compileListener(cfg, lc, out.services, reg)
+		l, err := compileListener(cfg, lc, out.services, reg, mesh)
 		if err != nil {
 			return nil, err
 		}
@@ -61,7 +61,7 @@ func compile(cfg *config.Config, prev map[string]*serviceState, reg *metrics.Reg
 }
 
 // compileListener builds the routing of one listener.
-func compileListener(cfg *config.Config, lc config.Listener, services map[string]*serviceState, reg *metrics.Registry) (*proxy.ListenerConfig, error) {
+func compileListener(cfg *config.Config, lc config.Listener, services map[string]*serviceState, reg *metrics.Registry, mesh *Mesh) (*proxy.ListenerConfig, error) {
 	lim := lc.Limits
 	l := &proxy.ListenerConfig{
 		Name: lc.Name,
@@ -83,6 +83,12 @@ func compileListener(cfg *config.Config, lc config.Listener, services map[string
 			return nil, fmt.Errorf("listener %q: %w", lc.Name, err)
 		}
 		l.TLS = t
+	}
+	if lc.Mesh {
+		if mesh == nil || mesh.ListenerTLS == nil {
+			return nil, fmt.Errorf("listener %q: a mesh listener needs the workload identity, which only pylon sidecar has", lc.Name)
+		}
+		l.TLS = mesh.ListenerTLS
 	}
 	var specs []router.Spec
 	for i := range cfg.Routes {

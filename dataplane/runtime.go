@@ -9,11 +9,13 @@ package dataplane
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -46,6 +48,21 @@ type Options struct {
 	// anything): ConfigPath is not read or watched, the runtime is not
 	// ready until the first Apply, and Apply brings each new config.
 	Managed *config.Config
+	// Mesh is set by a sidecar: its workload identity's TLS and its mesh
+	// transport, for listeners and services marked Mesh.
+	Mesh *Mesh
+}
+
+// Mesh is what a sidecar gives its data plane.
+type Mesh struct {
+	// ListenerTLS is the mutual TLS of listeners marked Mesh: the
+	// workload's certificate, peers verified against the trust bundle. It
+	// is kept across reloads, so it must read the certificate per
+	// handshake (GetCertificate, GetConfigForClient).
+	ListenerTLS *tls.Config
+	// Transport carries requests to services marked Mesh: HTTP/2 over
+	// mutual TLS to their sidecars, verifying each one's identity.
+	Transport http.RoundTripper
 }
 
 // Runtime is one running data plane.
@@ -184,7 +201,7 @@ func (rt *Runtime) Apply(ctx context.Context, cfg *config.Config) error {
 func (rt *Runtime) apply(cfg *config.Config) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	c, err := compile(cfg, rt.services, rt.metrics, rt.logger)
+	c, err := compile(cfg, rt.services, rt.metrics, rt.logger, rt.opts.Mesh)
 	if err != nil {
 		return err
 	}
@@ -339,7 +356,7 @@ func Check(path string) error {
 	if err != nil {
 		return err
 	}
-	c, err := compile(cfg, nil, metrics.New(), slog.New(slog.DiscardHandler))
+	c, err := compile(cfg, nil, metrics.New(), slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		return err
 	}

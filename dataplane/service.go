@@ -51,7 +51,10 @@ func fingerprint(s config.Service) string {
 
 // buildService compiles one service. Endpoints already known under prev
 // (the same service before a reload) are reused by address.
-func buildService(sc config.Service, prev *serviceState, logger *slog.Logger) (*serviceState, error) {
+func buildService(sc config.Service, prev *serviceState, logger *slog.Logger, mesh *Mesh) (*serviceState, error) {
+	if sc.Mesh && (mesh == nil || mesh.Transport == nil) {
+		return nil, fmt.Errorf("service %q: a mesh service needs the mesh transport, which only pylon sidecar has", sc.Name)
+	}
 	st := &serviceState{fingerprint: fingerprint(sc), cfg: sc}
 	b, ok := balancer.Lookup(orDefault(sc.Balancer, config.BalancerRoundRobin))
 	if !ok {
@@ -114,6 +117,11 @@ func buildService(sc config.Service, prev *serviceState, logger *slog.Logger) (*
 	st.pools = map[*balancer.Endpoint]*proxy.Pool{}
 	st.installPools(eps)
 	svc.RT = roundTripper(svc.Protocol, serviceTLSName(tlsCfg, st.targets), sc)
+	if sc.Mesh {
+		// Always HTTP/2 over the mesh's mTLS connections, whatever the
+		// apps at either end speak.
+		svc.Protocol, svc.TLS, svc.RT = proxy.H2, true, mesh.Transport
+	}
 	return st, nil
 }
 

@@ -31,6 +31,7 @@ const (
 	CodeRequestTimeout            Code = "request_timeout"
 	CodeNoRoute                   Code = "no_route"
 	CodeMethodNotAllowed          Code = "method_not_allowed"
+	CodeForbidden                 Code = "forbidden"
 	CodeNoHealthyEndpoint         Code = "no_healthy_endpoint"
 	CodeCircuitOpen               Code = "circuit_open"
 	CodeUpstreamConnectFailed     Code = "upstream_connect_failed"

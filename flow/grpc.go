@@ -7,6 +7,8 @@ func (e *Error) GRPCStatus() int {
 	switch e.Code {
 	case CodeNoRoute, CodeMethodNotAllowed:
 		return 12 // UNIMPLEMENTED
+	case CodeForbidden:
+		return 7 // PERMISSION_DENIED
 	case CodeUpstreamTimeout, CodeRequestTimeout:
 		return 4 // DEADLINE_EXCEEDED
 	case CodeBodyTooLarge, CodeHeadersTooLarge, CodeURITooLong:

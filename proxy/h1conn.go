@@ -59,6 +59,10 @@ type conn struct {
 	// closeAfter is set when the connection must close after the current
 	// response (unread body, framing error, upgrade).
 	closeAfter bool
+	// acc is what the listener's Authorize hook sees; peerKnown is set once
+	// acc.Peer has been read from the connection's TLS state.
+	acc       Access
+	peerKnown bool
 }
 
 const (
@@ -88,6 +92,7 @@ func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
 	c.bw.Reset(nc)
 	c.dl.reset()
 	c.linger = false
+	c.acc.Peer, c.peerKnown = nil, false
 	s.track(nc, c, true)
 	defer func() {
 		s.track(nc, nil, false)
@@ -99,6 +104,7 @@ func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
 		c.br.Reset(nil)
 		c.bw.Reset(nil)
 		c.req.Reset()
+		c.acc.Peer = nil
 		connPool.Put(c)
 	}()
 	for first := true; ; first = false {

@@ -68,6 +68,8 @@ type h2Exchange struct {
 	svc   *Service
 	// grpc is set for gRPC requests (content-type application/grpc...).
 	grpc bool
+	// acc is what the listener's Authorize hook sees.
+	acc Access
 }
 
 // requestID keeps a sane client-supplied ID or makes a new one.
@@ -80,8 +82,12 @@ func requestID(v string) string {
 
 func (x *h2Exchange) serve() {
 	r := x.r
+	if r.Method == http.MethodConnect {
+		x.serveConnect()
+		return
+	}
 	path, query, _ := strings.Cut(r.RequestURI, "?")
-	if r.Method == http.MethodConnect || !cleanPath([]byte(path)) {
+	if !cleanPath([]byte(path)) {
 		x.fail(errBadPath)
 		return
 	}
@@ -90,6 +96,10 @@ func (x *h2Exchange) serve() {
 		return
 	}
 	if fe := x.checkLimits(); fe != nil {
+		x.fail(fe)
+		return
+	}
+	if fe := x.authorize(path); fe != nil {
 		x.fail(fe)
 		return
 	}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"math/rand/v2"
 	"time"
 
@@ -81,7 +82,33 @@ func (c *conn) precheck(lc *ListenerConfig) *flow.Error {
 		// between would be read by both the body copy and the tunnel.
 		return errUpgradeBody
 	}
+	if lc.Authorize != nil {
+		return c.authorize(lc)
+	}
 	return nil
+}
+
+// authorize asks the listener's Authorize hook about the request, reading
+// the client's certificates from the connection the first time.
+func (c *conn) authorize(lc *ListenerConfig) *flow.Error {
+	a := &c.acc
+	if !c.peerKnown {
+		c.peerKnown = true
+		if tc, ok := c.nc.(*tls.Conn); ok {
+			st := tc.ConnectionState()
+			a.Peer = verifiedPeer(&st, lc.TLS)
+		}
+	}
+	a.Method = methodString(c.req.Method)
+	// Keep-alive clients tend to ask for the same path again: reuse the
+	// string rather than allocate another.
+	if string(c.req.Path) != a.Path {
+		a.Path = string(c.req.Path)
+	}
+	ct, _ := c.req.Header("content-type")
+	a.GRPC = flow.IsGRPC(ct)
+	a.req = &c.req
+	return authorized(lc.Authorize(a))
 }
 
 // refuse answers with fe. An unread request body would be taken for the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pylon-mesh/pylon/balancer"
 	"github.com/pylon-mesh/pylon/breaker"
+	"github.com/pylon-mesh/pylon/flow"
 	"github.com/pylon-mesh/pylon/h1"
 	"github.com/pylon-mesh/pylon/health/outlier"
 	"github.com/pylon-mesh/pylon/retry"
@@ -44,6 +45,21 @@ type ListenerConfig struct {
 	TLS *tls.Config
 	// Stats count requests refused before a route was chosen.
 	Stats *RouteStats
+	// Authorize, when set, decides whether each request may go on: it runs
+	// after the request head is read and checked, before routing. A non-nil
+	// error is answered like every pylon error (a JSON body, or a gRPC
+	// status for gRPC requests), logged and counted, and the request never
+	// reaches an upstream; a status outside 400 to 599 is answered as a 500, so a
+	// faulty hook refuses rather than admits. It runs on the request's
+	// goroutine, for every request (HTTP/2 ones concurrently), and must not
+	// keep the Access. Nil: every request may go on, at no cost.
+	Authorize func(a *Access) *flow.Error
+	// Connect, when set, serves HTTP/2 CONNECT requests (RFC 9113 8.5,
+	// without :protocol), after Authorize has allowed them, instead of
+	// refusing them: a tunnel handler, which may read the request body and
+	// write and flush the response at once (full duplex). Nil: CONNECT is
+	// refused with 405. HTTP/1.1 CONNECT is always refused.
+	Connect http.Handler
 }
 
 // Backend is one service of a route with its cumulative split weight and

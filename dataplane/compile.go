@@ -88,7 +88,7 @@ func compileListener(cfg *config.Config, lc config.Listener, services map[string
 		if mesh == nil || mesh.ListenerTLS == nil {
 			return nil, fmt.Errorf("listener %q: a mesh listener needs the workload identity, which only pylon sidecar has", lc.Name)
 		}
-		l.TLS = mesh.ListenerTLS
+		l.TLS, l.Authorize, l.Connect = mesh.ListenerTLS, mesh.Authorize, mesh.Connect
 	}
 	var specs []router.Spec
 	for i := range cfg.Routes {

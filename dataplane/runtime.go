@@ -23,6 +23,7 @@ import (
 
 	"github.com/pylon-mesh/pylon/accesslog"
 	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/flow"
 	"github.com/pylon-mesh/pylon/metrics"
 	"github.com/pylon-mesh/pylon/proxy"
 )
@@ -63,6 +64,10 @@ type Mesh struct {
 	// Transport carries requests to services marked Mesh: HTTP/2 over
 	// mutual TLS to their sidecars, verifying each one's identity.
 	Transport http.RoundTripper
+	// Authorize decides each request on listeners marked Mesh (nil: all
+	// allowed); Connect serves their HTTP/2 CONNECT tunnels (nil: refused).
+	Authorize func(a *proxy.Access) *flow.Error
+	Connect   http.Handler
 }
 
 // Runtime is one running data plane.

@@ -79,7 +79,7 @@ func TestAuthorize(t *testing.T) {
 					}
 				}
 				path := tc.path[:len(tc.path)-len("?x=1")]
-				access, logs := e.rec.take()
+				access, logs := waitLogs(t, e.rec)
 				wantAccess := []seen{{Peer: cl.peer, Method: "GET", Path: path, Role: "admin"}}
 				if diff := cmp.Diff(wantAccess, access); diff != "" {
 					t.Errorf("Authorize saw (-want +got):\n%s", diff)

@@ -158,6 +158,22 @@ func (r *recorder) take() ([]seen, []logged) {
 
 var errDenied = flow.New(403, flow.CodeForbidden, "the caller may not make this request")
 
+// waitLogs waits for the record of a request, which the server reports
+// once its handler has returned, a moment after the client saw the end.
+func waitLogs(t testing.TB, rec *recorder) ([]seen, []logged) {
+	t.Helper()
+	var access []seen
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		a, logs := rec.take()
+		access = append(access, a...)
+		if len(logs) > 0 || time.Now().After(deadline) {
+			return access, logs
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // upstream is an HTTP/1.1 backend that counts the requests reaching it.
 type upstream struct {
 	mu    sync.Mutex

@@ -9,6 +9,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/meshtls"
 	"github.com/pylon-mesh/pylon/push"
 	"github.com/pylon-mesh/pylon/registry"
 	"github.com/pylon-mesh/pylon/snapshot"
@@ -17,7 +18,7 @@ import (
 // sidecar returns the snapshot of a sidecar with identity id that asked
 // for the services wants, from the current view.
 func (s *snapshotter) sidecar(ctx context.Context, id spiffeid.ID, wants []string) (push.Snapshot, error) {
-	ns, svc, ok := workloadOf(id)
+	ns, svc, ok := meshtls.Workload(id)
 	if !ok {
 		return push.Snapshot{}, fmt.Errorf("%s is not a workload identity (/ns/<namespace>/svc/<service>)", id)
 	}
@@ -46,23 +47,20 @@ func (s *snapshotter) sidecar(ctx context.Context, id spiffeid.ID, wants []strin
 	return snap, nil
 }
 
-// workloadOf splits a workload identity into namespace and service.
-func workloadOf(id spiffeid.ID) (ns, svc string, ok bool) {
-	parts := strings.Split(strings.TrimPrefix(id.Path(), "/"), "/")
-	if len(parts) != 4 || parts[0] != "ns" || parts[2] != "svc" {
-		return "", "", false
-	}
-	return parts[1], parts[3], true
-}
-
 // sidecarOf builds what a sidecar of ns/svc needs: its service's mTLS mode
 // and, for each wanted service, its settings (the stored service, or the
 // mesh defaults), its static endpoints and its healthy instances with the
 // identity each must present.
 func sidecarOf(v *view, ns, svc string, wants []string) snapshot.Sidecar {
-	out := snapshot.Sidecar{Service: svc, Namespace: ns, MTLS: config.MTLSStrict, Upstreams: []snapshot.Upstream{}}
+	out := snapshot.Sidecar{Service: svc, Namespace: ns, MTLS: config.MTLSStrict, Upstreams: []snapshot.Upstream{},
+		Policies: []config.AuthorizationPolicy{}}
 	if own, ok := serviceNamed(v.cfg, svc); ok {
 		out.MTLS = own.MTLS
+	}
+	for _, p := range v.cfg.AuthorizationPolicies {
+		if p.Service == svc && p.Namespace == ns {
+			out.Policies = append(out.Policies, p)
+		}
 	}
 	for _, name := range wants {
 		up := snapshot.Upstream{Peers: map[string]string{}}

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -182,4 +183,14 @@ func dial(ctx context.Context, d *net.Dialer, id Identity, peers Peers, network,
 		return nil, fmt.Errorf("mesh: %s negotiated %q, want h2", addr, p)
 	}
 	return conn, nil
+}
+
+// Workload splits a workload identity, spiffe://<td>/ns/<namespace>/svc/<service>,
+// into its namespace and service; ok is false for any other identity.
+func Workload(id spiffeid.ID) (ns, svc string, ok bool) {
+	parts := strings.Split(strings.TrimPrefix(id.Path(), "/"), "/")
+	if len(parts) != 4 || parts[0] != "ns" || parts[2] != "svc" || parts[1] == "" || parts[3] == "" {
+		return "", "", false
+	}
+	return parts[1], parts[3], true
 }

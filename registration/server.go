@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/pylon-mesh/pylon/meshtls"
 	"github.com/pylon-mesh/pylon/registry"
 )
 
@@ -40,11 +40,11 @@ func (s *Server) workload(ctx context.Context) (ns, svc string, err error) {
 	if err != nil {
 		return "", "", status.Error(codes.Unauthenticated, err.Error())
 	}
-	parts := strings.Split(strings.TrimPrefix(id.Path(), "/"), "/")
-	if len(parts) != 4 || parts[0] != "ns" || parts[2] != "svc" {
+	ns, svc, ok := meshtls.Workload(id)
+	if !ok {
 		return "", "", status.Errorf(codes.PermissionDenied, "%s is not a workload identity (/ns/<namespace>/svc/<service>)", id)
 	}
-	return parts[1], parts[3], nil
+	return ns, svc, nil
 }
 
 // own refuses a call about another service than the caller's.

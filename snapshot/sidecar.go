@@ -17,6 +17,8 @@ type Sidecar struct {
 	// MTLS is how the service's sidecars take inbound traffic: strict
 	// (mTLS only) or permissive (plaintext from non-mesh callers too).
 	MTLS string `json:"mtls"`
+	// Policies are the authorization policies that select the service.
+	Policies []config.AuthorizationPolicy `json:"policies"`
 	// Upstreams are the services the sidecar asked for, each whether or
 	// not it has endpoints yet.
 	Upstreams []Upstream `json:"upstreams"`

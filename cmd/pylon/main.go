@@ -21,6 +21,7 @@ type command struct {
 var commands = []command{
 	{"gateway", "run the API gateway on a config file or from a control plane", runGateway},
 	{"control", "run the control plane", runControl},
+	{"sidecar", "run the mesh sidecar beside one instance of a service", runSidecar},
 	{"ctl", "drive a control plane: get, describe, apply, delete, tokens, certs, nodes", runCtl},
 	{"validate", "check a config file without serving it", runValidate},
 	{"version", "print the version", runVersion},

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/health"
+	"github.com/pylon-mesh/pylon/sidecar"
+)
+
+// upstreamFlag collects --upstream NAME=ADDR.
+type upstreamFlag []sidecar.Upstream
+
+func (u *upstreamFlag) String() string { return "" }
+
+func (u *upstreamFlag) Set(v string) error {
+	name, addr, ok := strings.Cut(v, "=")
+	if !ok || name == "" || addr == "" {
+		return fmt.Errorf("want NAME=ADDR, like catalog=127.0.0.1:7001")
+	}
+	*u = append(*u, sidecar.Upstream{Name: name, Listen: addr})
+	return nil
+}
+
+func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("pylon sidecar", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o sidecar.Options
+	var ups upstreamFlag
+	control := fs.String("control", "", "comma-separated control plane addresses (required)")
+	fs.StringVar(&o.JoinToken, "join-token", os.Getenv("PYLON_JOIN_TOKEN"), "the token from `pylon ctl token create --service NAME` (env PYLON_JOIN_TOKEN)")
+	fs.StringVar(&o.Service, "service", "", "the app's service (required; the token must be for it)")
+	fs.StringVar(&o.App, "app", "", "the app's address, host:port (required)")
+	fs.StringVar(&o.Protocol, "protocol", "http1", "how the app speaks: http1, h2c, grpc or tcp")
+	fs.StringVar(&o.Inbound, "inbound", "127.0.0.1:15006", "where other sidecars reach this one (mutual TLS)")
+	fs.Var(&ups, "upstream", "a service the app calls and the loopback address it calls it at: NAME=ADDR (repeatable)")
+	fs.StringVar(&o.ProxyAddr, "proxy", "", "an HTTP proxy listener: the app sends http://<service>/... there")
+	fs.StringVar(&o.InstanceID, "instance-id", "", "the instance's name at the control plane (default <service>-<pid>)")
+	httpPath := fs.String("health-http", "", "check the app with GET PATH (any 2xx is healthy)")
+	grpcSvc := fs.String("health-grpc", "", "check the app with the gRPC health protocol; the value is the service to ask about, or - for the server")
+	interval := fs.Duration("health-interval", time.Second, "time between app checks")
+	admin := fs.String("admin", "127.0.0.1:15020", "admin listener (/ready /metrics ...), or off")
+	accessLog := fs.String("access-log", "off", "access log: stdout, stderr, off or a file")
+	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long a graceful stop waits for in-flight requests")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var missing []string
+	for name, v := range map[string]string{"--control": *control, "--join-token": o.JoinToken, "--service": o.Service, "--app": o.App} {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(stderr, "pylon sidecar: %s required\n", strings.Join(missing, ", "))
+		return 2
+	}
+	switch o.Protocol {
+	case config.ProtocolHTTP1, config.ProtocolH2C, config.ProtocolGRPC, sidecar.ProtocolTCP:
+	default:
+		fmt.Fprintf(stderr, "pylon sidecar: --protocol %q: want http1, h2c, grpc or tcp\n", o.Protocol)
+		return 2
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(stderr, "pylon sidecar: --log-level: %v\n", err)
+		return 2
+	}
+	o.Control, o.Upstreams, o.Build = strings.Split(*control, ","), ups, version
+	o.Health = appCheck(o.Protocol, *httpPath, *grpcSvc, *interval)
+	o.Local = config.Config{Admin: config.Admin{Address: *admin}, AccessLog: config.AccessLog{Path: *accessLog, Sample: 1}}
+	if err := o.Local.ValidateMode(config.Managed); err != nil {
+		fmt.Fprintf(stderr, "pylon sidecar: %v\n", flagErrors(err))
+		return 2
+	}
+	o.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl})).With("service", o.Service)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := sidecar.Run(ctx, o); err != nil {
+		fmt.Fprintf(stderr, "pylon sidecar: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// appCheck is the app's health check from the flags: HTTP when a path is
+// given, gRPC when asked (or the app speaks gRPC), else a TCP connect.
+func appCheck(protocol, httpPath, grpcSvc string, interval time.Duration) health.Config {
+	c := health.Config{Interval: interval, Timeout: interval, UnhealthyThreshold: 2}
+	switch {
+	case httpPath != "":
+		c.Kind, c.HTTPPath, c.Protocol = health.HTTP, httpPath, protocol
+	case grpcSvc != "" || protocol == config.ProtocolGRPC:
+		c.Kind = health.GRPC
+		if grpcSvc != "-" {
+			c.GRPCService = grpcSvc
+		}
+	default:
+		c.Kind = health.TCP
+	}
+	return c
+}

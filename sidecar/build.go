@@ -1,0 +1,94 @@
+package sidecar
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/snapshot"
+)
+
+// Listener and service names in the config a sidecar builds.
+const (
+	inboundListener = "inbound"
+	proxyListener   = "proxy"
+	appService      = "app"
+)
+
+func outboundListener(upstream string) string { return "out-" + upstream }
+
+// buildConfig turns a sidecar snapshot into the data plane's config: the
+// inbound mesh listener forwarding to the app, one loopback listener per
+// HTTP upstream (and the HTTP-proxy listener, routing by host), and the
+// upstream services reached over the mesh. TCP upstreams are served
+// beside the data plane (see l4), not in it.
+func buildConfig(o *Options, s *snapshot.Sidecar, local config.Config, log *slog.Logger) (*config.Config, map[string]string, error) {
+	cfg := local
+	cfg.Listeners = []config.Listener{{Name: inboundListener, Address: o.Inbound, Mesh: true}}
+	cfg.Routes = []config.Route{{Name: inboundListener, Listeners: []string{inboundListener}, Service: appService,
+		Match: config.Match{Path: config.PathMatch{Prefix: "/"}}}}
+	appProto := o.Protocol
+	if appProto == ProtocolTCP {
+		appProto = config.ProtocolHTTP1 // only CONNECT tunnels reach it
+	}
+	cfg.Services = []config.Service{{Name: appService, Protocol: appProto, Endpoints: []config.Endpoint{{Address: o.App}}}}
+	if o.ProxyAddr != "" {
+		cfg.Listeners = append(cfg.Listeners, config.Listener{Name: proxyListener, Address: o.ProxyAddr})
+	}
+	peers := map[string]string{}
+	byName := map[string]snapshot.Upstream{}
+	for _, up := range s.Upstreams {
+		byName[up.Service.Name] = up
+	}
+	for _, u := range o.Upstreams {
+		up, ok := byName[u.Name]
+		if !ok {
+			return nil, nil, fmt.Errorf("the control plane sent nothing about upstream %q", u.Name)
+		}
+		if up.Protocol == ProtocolTCP {
+			continue
+		}
+		svc := up.Service
+		svc.Name, svc.TLS, svc.Health.Active = u.Name, nil, nil
+		svc.Endpoints = nil
+		for _, e := range up.Service.Endpoints {
+			if id, ok := up.Peers[e.Address]; ok {
+				svc.Endpoints = append(svc.Endpoints, e)
+				peers[e.Address] = id
+			} else {
+				log.Warn("an upstream endpoint has no sidecar; the mesh does not reach it", "upstream", u.Name, "endpoint", e.Address)
+			}
+		}
+		svc.Mesh = true
+		cfg.Services = append(cfg.Services, svc)
+		out := outboundListener(u.Name)
+		cfg.Listeners = append(cfg.Listeners, config.Listener{Name: out, Address: u.Listen})
+		cfg.Routes = append(cfg.Routes, meshRoute(out, u.Name, ""))
+		if o.ProxyAddr != "" {
+			cfg.Routes = append(cfg.Routes, meshRoute(proxyListener, u.Name, u.Name))
+		}
+	}
+	cfg.SetDefaults()
+	for i := range cfg.Routes {
+		// The apps' own deadlines (and gRPC's grpc-timeout) bound their
+		// calls; a mesh hop adds none, so streams can live as long as
+		// the apps keep them.
+		cfg.Routes[i].Timeout = 0
+	}
+	if err := cfg.ValidateMode(config.Managed); err != nil {
+		return nil, nil, err
+	}
+	return &cfg, peers, nil
+}
+
+// meshRoute sends everything on listener to service; with host set, only
+// requests for that host (the HTTP-proxy listener).
+func meshRoute(listener, service, host string) config.Route {
+	r := config.Route{Name: listener + "-" + service, Listeners: []string{listener}, Service: service,
+		Match: config.Match{Path: config.PathMatch{Prefix: "/"}}}
+	if host != "" {
+		r.Name = "proxy-" + service
+		r.Match.Hosts = []string{host}
+	}
+	return r
+}

@@ -1,0 +1,231 @@
+// Package sidecar runs `pylon sidecar`, the mesh data plane beside one
+// instance of a service. It enrolls for the workload's SPIFFE identity,
+// checks its app and keeps the instance registered with the app's health,
+// and serves, from what the control plane pushes: an inbound listener that
+// takes mutual TLS from other sidecars, checks the authorization policies
+// and forwards to the app; and loopback listeners through which the app
+// calls its upstream services, over pooled mutual TLS HTTP/2 connections
+// to their sidecars. The request path is the gateway's: the same balancers,
+// outlier ejection, breakers, retries and metrics.
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"github.com/pylon-mesh/pylon/authz"
+	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/dataplane"
+	"github.com/pylon-mesh/pylon/enroll"
+	"github.com/pylon-mesh/pylon/health"
+	"github.com/pylon-mesh/pylon/meshtls"
+	"github.com/pylon-mesh/pylon/push"
+	"github.com/pylon-mesh/pylon/registration"
+	"github.com/pylon-mesh/pylon/registry"
+	"github.com/pylon-mesh/pylon/snapshot"
+)
+
+// ProtocolTCP is the app protocol of a service that is not HTTP.
+const ProtocolTCP = "tcp"
+
+// Upstream is a service the app calls, and the loopback address it calls
+// it at.
+type Upstream struct {
+	Name   string
+	Listen string
+}
+
+// Options configure a sidecar.
+type Options struct {
+	// Control lists the control plane replicas; JoinToken enrolls.
+	Control   []string
+	JoinToken string
+	// Service is the app's service; it must be the one the token names.
+	Service string
+	// App is the app's address; Protocol how it speaks (http1, h2c, grpc
+	// or tcp).
+	App      string
+	Protocol string
+	// Inbound is where other sidecars reach this one (mutual TLS).
+	Inbound string
+	// Upstreams are the services the app calls.
+	Upstreams []Upstream
+	// ProxyAddr, when set, is an HTTP proxy listener: the app sends
+	// http://<service>/... there.
+	ProxyAddr string
+	// Health is how the app is checked.
+	Health health.Config
+	// InstanceID names the instance; default <service>-<pid>.
+	InstanceID string
+	// Local holds the sidecar's own settings: admin and access_log.
+	Local config.Config
+	// DrainTimeout bounds the graceful stop.
+	DrainTimeout time.Duration
+	// Build is reported to the control plane.
+	Build  string
+	Logger *slog.Logger
+}
+
+// Run serves until ctx ends, then deregisters, drains and returns.
+func Run(ctx context.Context, o Options) error {
+	if o.InstanceID == "" {
+		o.InstanceID = o.Service + "-" + strconv.Itoa(os.Getpid())
+	}
+	agent, err := enroll.NewAgent(enroll.AgentOptions{Addrs: o.Control, JoinToken: o.JoinToken, Logger: o.Logger})
+	if err != nil {
+		return err
+	}
+	if err := agent.Enroll(ctx); err != nil {
+		return fmt.Errorf("enroll with the control plane: %w", err)
+	}
+	if err := checkIdentity(agent.ID(), o.Service); err != nil {
+		return err
+	}
+	o.Logger.Info("enrolled with the control plane", "id", agent.ID().String(), "expires", agent.NotAfter())
+	s := newSidecar(o, agent)
+	return s.run(ctx)
+}
+
+// checkIdentity makes sure the token enrolled the service the sidecar
+// serves.
+func checkIdentity(id spiffeid.ID, service string) error {
+	_, svc, ok := meshtls.Workload(id)
+	if !ok || svc != service {
+		return fmt.Errorf("the join token is for %s, not service %q; make one with `pylon ctl token create --service %s`", id, service, service)
+	}
+	return nil
+}
+
+// sidecar is one running sidecar.
+type sidecar struct {
+	o      Options
+	agent  *enroll.Agent
+	log    *slog.Logger
+	rt     *dataplane.Runtime
+	peers  atomic.Pointer[map[string]spiffeid.ID]
+	authz  *authorizer
+	app    *appHealth
+	stats  meshtls.Stats
+	applyM sync.Mutex
+}
+
+func newSidecar(o Options, agent *enroll.Agent) *sidecar {
+	s := &sidecar{o: o, agent: agent, log: o.Logger}
+	empty := map[string]spiffeid.ID{}
+	s.peers.Store(&empty)
+	s.authz = &authorizer{self: agent.ID().String(), log: o.Logger}
+	s.app = newAppHealth(o.App, o.Health, o.Logger)
+	mesh := &dataplane.Mesh{
+		ListenerTLS: meshtls.ServerConfig(agent, false, &s.stats, o.Logger),
+		Transport:   meshtls.Transport(agent, s.peer, &s.stats),
+		Authorize:   s.authz.authorize,
+	}
+	local := o.Local
+	s.rt = dataplane.New(dataplane.Options{Managed: &local, Mesh: mesh, Logger: o.Logger, DrainTimeout: o.DrainTimeout})
+	return s
+}
+
+// peer is the identity the sidecar at addr must present.
+func (s *sidecar) peer(addr string) (spiffeid.ID, bool) {
+	id, ok := (*s.peers.Load())[addr]
+	return id, ok
+}
+
+// run starts every part and stops them in order: the registration first
+// (callers stop choosing this instance), then the data plane, which
+// drains in-flight requests.
+func (s *sidecar) run(ctx context.Context) error {
+	dctx, stopData := context.WithCancel(context.Background())
+	defer stopData()
+	rtDone := make(chan error, 1)
+	go func() { rtDone <- s.rt.Run(dctx) }()
+	go s.agent.Run(dctx)
+	go s.app.run(dctx)
+
+	keeper := &registration.Keeper{Dial: s.agent.Dial, Health: s.app.state, Changed: s.app.changed, Logger: s.log,
+		Instance: registry.Instance{ID: s.o.InstanceID, Service: s.o.Service, Address: s.o.Inbound, Protocol: s.o.Protocol}}
+	kctx, stopKeeper := context.WithCancel(ctx)
+	defer stopKeeper()
+	kDone := make(chan error, 1)
+	go func() { kDone <- keeper.Run(kctx) }()
+
+	wants := make([]string, len(s.o.Upstreams))
+	for i, u := range s.o.Upstreams {
+		wants[i] = u.Name
+	}
+	hello := push.Hello{NodeID: s.o.InstanceID, Kind: push.KindSidecar, Build: s.o.Build, Wants: wants}
+	pushDone := make(chan error, 1)
+	go func() { pushDone <- push.Run(ctx, s.agent.Dial, hello, s.apply, push.ClientOptions{Logger: s.log}) }()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-rtDone:
+		rtDone <- err
+		stopKeeper()
+	}
+	<-kDone // deregistered: callers stop choosing this instance
+	<-pushDone
+	stopData()
+	if rerr := <-rtDone; err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// apply turns a snapshot into the data plane's config; an error NACKs it
+// and the previous config keeps serving.
+func (s *sidecar) apply(ctx context.Context, snap push.Snapshot) error {
+	s.applyM.Lock()
+	defer s.applyM.Unlock()
+	sc, roots, err := snapshot.DecodeSidecar(snap.Version, snap.Payload)
+	if err != nil {
+		return err
+	}
+	s.agent.SetRoots(roots)
+	engine, err := authz.Compile(sc.Service, sc.Namespace, sc.Policies)
+	if err != nil {
+		return fmt.Errorf("authorization policies: %w", err)
+	}
+	cfg, peers, err := buildConfig(&s.o, sc, s.o.Local, s.log)
+	if err != nil {
+		return err
+	}
+	ids := make(map[string]spiffeid.ID, len(peers))
+	for addr, id := range peers {
+		parsed, err := spiffeid.FromString(id)
+		if err != nil {
+			return fmt.Errorf("upstream endpoint %s: %w", addr, err)
+		}
+		ids[addr] = parsed
+	}
+	// New peers first: the new config may route to them at once.
+	merged := maps(*s.peers.Load(), ids)
+	s.peers.Store(&merged)
+	if err := s.rt.Apply(ctx, cfg); err != nil {
+		return err
+	}
+	s.peers.Store(&ids)
+	s.authz.engine.Store(engine)
+	s.log.Info("applied config from the control plane", "version", snap.Version, "upstreams", len(sc.Upstreams), "policies", len(sc.Policies))
+	return nil
+}
+
+func maps(a, b map[string]spiffeid.ID) map[string]spiffeid.ID {
+	out := make(map[string]spiffeid.ID, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}

@@ -9,6 +9,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,11 +17,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/control"
+	"github.com/pylon-mesh/pylon/ctl"
 	"github.com/pylon-mesh/pylon/resource"
 	"github.com/pylon-mesh/pylon/store/bolt"
 )
@@ -272,4 +277,176 @@ func TestControlPlaneDocFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// quickStart is the control plane's quick start, as the issue that asked
+// for the control plane wrote it: the README and docs/control-plane.md show
+// exactly these commands.
+var quickStart = []string{
+	"pylon control --data ./pylon-data",
+	"export PYLON_SERVER=http://127.0.0.1:15000 PYLON_TOKEN=$(cat ./pylon-data/admin.token)",
+	"pylon ctl apply -f examples/gateway/pylon.yaml",
+	"T=$(pylon ctl token create --service edge)",
+	`pylon gateway --control 127.0.0.1:15010 --join-token "$T"`,
+	"pylon ctl get services -o json",
+}
+
+// quickStartBlock returns the commands (comments removed) of the first
+// fenced block after heading in a markdown file.
+func quickStartBlock(t *testing.T, path, heading string) []string {
+	t.Helper()
+	doc := string(readDoc(t, path))
+	_, after, ok := strings.Cut(doc, "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("%s has no %q section", path, heading)
+	}
+	m := regexp.MustCompile("(?s)```[a-z]*\n(.*?)```").FindStringSubmatch(after)
+	if m == nil {
+		t.Fatalf("%s shows no code block under %q", path, heading)
+	}
+	var cmds []string
+	for _, l := range strings.Split(strings.TrimSpace(m[1]), "\n") {
+		cmd, _, _ := strings.Cut(l, "  #")
+		cmds = append(cmds, strings.TrimSpace(cmd))
+	}
+	return cmds
+}
+
+// TestControlPlaneDocQuickStartRuns checks that the README and
+// docs/control-plane.md show the quick start's commands, that its comment
+// names the addresses pylon control really defaults to, and runs the
+// commands as written, with one change: the default addresses are replaced
+// by free ones (and the gateway's listener and admin moved to free ports),
+// since the test may not own the well-known ones.
+func TestControlPlaneDocQuickStartRuns(t *testing.T) {
+	for _, f := range []struct{ path, heading string }{{controlDoc, "## Quick start"}, {"../README.md", "## Control plane"}} {
+		if d := cmp.Diff(quickStart, quickStartBlock(t, f.path, f.heading)); d != "" {
+			t.Errorf("%s shows another quick start (-want +got):\n%s", f.path, d)
+		}
+	}
+	want := fmt.Sprintf("data planes connect to %s, admin API on %s", control.DefaultControlAddr, control.DefaultAdminAddr)
+	if !strings.Contains(string(readDoc(t, controlDoc)), want) || ctl.DefaultServer != "http://"+control.DefaultAdminAddr {
+		t.Errorf("the quick start's comment does not say %q, or pylon ctl's default server %s is not the admin API's", want, ctl.DefaultServer)
+	}
+	dir := t.TempDir()
+	example := filepath.Join(dir, "examples", "gateway", "pylon.yaml")
+	if err := os.MkdirAll(filepath.Dir(example), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(example, readDoc(t, "../examples/gateway/pylon.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := &quickStartRun{t: t, dir: dir, vars: map[string]string{}, replace: strings.NewReplacer(
+		control.DefaultControlAddr, freeAddr(t), control.DefaultAdminAddr, freeAddr(t))}
+	var out string
+	for _, line := range quickStart {
+		out = r.line(line)
+	}
+	var services struct {
+		Items []struct{ Name string } `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &services); err != nil || len(services.Items) != 1 || services.Items[0].Name != "orders" {
+		t.Errorf("got %q from the last command (%v), want the service orders as JSON", out, err)
+	}
+}
+
+// quickStartRun runs quick start lines: export, NAME=$(command) and pylon
+// commands; pylon control and pylon gateway run in the background.
+type quickStartRun struct {
+	t       *testing.T
+	dir     string
+	env     []string
+	vars    map[string]string
+	replace *strings.Replacer // default addresses to free ones
+}
+
+// line runs one line and returns what it printed on stdout.
+func (r *quickStartRun) line(line string) string {
+	r.t.Helper()
+	if rest, ok := strings.CutPrefix(line, "export "); ok {
+		for _, kv := range regexp.MustCompile(`(\w+)=(\$\([^)]*\)|\S+)`).FindAllStringSubmatch(rest, -1) {
+			k, v := kv[1], kv[2]
+			if file, ok := strings.CutPrefix(v, "$(cat "); ok {
+				v = strings.TrimSpace(string(readDoc(r.t, filepath.Join(r.dir, strings.TrimSuffix(file, ")")))))
+			}
+			r.env = append(r.env, k+"="+r.replace.Replace(v))
+		}
+		return ""
+	}
+	if name, cmd, ok := strings.Cut(line, "=$("); ok {
+		r.vars[name] = strings.TrimSpace(r.line(strings.TrimSuffix(cmd, ")")))
+		return ""
+	}
+	args := strings.Fields(r.replace.Replace(line))[1:]
+	for i, a := range args {
+		if v, ok := r.vars[strings.TrimSuffix(strings.TrimPrefix(a, `"$`), `"`)]; ok && strings.HasPrefix(a, `"$`) {
+			args[i] = v
+		}
+	}
+	switch args[0] {
+	case "control":
+		r.background(append(args, "--listen", r.replace.Replace(control.DefaultControlAddr), "--admin", r.replace.Replace(control.DefaultAdminAddr)), func() bool {
+			_, err := os.Stat(filepath.Join(r.dir, "pylon-data", "admin.token"))
+			return err == nil
+		})
+		return ""
+	case "gateway":
+		admin := freeAddr(r.t)
+		r.background(append(args, "--listen", "web="+freeAddr(r.t), "--admin", admin, "--access-log", "off"), func() bool {
+			code, _ := body("http://" + admin + "/ready")
+			return code == http.StatusOK
+		})
+		return ""
+	}
+	for try := 0; ; try++ { // the admin API may take a moment to listen after admin.token appears
+		stdout, stderr, code := r.run(args)
+		switch {
+		case code == 0:
+			return stdout
+		case code != ctl.ExitUnreachable || try == 100:
+			r.t.Fatalf("%s: exit %d\nstderr:\n%s", line, code, stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// run runs pylon with args in the quick start's directory and environment.
+func (r *quickStartRun) run(args []string) (stdout, stderr string, code int) {
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(pylonBin, args...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.dir, append(os.Environ(), r.env...), &out, &errOut
+	if err := cmd.Run(); err != nil && cmd.ProcessState == nil {
+		r.t.Fatalf("pylon %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+// background starts pylon with args, waits until ready says it serves,
+// and stops it with SIGTERM when the test ends.
+func (r *quickStartRun) background(args []string, ready func() bool) {
+	r.t.Helper()
+	var stderr syncBuffer
+	cmd := exec.Command(pylonBin, args...)
+	cmd.Dir, cmd.Env, cmd.Stderr = r.dir, append(os.Environ(), r.env...), &stderr
+	if err := cmd.Start(); err != nil {
+		r.t.Fatalf("pylon %s: %v", strings.Join(args, " "), err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	r.t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				r.t.Errorf("pylon %s exited with %v after SIGTERM, want status 0", args[0], err)
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			r.t.Errorf("pylon %s did not exit within 15s of SIGTERM", args[0])
+		}
+		if r.t.Failed() {
+			r.t.Logf("pylon %s stderr:\n%s", args[0], tail(stderr.String(), 4000))
+		}
+	})
+	waitFor(r.t, 20*time.Second, "pylon "+args[0]+" to serve", ready)
 }

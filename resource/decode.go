@@ -31,6 +31,8 @@ func itemOf(c *config.Config, k Kind) (string, any) {
 		return c.Listeners[0].Name, c.Listeners[0]
 	case Route:
 		return c.Routes[0].Name, c.Routes[0]
+	case AuthorizationPolicy:
+		return c.AuthorizationPolicies[0].Name, c.AuthorizationPolicies[0]
 	default:
 		return c.Services[0].Name, c.Services[0]
 	}
@@ -38,7 +40,7 @@ func itemOf(c *config.Config, k Kind) (string, any) {
 
 // DecodeDocument parses a config document (the file a standalone gateway
 // reads, or any part of it) into one unconditional change per listener,
-// route and service, in file order. Per-gateway settings in the document
+// route, service and authorization policy, in file order. Per-gateway settings in the document
 // (admin, access_log, trusted_proxies) are not resources: each one written
 // is named in the returned notes and otherwise ignored.
 func DecodeDocument(filename string, data []byte) ([]Change, []string, error) {
@@ -67,6 +69,11 @@ func DecodeDocument(filename string, data []byte) ([]Change, []string, error) {
 	}
 	for _, s := range c.Services {
 		if err := add(Service, s.Name, s); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, p := range c.AuthorizationPolicies {
+		if err := add(AuthorizationPolicy, p.Name, p); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -1,5 +1,6 @@
 // Package resource is the control plane's config model: the listeners,
-// routes and services of a Pylon config, each stored under its own key with
+// routes, services and authorization policies of a Pylon config, each
+// stored under its own key with
 // its own version, validated together by the same code that checks a
 // gateway's file, and written with optimistic concurrency.
 //
@@ -26,10 +27,13 @@ var (
 	Listener = Kind{Name: "listener", Plural: config.SectionListeners}
 	Route    = Kind{Name: "route", Plural: config.SectionRoutes}
 	Service  = Kind{Name: "service", Plural: config.SectionServices}
+	// AuthorizationPolicy is a mesh authorization policy, which only
+	// sidecars enforce.
+	AuthorizationPolicy = Kind{Name: "authorization_policy", Plural: config.SectionAuthorizationPolicies}
 )
 
 // Kinds lists every kind.
-var Kinds = []Kind{Listener, Route, Service}
+var Kinds = []Kind{Listener, Route, Service, AuthorizationPolicy}
 
 // KindOf finds a kind by its singular or plural name.
 func KindOf(name string) (Kind, bool) {

@@ -100,8 +100,8 @@ func (s *State) maxOrder(k Kind) int64 {
 	return m
 }
 
-// Config assembles the stored items into one config (listeners, routes and
-// services, each in order). The per-gateway settings are not resources:
+// Config assembles the stored items into one config (listeners, routes,
+// services and authorization policies, each in order). The per-gateway settings are not resources:
 // they are left off (no admin listener, no access log) for each gateway
 // to fill in with its own.
 func (s *State) Config() (*config.Config, error) {
@@ -126,6 +126,13 @@ func (s *State) Config() (*config.Config, error) {
 			return nil, fmt.Errorf("decode service %s: %w", it.Name, err)
 		}
 		c.Services = append(c.Services, sv)
+	}
+	for _, it := range s.List(AuthorizationPolicy) {
+		var p config.AuthorizationPolicy
+		if err := json.Unmarshal(it.Spec, &p); err != nil {
+			return nil, fmt.Errorf("decode authorization policy %s: %w", it.Name, err)
+		}
+		c.AuthorizationPolicies = append(c.AuthorizationPolicies, p)
 	}
 	return c, nil
 }

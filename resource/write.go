@@ -235,7 +235,7 @@ func check(s *State) error {
 	return &InvalidError{Problems: problems}
 }
 
-var itemPath = regexp.MustCompile(`^([a-z]+)\[(\d+)\]\.?(.*)$`)
+var itemPath = regexp.MustCompile(`^([a-z_]+)\[(\d+)\]\.?(.*)$`)
 
 // problemAt turns an error about "routes[2].service" in the assembled
 // config into one about the route by its name.

@@ -21,12 +21,14 @@ import (
 // gatewayConfig builds what a gateway serves from the stored resources and
 // instances: every listener and route, and the services the routes reach,
 // each with its static endpoints followed by its healthy registered
-// instances.
-func gatewayConfig(st *resource.State, instances []registry.Instance) (*config.Config, error) {
-	cfg, err := st.Config()
+// instances; peers maps each instance's address to the SPIFFE ID its
+// sidecar presents, so the gateway reaches it over the mesh.
+func gatewayConfig(st *resource.State, instances []registry.Instance, td string) (cfg *config.Config, peers map[string]string, err error) {
+	cfg, err = st.Config()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	peers = map[string]string{}
 	used := map[string]bool{}
 	for _, r := range cfg.Routes {
 		used[r.Service] = true
@@ -38,6 +40,7 @@ func gatewayConfig(st *resource.State, instances []registry.Instance) (*config.C
 	for _, in := range instances {
 		if in.Health == registry.Healthy {
 			byService[in.Service] = append(byService[in.Service], config.Endpoint{Address: in.Address, Weight: 1})
+			peers[in.Address] = "spiffe://" + td + "/ns/" + in.Namespace + "/svc/" + in.Service
 		}
 	}
 	services := cfg.Services[:0]
@@ -49,7 +52,7 @@ func gatewayConfig(st *resource.State, instances []registry.Instance) (*config.C
 		services = append(services, s)
 	}
 	cfg.Services = services
-	return cfg, nil
+	return cfg, peers, nil
 }
 
 // view is everything snapshots are built from, read at one moment.
@@ -111,11 +114,11 @@ func (s *snapshotter) rebuild(ctx context.Context) (*view, error) {
 	if v.cfg, err = st.Config(); err != nil {
 		return nil, err
 	}
-	gw, err := gatewayConfig(st, v.instances)
+	gw, peers, err := gatewayConfig(st, v.instances, v.td)
 	if err != nil {
 		return nil, err
 	}
-	payload, err := snapshot.Encode(gw, v.roots)
+	payload, err := snapshot.Encode(gw, peers, v.roots)
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,12 @@
 package managed
 
 import (
+	"net/http"
+	"sync/atomic"
+
 	"context"
 	"fmt"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"log/slog"
 	"os"
 	"strconv"
@@ -16,6 +20,7 @@ import (
 
 	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/enroll"
+	"github.com/pylon-mesh/pylon/meshtls"
 	"github.com/pylon-mesh/pylon/push"
 	"github.com/pylon-mesh/pylon/snapshot"
 )
@@ -46,17 +51,47 @@ type Runtime interface {
 	Apply(ctx context.Context, cfg *config.Config) error
 }
 
-// Run enrolls and then keeps rt's config in step with the control plane
-// until ctx ends. It returns early only when enrollment is refused.
-func Run(ctx context.Context, rt Runtime, o Options) error {
+// Gateway is a managed gateway's link to its control plane.
+type Gateway struct {
+	o         Options
+	agent     *enroll.Agent
+	peers     atomic.Pointer[map[string]spiffeid.ID]
+	transport http.RoundTripper
+	stats     meshtls.Stats
+}
+
+// New checks the options and makes the gateway's identity agent; Run
+// enrolls it.
+func New(o Options) (*Gateway, error) {
 	if o.NodeID == "" {
 		host, _ := os.Hostname()
 		o.NodeID = host + "-" + strconv.Itoa(os.Getpid())
 	}
 	agent, err := enroll.NewAgent(enroll.AgentOptions{Addrs: o.Control, JoinToken: o.JoinToken, Logger: o.Logger})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	g := &Gateway{o: o, agent: agent}
+	empty := map[string]spiffeid.ID{}
+	g.peers.Store(&empty)
+	g.transport = meshtls.Transport(agent, g.peer, &g.stats)
+	return g, nil
+}
+
+// Transport carries the gateway's requests to mesh services: mutual TLS
+// with the gateway's identity to their sidecars (the data plane's
+// Mesh.Transport).
+func (g *Gateway) Transport() http.RoundTripper { return g.transport }
+
+func (g *Gateway) peer(addr string) (spiffeid.ID, bool) {
+	id, ok := (*g.peers.Load())[addr]
+	return id, ok
+}
+
+// Run enrolls and then keeps rt's config in step with the control plane
+// until ctx ends. It returns early only when enrollment is refused.
+func (g *Gateway) Run(ctx context.Context, rt Runtime) error {
+	o, agent := g.o, g.agent
 	if err := agent.Enroll(ctx); err != nil {
 		return fmt.Errorf("enroll with the control plane: %w", err)
 	}
@@ -66,9 +101,9 @@ func Run(ctx context.Context, rt Runtime, o Options) error {
 			o.Logger.Error("certificate renewal stopped", "err", err.Error())
 		}
 	}()
-	a := &applier{rt: rt, agent: agent, o: o, warned: map[string]bool{}}
-	hello := push.Hello{NodeID: o.NodeID, Kind: "gateway", Build: o.Build}
-	err = push.Run(ctx, agent.Dial, hello, a.apply, push.ClientOptions{Logger: o.Logger, OnState: a.state})
+	a := &applier{rt: rt, g: g, agent: agent, o: o, warned: map[string]bool{}}
+	hello := push.Hello{NodeID: o.NodeID, Kind: push.KindGateway, Build: o.Build}
+	err := push.Run(ctx, agent.Dial, hello, a.apply, push.ClientOptions{Logger: o.Logger, OnState: a.state})
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -77,6 +112,7 @@ func Run(ctx context.Context, rt Runtime, o Options) error {
 
 type applier struct {
 	rt     Runtime
+	g      *Gateway
 	agent  *enroll.Agent
 	o      Options
 	warned map[string]bool
@@ -93,7 +129,7 @@ func (a *applier) state(connected bool, err error) {
 // apply checks a snapshot with the gateway's local settings added and
 // serves it; any error becomes the NACK's message.
 func (a *applier) apply(ctx context.Context, s push.Snapshot) error {
-	cfg, roots, err := snapshot.Decode("snapshot "+s.Version, s.Payload)
+	cfg, peers, roots, err := snapshot.Decode("snapshot "+s.Version, s.Payload)
 	if roots != nil {
 		// The trust bundle is taken even when the config is refused: a CA
 		// rotation must reach every data plane whatever else is wrong.
@@ -103,8 +139,18 @@ func (a *applier) apply(ctx context.Context, s push.Snapshot) error {
 		a.localize(cfg)
 		err = cfg.ValidateMode(config.Managed)
 	}
+	var ids map[string]spiffeid.ID
 	if err == nil {
+		ids, err = parsePeers(peers)
+	}
+	if err == nil {
+		// New peers first: the new config may route to them at once.
+		merged := union(*a.g.peers.Load(), ids)
+		a.g.peers.Store(&merged)
 		err = a.rt.Apply(ctx, cfg)
+	}
+	if err == nil {
+		a.g.peers.Store(&ids)
 	}
 	if err != nil {
 		a.o.Logger.Error("refused a config from the control plane; the previous one keeps serving", "version", s.Version, "err", err.Error())
@@ -140,6 +186,29 @@ func listenerNames(cfg *config.Config) []string {
 	out := make([]string, len(cfg.Listeners))
 	for i, l := range cfg.Listeners {
 		out[i] = l.Name
+	}
+	return out
+}
+
+func parsePeers(peers map[string]string) (map[string]spiffeid.ID, error) {
+	out := make(map[string]spiffeid.ID, len(peers))
+	for addr, s := range peers {
+		id, err := spiffeid.FromString(s)
+		if err != nil {
+			return nil, fmt.Errorf("mesh endpoint %s: %w", addr, err)
+		}
+		out[addr] = id
+	}
+	return out, nil
+}
+
+func union(a, b map[string]spiffeid.ID) map[string]spiffeid.ID {
+	out := make(map[string]spiffeid.ID, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
 	}
 	return out
 }

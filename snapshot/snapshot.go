@@ -21,17 +21,20 @@ type Gateway struct {
 	// listeners, routes and services the gateway serves, with registered
 	// instances merged into the services' endpoints.
 	Config json.RawMessage `json:"config"`
+	// Peers maps the endpoints that are mesh instances to the SPIFFE ID
+	// their sidecars present: the gateway reaches them over mutual TLS.
+	Peers map[string]string `json:"peers,omitempty"`
 	// Roots is the trust bundle, PEM, current root first.
 	Roots []string `json:"roots"`
 }
 
 // Encode builds a gateway payload.
-func Encode(cfg *config.Config, roots []*x509.Certificate) ([]byte, error) {
+func Encode(cfg *config.Config, peers map[string]string, roots []*x509.Certificate) ([]byte, error) {
 	doc, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("encode gateway config: %w", err)
 	}
-	return json.Marshal(Gateway{Config: doc, Roots: pemCerts(roots)})
+	return json.Marshal(Gateway{Config: doc, Peers: peers, Roots: pemCerts(roots)})
 }
 
 func pemCerts(certs []*x509.Certificate) []string {
@@ -64,19 +67,39 @@ func parseRoots(name string, pems []string) ([]*x509.Certificate, error) {
 
 // Decode parses a gateway payload: its config, checked in config.Managed
 // mode (the gateway adds its local settings and checks again), and its
-// trust bundle, which is returned even when the config is refused.
-func Decode(name string, payload []byte) (*config.Config, []*x509.Certificate, error) {
+// trust bundle, which is returned even when the config is refused. The
+// services whose endpoints are mesh instances come back marked Mesh, with
+// only those endpoints, and peers maps each to the identity it presents.
+func Decode(name string, payload []byte) (*config.Config, map[string]string, []*x509.Certificate, error) {
 	var g Gateway
 	if err := json.Unmarshal(payload, &g); err != nil {
-		return nil, nil, fmt.Errorf("decode snapshot %s: %w", name, err)
+		return nil, nil, nil, fmt.Errorf("decode snapshot %s: %w", name, err)
 	}
 	roots, err := parseRoots(name, g.Roots)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cfg, err := config.ParseMode(name, g.Config, config.Managed)
 	if err != nil {
-		return nil, roots, err // the bundle is good even when the config is not
+		return nil, nil, roots, err // the bundle is good even when the config is not
 	}
-	return cfg, roots, nil
+	for i := range cfg.Services {
+		markMesh(&cfg.Services[i], g.Peers)
+	}
+	return cfg, g.Peers, roots, nil
+}
+
+// markMesh makes a service whose endpoints include mesh instances a mesh
+// service of only those: a sidecar takes nothing but mutual TLS.
+func markMesh(s *config.Service, peers map[string]string) {
+	var mesh []config.Endpoint
+	for _, e := range s.Endpoints {
+		if _, ok := peers[e.Address]; ok {
+			mesh = append(mesh, e)
+		}
+	}
+	if len(mesh) == 0 {
+		return
+	}
+	s.Endpoints, s.Mesh, s.TLS, s.Health.Active = mesh, true, nil, nil
 }

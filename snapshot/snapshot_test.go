@@ -45,11 +45,11 @@ services: [{name: s, endpoints: ["127.0.0.1:9001"], balancer: least_request}]
 		t.Fatal(err)
 	}
 	root := selfSigned(t)
-	payload, err := Encode(want, []*x509.Certificate{root})
+	payload, err := Encode(want, nil, []*x509.Certificate{root})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, roots, err := Decode("v1", payload)
+	got, _, roots, err := Decode("v1", payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ services: [{name: s, endpoints: ["127.0.0.1:9001"], balancer: least_request}]
 
 func TestBundleSurvivesABadConfig(t *testing.T) {
 	root := selfSigned(t)
-	payload, err := Encode(&config.Config{}, []*x509.Certificate{root})
+	payload, err := Encode(&config.Config{}, nil, []*x509.Certificate{root})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,14 +75,14 @@ func TestBundleSurvivesABadConfig(t *testing.T) {
 	json.Unmarshal(payload, &g)
 	g.Config = json.RawMessage(`{"routes": [{"name": "r", "service": "missing"}]}`)
 	payload, _ = json.Marshal(g)
-	_, roots, err := Decode("v2", payload)
+	_, _, roots, err := Decode("v2", payload)
 	if err == nil || !strings.Contains(err.Error(), "routes[0]") {
 		t.Errorf("got %v, want the route's error", err)
 	}
 	if len(roots) != 1 {
 		t.Errorf("a refused config lost the trust bundle")
 	}
-	if _, _, err := Decode("v3", []byte(`{"config": {}, "roots": []}`)); err == nil {
+	if _, _, _, err := Decode("v3", []byte(`{"config": {}, "roots": []}`)); err == nil {
 		t.Error("a snapshot without a trust bundle was accepted")
 	}
 }

@@ -119,3 +119,22 @@ func TestMeshSidecarDeregistersOnStop(t *testing.T) {
 		t.Errorf("a stopped sidecar is still registered: %s", b)
 	}
 }
+
+// TestGatewayInFrontOfTheMesh: a managed gateway routes to a service that
+// has only mesh instances, over mutual TLS with its own identity, and the
+// callee's authorization sees the gateway's identity.
+func TestGatewayInFrontOfTheMesh(t *testing.T) {
+	cp := startControl(t, "")
+	startSidecar(t, cp, cp.joinToken("catalog"), "catalog", startEcho(t, "catalog-1"), nil)
+	cp.applyYAML(strings.Replace(strings.Replace(gatewayDoc("x"), "endpoints: [x]", "endpoints: []", 1), "service: api", "service: catalog", 1) +
+		"  - name: catalog\n" + `authorization_policies:
+  - name: catalog-from-edge
+    service: catalog
+    action: allow
+    from: [{ services: [edge] }]
+`)
+	g := startManagedGateway(t, []string{cp.listen}, cp.joinToken("edge"), "edge-0")
+	waitFor(t, 10*time.Second, "the gateway to reach catalog through its sidecar", func() bool {
+		return servedBy(g.url("web")+"/api/x", "catalog-1")
+	})
+}

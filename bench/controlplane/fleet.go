@@ -82,7 +82,7 @@ func (f *fleet) node(ctx context.Context, i int) {
 		}
 		f.decodeSem <- struct{}{}
 		defer func() { <-f.decodeSem }()
-		_, _, err := snapshot.Decode(s.Version, s.Payload)
+		_, _, _, err := snapshot.Decode(s.Version, s.Payload)
 		return err
 	}
 	onState := func(connected bool, err error) {

@@ -99,17 +99,22 @@ func runManaged(ctx context.Context, f gatewayFlags, opts dataplane.Options, std
 		fmt.Fprintf(stderr, "pylon gateway: %v\n", flagErrors(err))
 		return 2
 	}
+	g, err := managed.New(managed.Options{
+		Control: strings.Split(f.controlAddr, ","), JoinToken: f.joinToken, NodeID: f.nodeID,
+		Listen: f.listen.m, Local: local, Build: version, Logger: opts.Logger,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "pylon gateway: %v\n", err)
+		return 2
+	}
 	opts.Managed, opts.ConfigPath = local, ""
+	opts.Mesh = &dataplane.Mesh{Transport: g.Transport()}
 	rt := dataplane.New(opts)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- rt.Run(ctx); cancel() }() // a runtime that fails ends the managed loop too
-	err := managed.Run(ctx, rt, managed.Options{
-		Control: strings.Split(f.controlAddr, ","), JoinToken: f.joinToken, NodeID: f.nodeID,
-		Listen: f.listen.m, Local: local, Build: version, Logger: opts.Logger,
-	})
-	if err != nil {
+	if err := g.Run(ctx, rt); err != nil {
 		cancel()
 		<-done
 		fmt.Fprintf(stderr, "pylon gateway: %v\n", err)

@@ -450,3 +450,49 @@ func (r *quickStartRun) background(args []string, ready func() bool) {
 	})
 	waitFor(r.t, 20*time.Second, "pylon "+args[0]+" to serve", ready)
 }
+
+// TestControlPlaneDocCtlCommands checks that docs/control-plane.md lists
+// every command of `pylon ctl` and no other, and every kind with the
+// other names the command line takes for it.
+func TestControlPlaneDocCtlCommands(t *testing.T) {
+	usage, _ := exec.Command(pylonBin, "ctl", "-h").CombinedOutput()
+	commandsPart, kindsPart, ok := strings.Cut(string(usage), "\nKinds: ")
+	_, commandsPart, ok2 := strings.Cut(commandsPart, "Commands:\n")
+	if !ok || !ok2 {
+		t.Fatalf("pylon ctl -h has no Commands or Kinds:\n%s", usage)
+	}
+	var wantCmds []string
+	for _, l := range strings.Split(strings.Trim(commandsPart, "\n"), "\n") {
+		if len(l) > 15 { // "  %-13s %s"
+			wantCmds = append(wantCmds, strings.TrimSpace(l[2:15]))
+		}
+	}
+	kindsPart, _, _ = strings.Cut(kindsPart, ".\n")
+	wantKinds := map[string]string{}
+	for _, m := range regexp.MustCompile(`([a-z]+) \(([a-z, ]+)\)`).FindAllStringSubmatch(kindsPart, -1) {
+		wantKinds[m[1]] = m[2]
+	}
+
+	if len(wantCmds) < 5 || len(wantKinds) < 5 {
+		t.Fatalf("read %d commands and %d kinds from pylon ctl -h; it has more, so the scan is broken:\n%s", len(wantCmds), len(wantKinds), usage)
+	}
+	ctlDoc := section(t, readDoc(t, controlDoc), "## `pylon ctl`")
+	var gotCmds []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `pylon ctl ([a-z]+(?: [a-z]+)?)[ `]").FindAllSubmatch(ctlDoc, -1) {
+		if !slices.Contains(gotCmds, string(m[1])) {
+			gotCmds = append(gotCmds, string(m[1]))
+		}
+	}
+	gotKinds := map[string]string{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z]+)` \\| ([^|]*) \\|").FindAllSubmatch(ctlDoc, -1) {
+		gotKinds[string(m[1])] = strings.ReplaceAll(strings.TrimSpace(string(m[2])), "`", "")
+	}
+	slices.Sort(wantCmds)
+	slices.Sort(gotCmds)
+	if d := cmp.Diff(wantCmds, gotCmds); d != "" {
+		t.Errorf("commands of pylon ctl -h (-) and in docs/control-plane.md (+) differ:\n%s", d)
+	}
+	if d := cmp.Diff(wantKinds, gotKinds); d != "" {
+		t.Errorf("kinds of pylon ctl -h (-) and in docs/control-plane.md (+) differ:\n%s", d)
+	}
+}

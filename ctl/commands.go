@@ -28,9 +28,9 @@ func noFlags(run runFunc) func(*flag.FlagSet) runFunc {
 // commands is every subcommand, in the order usage lists them.
 var commands = []*command{
 	{"get", "<kind> [name]", "list resources of a kind, or show one", noFlags(runGet)},
-	{"describe", "<kind> <name>", "show a listener, route or service in full (a service with its instances)", noFlags(runDescribe)},
-	{"apply", "-f FILE [--dry-run]", "write every listener, route and service of a config document (-f - reads stdin)", setupApply},
-	{"delete", "<kind> <name>", "delete a listener, route or service (or revoke a token)", noFlags(runDelete)},
+	{"describe", "<kind> <name>", "show a config resource in full (a service with its instances)", noFlags(runDescribe)},
+	{"apply", "-f FILE [--dry-run]", "write every resource of a config document (-f - reads stdin)", setupApply},
+	{"delete", "<kind> <name>", "delete a config resource (or revoke a token)", noFlags(runDelete)},
 	{"token create", "--service S [--namespace N] [--uses N] [--ttl D] [--admin] [--description D]", "create a token and print only its secret", setupTokenCreate},
 	{"token list", "", "list tokens (same as get tokens)", noFlags(runTokenList)},
 	{"token revoke", "<id>", "revoke a token", noFlags(runTokenRevoke)},
@@ -58,7 +58,8 @@ func isGroup(name string) bool {
 }
 
 const usageTail = `Kinds: listeners (listener), routes (route), services (service, svc),
-instances (instance), tokens (token), nodes (node), certs (cert).
+authorization_policies (authorization_policy, authz), instances (instance),
+tokens (token), nodes (node), certs (cert).
 
 Global flags, before or after the command:
   --server URL        admin API URL (env PYLON_SERVER, default http://127.0.0.1:15000)

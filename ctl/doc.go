@@ -5,7 +5,7 @@
 // The commands:
 //
 //	pylon ctl get <kind> [name]          list a kind, or show one object
-//	pylon ctl describe <kind> <name>     a listener, route or service in full
+//	pylon ctl describe <kind> <name>     a config resource in full
 //	pylon ctl apply -f FILE [--dry-run]  write a config document (-f - reads stdin)
 //	pylon ctl delete <kind> <name>       delete a resource (or revoke a token)
 //	pylon ctl token create --service S [--namespace N] [--uses N] [--ttl D] [--admin] [--description D]
@@ -14,8 +14,9 @@
 //	pylon ctl nodes
 //
 // Kinds are listeners (listener), routes (route), services (service, svc),
-// instances (instance; the name is the service), tokens (token; the name is
-// the id), nodes (node) and certs (cert).
+// authorization_policies (authorization_policy, authz), instances
+// (instance; the name is the service), tokens (token; the name is the id),
+// nodes (node) and certs (cert).
 //
 // Global flags may come before or after the command: --server (env
 // PYLON_SERVER, default http://127.0.0.1:15000), --token (env PYLON_TOKEN)

@@ -29,6 +29,8 @@ var kinds = []*kind{
 	{plural: "listeners", singular: "listener", config: true, header: []string{"NAME", "ADDRESS", "TLS", "VERSION"}, row: listenerRow},
 	{plural: "routes", singular: "route", config: true, header: []string{"NAME", "MATCH", "SERVICE", "VERSION"}, row: routeRow},
 	{plural: "services", singular: "service", aliases: []string{"svc"}, config: true, header: []string{"NAME", "PROTOCOL", "BALANCER", "ENDPOINTS", "VERSION"}, row: serviceRow},
+	{plural: "authorization_policies", singular: "authorization_policy", aliases: []string{"authz"}, config: true,
+		header: []string{"NAME", "SERVICE", "ACTION", "FROM", "TO", "VERSION"}, row: policyRow},
 	{plural: "instances", singular: "instance", header: []string{"SERVICE", "ID", "ADDRESS", "HEALTH", "AGE"}, row: instanceRow},
 	{plural: "tokens", singular: "token", header: []string{"ID", "KIND", "SERVICE", "USES", "EXPIRES"}, row: tokenRow},
 	{plural: "nodes", singular: "node", header: []string{"ID", "KIND", "IDENTITY", "ACKED", "NACKED"}, row: nodeRow},
@@ -42,13 +44,13 @@ func kindOf(name string) (*kind, error) {
 			return k, nil
 		}
 	}
-	return nil, usageErrorf("unknown kind %q; kinds are listeners, routes, services, instances, tokens, nodes, certs", name)
+	return nil, usageErrorf("unknown kind %q; kinds are listeners, routes, services, authorization_policies (authz), instances, tokens, nodes, certs", name)
 }
 
 func configKindOf(name, verb string) (*kind, error) {
 	k, err := kindOf(name)
 	if err == nil && !k.config {
-		err = usageErrorf("%s works on listeners, routes and services, not %s", verb, k.plural)
+		err = usageErrorf("%s works on listeners, routes, services and authorization_policies, not %s", verb, k.plural)
 	}
 	return k, err
 }

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"os"
+	"runtime/debug"
+
 	"context"
 	"flag"
 	"fmt"
+	"github.com/pylon-mesh/pylon/config"
 	"io"
 	"log/slog"
 	"os/signal"
@@ -33,6 +37,7 @@ func runControl(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	caInterKey := fs.String("ca-intermediate-key", "", "private key (PEM) of --ca-intermediate")
 	hosts := fs.String("hosts", "", "comma-separated extra DNS names or IPs data planes use to reach --listen")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	memLimit := fs.String("memory-limit", "160MiB", "soft memory limit for the Go runtime (GOMEMLIMIT wins when set); 0 for none")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -57,6 +62,10 @@ func runControl(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		o.CAGiven = g
 	}
+	if err := setMemoryLimit(*memLimit); err != nil {
+		fmt.Fprintf(stderr, "pylon control: --memory-limit: %v\n", err)
+		return 2
+	}
 	if *hosts != "" {
 		o.Hosts = strings.Split(*hosts, ",")
 	}
@@ -68,4 +77,20 @@ func runControl(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	return 0
+}
+
+// setMemoryLimit applies a soft memory limit unless GOMEMLIMIT set one:
+// the garbage collector then works harder as the heap nears it, so the
+// headroom it keeps above the live heap (about as much again, by default)
+// does not grow the process past it when many data planes are connected.
+func setMemoryLimit(v string) error {
+	if v == "0" || os.Getenv("GOMEMLIMIT") != "" {
+		return nil
+	}
+	n, err := config.ParseByteSize(v)
+	if err != nil {
+		return err
+	}
+	debug.SetMemoryLimit(int64(n))
+	return nil
 }

@@ -115,6 +115,7 @@ func (st *serviceState) status(now time.Time) ServiceStatus {
 type stateCollector struct {
 	rt                                                            *Runtime
 	healthy, ejected, ejections, inflight, rejected, conns, rjcts *prometheus.Desc
+	weight                                                        *prometheus.Desc
 	logDropped                                                    *prometheus.Desc
 }
 
@@ -126,6 +127,7 @@ func newStateCollector(rt *Runtime) *stateCollector {
 		ejected:    prometheus.NewDesc("pylon_upstream_endpoint_ejected", "1 while outlier detection has the endpoint ejected.", ep, nil),
 		ejections:  prometheus.NewDesc("pylon_upstream_endpoint_ejections", "Ejections counted against the endpoint (decays while it behaves).", ep, nil),
 		inflight:   prometheus.NewDesc("pylon_upstream_endpoint_in_flight", "Requests in flight to the endpoint.", ep, nil),
+		weight:     prometheus.NewDesc("pylon_upstream_endpoint_weight", "The endpoint's weight as the balancer uses it now: its configured weight, ramped up during slow start.", ep, nil),
 		rejected:   prometheus.NewDesc("pylon_circuit_breaker_rejected_total", "Requests refused by a service's circuit breaker, by limit.", []string{"service", "limit"}, nil),
 		conns:      prometheus.NewDesc("pylon_downstream_connections_open", "Client connections open now.", nil, nil),
 		rjcts:      prometheus.NewDesc("pylon_downstream_connections_rejected_total", "Client connections closed at accept because a listener was at max_connections.", nil, nil),
@@ -135,7 +137,7 @@ func newStateCollector(rt *Runtime) *stateCollector {
 
 // Describe implements prometheus.Collector.
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.healthy, c.ejected, c.ejections, c.inflight, c.rejected, c.conns, c.rjcts, c.logDropped} {
+	for _, d := range []*prometheus.Desc{c.healthy, c.ejected, c.ejections, c.inflight, c.weight, c.rejected, c.conns, c.rjcts, c.logDropped} {
 		ch <- d
 	}
 }
@@ -167,6 +169,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.ejected, prometheus.GaugeValue, b2f(ep.Ejected(now)), name, ep.Addr())
 			ch <- prometheus.MustNewConstMetric(c.ejections, prometheus.GaugeValue, float64(ep.Ejections()), name, ep.Addr())
 			ch <- prometheus.MustNewConstMetric(c.inflight, prometheus.GaugeValue, float64(ep.InFlight()), name, ep.Addr())
+			ch <- prometheus.MustNewConstMetric(c.weight, prometheus.GaugeValue, ep.EffectiveWeight(now, st.svc.Set.SlowStart()), name, ep.Addr())
 		}
 		for _, k := range breakerKinds {
 			ch <- prometheus.MustNewConstMetric(c.rejected, prometheus.CounterValue, float64(st.svc.Breaker.Rejected(k)), name, k.String())

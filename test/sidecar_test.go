@@ -4,7 +4,10 @@ import (
 	"crypto/tls"
 	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -137,4 +140,83 @@ func TestGatewayInFrontOfTheMesh(t *testing.T) {
 	waitFor(t, 10*time.Second, "the gateway to reach catalog through its sidecar", func() bool {
 		return servedBy(g.url("web")+"/api/x", "catalog-1")
 	})
+}
+
+// kill ends the process at once, as a crash would; its cleanup then
+// expects nothing more of it.
+func (g *gateway) kill() {
+	g.cmd.Process.Kill()
+	<-g.done
+	g.stopped, g.waitErr = true, nil
+}
+
+// TestMeshInstanceKilledUnderLoad: with two instances behind sidecars, one
+// crashing under load fails no idempotent request; its replacement gets
+// traffic back gradually, the slow start showing in the caller's metrics.
+func TestMeshInstanceKilledUnderLoad(t *testing.T) {
+	cp := startControl(t, "")
+	cp.applyYAML("services:\n  - name: catalog\n    health: { slow_start: 3s }\n")
+	tok := cp.joinToken("catalog")
+	startSidecar(t, cp, tok, "catalog", startEcho(t, "catalog-1"), nil)
+	doomed := startSidecar(t, cp, tok, "catalog", startEcho(t, "catalog-2"), nil)
+	orders := startSidecar(t, cp, cp.joinToken("orders"), "orders", startEcho(t, "orders-1"), nil, "catalog")
+	for _, inst := range []string{"catalog-1", "catalog-2"} {
+		waitFor(t, 10*time.Second, "orders to reach "+inst, func() bool { return servedBy(orders.url("catalog")+"/x", inst) })
+	}
+
+	stop := make(chan struct{})
+	var failures, total atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if code, _ := body(orders.url("catalog") + "/x"); code != http.StatusOK {
+					failures.Add(1)
+				}
+				total.Add(1)
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	doomed.kill()
+	time.Sleep(1500 * time.Millisecond)
+	replacement := startSidecar(t, cp, tok, "catalog", startEcho(t, "catalog-3"), nil)
+	endpoint := `pylon_upstream_endpoint_weight{endpoint="` + replacement.inbound + `",service="catalog"}`
+	var ramp []float64
+	waitFor(t, 10*time.Second, "the replacement's weight to ramp up to its full weight", func() bool {
+		w, ok := metricValue(orders.get("/metrics"), endpoint)
+		if ok && (len(ramp) == 0 || w != ramp[len(ramp)-1]) {
+			ramp = append(ramp, w)
+		}
+		return ok && w == 1
+	})
+	waitFor(t, 5*time.Second, "the replacement to take traffic", func() bool { return servedBy(orders.url("catalog")+"/x", "catalog-3") })
+	close(stop)
+	wg.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Errorf("%d of %d idempotent requests failed while an instance crashed and was replaced", n, total.Load())
+	}
+	if len(ramp) < 2 || ramp[0] >= 1 {
+		t.Errorf("the replacement's weight went %v, want a ramp from below 1 up to 1 (slow start)", ramp)
+	}
+	t.Logf("%d requests, none failed; the replacement's weight rose from %.2f to 1 over %d scrapes", total.Load(), ramp[0], len(ramp))
+}
+
+// metricValue finds the sample line starting with name{labels} in a
+// Prometheus text exposition.
+func metricValue(exposition, series string) (float64, bool) {
+	for _, l := range strings.Split(exposition, "\n") {
+		if v, ok := strings.CutPrefix(l, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }

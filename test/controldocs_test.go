@@ -496,3 +496,40 @@ func TestControlPlaneDocCtlCommands(t *testing.T) {
 		t.Errorf("kinds of pylon ctl -h (-) and in docs/control-plane.md (+) differ:\n%s", d)
 	}
 }
+
+// TestControlPlaneDocLogMessages checks that every log message the control
+// plane's log table in docs/operations.md names is one the code writes, so
+// a renamed message cannot leave the table describing lines nobody sees.
+func TestControlPlaneDocLogMessages(t *testing.T) {
+	cp := section(t, readDoc(t, "../docs/operations.md"), "## The control plane")
+	logs := section(t, cp, "### Logs")
+	var documented []string
+	for _, row := range regexp.MustCompile("(?m)^\\| (`[^|]*) \\| (?:debug|info|warn|error) \\|").FindAllSubmatch(logs, -1) {
+		for _, m := range regexp.MustCompile("`([^`]+)`").FindAllSubmatch(row[1], -1) {
+			documented = append(documented, string(m[1]))
+		}
+	}
+	if len(documented) < 5 {
+		t.Fatalf("found %d log messages in the control plane's log table of docs/operations.md; it has more, so the scan is broken", len(documented))
+	}
+	var code strings.Builder
+	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && (d.Name() == "test" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != "..":
+			return filepath.SkipDir
+		case !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go"):
+			code.Write(readDoc(t, path))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range documented {
+		if !strings.Contains(code.String(), strconv.Quote(msg)) {
+			t.Errorf("docs/operations.md documents the log message %q, which no Go file writes", msg)
+		}
+	}
+}

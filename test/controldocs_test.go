@@ -222,7 +222,7 @@ func section(t *testing.T, doc []byte, heading string) []byte {
 		}
 	}
 	if !inside {
-		t.Fatalf("docs/control-plane.md has no %q section", heading)
+		t.Fatalf("the document has no %q section", heading)
 	}
 	return out.Bytes()
 }

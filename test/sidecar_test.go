@@ -220,3 +220,26 @@ func metricValue(exposition, series string) (float64, bool) {
 	}
 	return 0, false
 }
+
+// TestMeshOutlivesTheControlPlane: with the control plane gone, traffic
+// through the mesh keeps flowing; once it is back, sidecars reconnect and
+// take changes again.
+func TestMeshOutlivesTheControlPlane(t *testing.T) {
+	cp := startControl(t, "")
+	startSidecar(t, cp, cp.joinToken("catalog"), "catalog", startEcho(t, "catalog-1"), nil)
+	orders := startSidecar(t, cp, cp.joinToken("orders"), "orders", startEcho(t, "orders-1"), nil, "catalog")
+	waitFor(t, 10*time.Second, "orders to reach catalog", func() bool { return servedBy(orders.url("catalog")+"/x", "catalog-1") })
+	cp.kill()
+	for i := range 50 {
+		if !servedBy(orders.url("catalog")+"/x", "catalog-1") {
+			t.Fatalf("request %d failed with the control plane down", i)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cp.start()
+	cp.applyYAML("authorization_policies:\n  - {name: deny-orders, service: catalog, action: deny, from: [{services: [orders]}]}\n")
+	waitFor(t, 20*time.Second, "the sidecars to reconnect and apply a change", func() bool {
+		code, _ := body(orders.url("catalog") + "/x")
+		return code == http.StatusForbidden
+	})
+}

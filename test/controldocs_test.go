@@ -469,7 +469,7 @@ func TestControlPlaneDocCtlCommands(t *testing.T) {
 	}
 	kindsPart, _, _ = strings.Cut(kindsPart, ".\n")
 	wantKinds := map[string]string{}
-	for _, m := range regexp.MustCompile(`([a-z]+) \(([a-z, ]+)\)`).FindAllStringSubmatch(kindsPart, -1) {
+	for _, m := range regexp.MustCompile(`([a-z_]+) \(([a-z_, ]+)\)`).FindAllStringSubmatch(kindsPart, -1) {
 		wantKinds[m[1]] = m[2]
 	}
 
@@ -484,7 +484,7 @@ func TestControlPlaneDocCtlCommands(t *testing.T) {
 		}
 	}
 	gotKinds := map[string]string{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z]+)` \\| ([^|]*) \\|").FindAllSubmatch(ctlDoc, -1) {
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| ([^|]*) \\|").FindAllSubmatch(ctlDoc, -1) {
 		gotKinds[string(m[1])] = strings.ReplaceAll(strings.TrimSpace(string(m[2])), "`", "")
 	}
 	slices.Sort(wantCmds)

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -95,6 +97,40 @@ func TestAuthorize(t *testing.T) {
 					t.Errorf("upstream saw (-want +got):\n%s", diff)
 				}
 			})
+		}
+	}
+}
+
+// TestAuthorizePeerVerifiedByCallback covers listeners that verify peers
+// themselves, as the mesh's do: Go verifies nothing, the callback does, and
+// the hook still sees the caller's certificate.
+func TestAuthorizePeerVerifiedByCallback(t *testing.T) {
+	e := newHookEnv(t, func(lc *ListenerConfig, rec *recorder) {
+		lc.Authorize = rec.authorize
+		if lc.TLS == nil {
+			return
+		}
+		pool := lc.TLS.ClientCAs
+		lc.TLS.ClientAuth, lc.TLS.ClientCAs = tls.RequireAnyClientCert, nil
+		lc.TLS.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+			leaf, err := x509.ParseCertificate(raw[0])
+			if err != nil {
+				return err
+			}
+			_, err = leaf.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+			return err
+		}
+	})
+	for _, h2 := range []bool{false, true} {
+		resp, err := e.httpClient(t, h2, true).Get("https://" + e.tlsAddr + "/orders")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		access, _ := waitLogs(t, e.rec)
+		want := []seen{{Peer: clientID, Method: "GET", Path: "/orders"}}
+		if diff := cmp.Diff(want, access); diff != "" || resp.StatusCode != 200 {
+			t.Errorf("HTTP/2 %v: got status %d, want 200; Authorize saw (-want +got):\n%s", h2, resp.StatusCode, diff)
 		}
 	}
 }

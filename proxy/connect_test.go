@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -22,8 +23,13 @@ type echoTunnel struct{ calls atomic.Int64 }
 
 func (h *echoTunnel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.calls.Add(1)
-	w.WriteHeader(http.StatusOK)
+	// http.ResponseController reaches the stream through pylon's writer.
 	rc := http.NewResponseController(w)
+	if err := errors.Join(rc.EnableFullDuplex(), rc.SetReadDeadline(time.Now().Add(10*time.Second))); err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "target="+r.Host+"\n")
 	rc.Flush()
 	buf := make([]byte, 512)

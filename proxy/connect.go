@@ -41,6 +41,8 @@ func (x *h2Exchange) serveConnect() {
 		x.fail(fe)
 		return
 	}
+	// The tunnel's response carries the request ID of its access log line.
+	x.w.Header()["X-Request-Id"] = []string{x.rid}
 	tw := &tunnelWriter{ResponseWriter: x.w}
 	r := x.r
 	if r.Body != nil && r.Body != http.NoBody {

@@ -84,8 +84,8 @@ func TestConnectTunnels(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, pw := dialTunnel(t, e, tc.secure, "ok")
-			if resp.StatusCode != 200 {
-				t.Fatalf("got status %d, want 200", resp.StatusCode)
+			if resp.StatusCode != 200 || !validRequestID([]byte(resp.Header.Get("X-Request-Id"))) {
+				t.Fatalf("got status %d, X-Request-Id %q; want 200 and a request ID", resp.StatusCode, resp.Header.Get("X-Request-Id"))
 			}
 			br := bufio.NewReader(resp.Body)
 			var got []string

@@ -74,13 +74,21 @@ func sidecarOf(v *view, ns, svc string, wants []string) snapshot.Sidecar {
 		up.Service.Endpoints = slices.Clone(up.Service.Endpoints)
 		protocolSet := false
 		for _, in := range v.instances {
-			if in.Service != name || in.Health != registry.Healthy {
+			if in.Service != name {
+				continue
+			}
+			// The protocol is known from any instance, healthy or not,
+			// so a caller sets up the right kind of listener before the
+			// first one is ready.
+			if in.Protocol != "" && !protocolSet {
+				up.Protocol, protocolSet = in.Protocol, true
+			}
+			if in.Health != registry.Healthy {
 				continue
 			}
 			up.Service.Endpoints = append(up.Service.Endpoints, config.Endpoint{Address: in.Address, Weight: 1})
-			up.Peers[in.Address] = "spiffe://" + v.td + "/ns/" + in.Namespace + "/svc/" + in.Service
-			if in.Protocol != "" && !protocolSet {
-				up.Protocol, protocolSet = in.Protocol, true
+			if in.Mesh {
+				up.Peers[in.Address] = "spiffe://" + v.td + "/ns/" + in.Namespace + "/svc/" + in.Service
 			}
 		}
 		out.Upstreams = append(out.Upstreams, up)

@@ -23,9 +23,9 @@ func TestSidecarOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := &view{cfg: cfg, td: "pylon.local", instances: []registry.Instance{
-		{ID: "c1", Service: "catalog", Namespace: "default", Address: "127.0.0.1:7001", Health: registry.Healthy, Protocol: "grpc"},
+		{ID: "c1", Service: "catalog", Namespace: "default", Address: "127.0.0.1:7001", Health: registry.Healthy, Protocol: "grpc", Mesh: true},
 		{ID: "c2", Service: "catalog", Namespace: "default", Address: "127.0.0.1:7002", Health: registry.Unhealthy},
-		{ID: "r1", Service: "redis", Namespace: "cache", Address: "127.0.0.1:7003", Health: registry.Healthy, Protocol: "tcp"},
+		{ID: "r1", Service: "redis", Namespace: "cache", Address: "127.0.0.1:7003", Health: registry.Healthy, Protocol: "tcp", Mesh: true},
 	}}
 	got := sidecarOf(v, "default", "orders", []string{"catalog", "payments", "redis"})
 	if got.MTLS != config.MTLSPermissive || got.Service != "orders" || got.Namespace != "default" {

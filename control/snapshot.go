@@ -40,7 +40,9 @@ func gatewayConfig(st *resource.State, instances []registry.Instance, td string)
 	for _, in := range instances {
 		if in.Health == registry.Healthy {
 			byService[in.Service] = append(byService[in.Service], config.Endpoint{Address: in.Address, Weight: 1})
-			peers[in.Address] = "spiffe://" + td + "/ns/" + in.Namespace + "/svc/" + in.Service
+			if in.Mesh {
+				peers[in.Address] = "spiffe://" + td + "/ns/" + in.Namespace + "/svc/" + in.Service
+			}
 		}
 	}
 	services := cfg.Services[:0]

@@ -71,7 +71,7 @@ func (s *Server) register(ctx context.Context, req *RegisterRequest) (*Reply, er
 	if err := own(ns, svc, in.Namespace, in.Service); err != nil {
 		return nil, err
 	}
-	in.Namespace = ns
+	in.Namespace, in.Mesh = ns, true
 	if err := in.Check(); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}

@@ -42,6 +42,9 @@ type Instance struct {
 	Labels   map[string]string `json:"labels,omitempty"`
 	// Health is what the instance's sidecar last reported.
 	Health string `json:"health"`
+	// Mesh says the address is the instance's sidecar, reached over the
+	// mesh's mutual TLS (set for instances its sidecar registered).
+	Mesh bool `json:"mesh,omitempty"`
 	// TTL is how long the instance stays registered without a heartbeat.
 	TTL        Duration      `json:"ttl"`
 	Lease      store.LeaseID `json:"lease"`

@@ -49,17 +49,19 @@ func buildConfig(o *Options, s *snapshot.Sidecar, local config.Config, log *slog
 			continue
 		}
 		svc := up.Service
-		svc.Name, svc.TLS, svc.Health.Active = u.Name, nil, nil
-		svc.Endpoints = nil
-		for _, e := range up.Service.Endpoints {
-			if id, ok := up.Peers[e.Address]; ok {
-				svc.Endpoints = append(svc.Endpoints, e)
-				peers[e.Address] = id
-			} else {
-				log.Warn("an upstream endpoint has no sidecar; the mesh does not reach it", "upstream", u.Name, "endpoint", e.Address)
+		svc.Name = u.Name
+		if len(up.Peers) > 0 {
+			// A mesh service: only its sidecars, over mutual TLS.
+			svc.TLS, svc.Health.Active, svc.Mesh, svc.Endpoints = nil, nil, true, nil
+			for _, e := range up.Service.Endpoints {
+				if id, ok := up.Peers[e.Address]; ok {
+					svc.Endpoints = append(svc.Endpoints, e)
+					peers[e.Address] = id
+				} else {
+					log.Warn("an upstream endpoint without a sidecar is left out of a mesh service", "upstream", u.Name, "endpoint", e.Address)
+				}
 			}
 		}
-		svc.Mesh = true
 		cfg.Services = append(cfg.Services, svc)
 		out := outboundListener(u.Name)
 		cfg.Listeners = append(cfg.Listeners, config.Listener{Name: out, Address: u.Listen})

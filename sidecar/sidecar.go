@@ -13,6 +13,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"sync"
@@ -31,6 +33,7 @@ import (
 	"github.com/pylon-mesh/pylon/registration"
 	"github.com/pylon-mesh/pylon/registry"
 	"github.com/pylon-mesh/pylon/snapshot"
+	"github.com/pylon-mesh/pylon/tunnel"
 )
 
 // ProtocolTCP is the app protocol of a service that is not HTTP.
@@ -115,6 +118,9 @@ type sidecar struct {
 	app    *appHealth
 	stats  meshtls.Stats
 	applyM sync.Mutex
+	mesh   *dataplane.Mesh
+	l4     map[string]*l4Upstream // TCP upstreams by name; guarded by applyM
+	ctx    context.Context        // the data plane's, for the TCP listeners
 }
 
 func newSidecar(o Options, agent *enroll.Agent) *sidecar {
@@ -123,14 +129,33 @@ func newSidecar(o Options, agent *enroll.Agent) *sidecar {
 	s.peers.Store(&empty)
 	s.authz = &authorizer{self: agent.ID().String(), log: o.Logger}
 	s.app = newAppHealth(o.App, o.Health, o.Logger)
-	mesh := &dataplane.Mesh{
+	s.mesh = &dataplane.Mesh{
 		ListenerTLS: meshtls.ServerConfig(agent, false, &s.stats, o.Logger),
 		Transport:   meshtls.Transport(agent, s.peer, &s.stats),
 		Authorize:   s.authz.authorize,
+		Connect:     s.tunnels(),
 	}
+	s.l4 = map[string]*l4Upstream{}
 	local := o.Local
-	s.rt = dataplane.New(dataplane.Options{Managed: &local, Mesh: mesh, Logger: o.Logger, DrainTimeout: o.DrainTimeout})
+	s.rt = dataplane.New(dataplane.Options{Managed: &local, Mesh: s.mesh, Logger: o.Logger, DrainTimeout: o.DrainTimeout})
 	return s
+}
+
+// tunnels serves the TCP streams other sidecars open to this one's app
+// (authorized by the inbound listener like any request).
+func (s *sidecar) tunnels() http.Handler {
+	var d net.Dialer
+	return tunnel.Handler(tunnel.HandlerOptions{
+		Authorize: func(r *http.Request) (int, error) {
+			if r.Host != s.o.Service {
+				return http.StatusMisdirectedRequest, fmt.Errorf("this sidecar serves %s, not %s", s.o.Service, r.Host)
+			}
+			return 0, nil
+		},
+		Dial:        func(ctx context.Context, _ string) (net.Conn, error) { return d.DialContext(ctx, "tcp", s.o.App) },
+		IdleTimeout: l4IdleTimeout,
+		Logger:      s.log,
+	})
 }
 
 // peer is the identity the sidecar at addr must present.
@@ -145,6 +170,8 @@ func (s *sidecar) peer(addr string) (spiffeid.ID, bool) {
 func (s *sidecar) run(ctx context.Context) error {
 	dctx, stopData := context.WithCancel(context.Background())
 	defer stopData()
+	s.ctx = dctx
+	defer s.closeL4()
 	rtDone := make(chan error, 1)
 	go func() { rtDone <- s.rt.Run(dctx) }()
 	go s.agent.Run(dctx)
@@ -207,12 +234,23 @@ func (s *sidecar) apply(ctx context.Context, snap push.Snapshot) error {
 		}
 		ids[addr] = parsed
 	}
+	// TCP upstreams that became HTTP give their address to the data plane
+	// first; those that became TCP take theirs after it let go of it.
+	s.closeL4Except(sc)
+	l4Peers, err := l4Peers(sc)
+	if err != nil {
+		return err
+	}
 	// New peers first: the new config may route to them at once.
-	merged := maps(*s.peers.Load(), ids)
+	merged := maps(maps(*s.peers.Load(), ids), l4Peers)
 	s.peers.Store(&merged)
 	if err := s.rt.Apply(ctx, cfg); err != nil {
 		return err
 	}
+	if err := s.openL4(sc); err != nil {
+		return err
+	}
+	ids = maps(ids, l4Peers)
 	s.peers.Store(&ids)
 	s.authz.engine.Store(engine)
 	s.log.Info("applied config from the control plane", "version", snap.Version, "upstreams", len(sc.Upstreams), "policies", len(sc.Policies))
@@ -228,4 +266,78 @@ func maps(a, b map[string]spiffeid.ID) map[string]spiffeid.ID {
 		out[k] = v
 	}
 	return out
+}
+
+// tcpUpstreams returns the upstreams the snapshot says speak TCP, by name.
+func tcpUpstreams(sc *snapshot.Sidecar) map[string]snapshot.Upstream {
+	out := map[string]snapshot.Upstream{}
+	for _, up := range sc.Upstreams {
+		if up.Protocol == ProtocolTCP {
+			out[up.Service.Name] = up
+		}
+	}
+	return out
+}
+
+// closeL4Except closes the TCP listeners of upstreams no longer TCP.
+func (s *sidecar) closeL4Except(sc *snapshot.Sidecar) {
+	tcp := tcpUpstreams(sc)
+	for name, l := range s.l4 {
+		if _, ok := tcp[name]; !ok {
+			l.close()
+			delete(s.l4, name)
+		}
+	}
+}
+
+// l4Peers returns the identities of the TCP upstreams' endpoints.
+func l4Peers(sc *snapshot.Sidecar) (map[string]spiffeid.ID, error) {
+	ids := map[string]spiffeid.ID{}
+	for _, up := range tcpUpstreams(sc) {
+		for addr, id := range up.Peers {
+			parsed, err := spiffeid.FromString(id)
+			if err != nil {
+				return nil, fmt.Errorf("upstream endpoint %s: %w", addr, err)
+			}
+			ids[addr] = parsed
+		}
+	}
+	return ids, nil
+}
+
+// openL4 opens a loopback listener for each TCP upstream that has none
+// and sets every TCP upstream's mesh endpoints.
+func (s *sidecar) openL4(sc *snapshot.Sidecar) error {
+	tcp := tcpUpstreams(sc)
+	for _, u := range s.o.Upstreams {
+		up, ok := tcp[u.Name]
+		if !ok {
+			continue
+		}
+		l := s.l4[u.Name]
+		if l == nil {
+			var err error
+			if l, err = listenL4(u.Name, u.Listen, s.mesh.Transport, s.log); err != nil {
+				return fmt.Errorf("upstream %s: %w", u.Name, err)
+			}
+			s.l4[u.Name] = l
+			go l.serve(s.ctx)
+		}
+		var eps []string
+		for _, e := range up.Service.Endpoints {
+			if _, ok := up.Peers[e.Address]; ok {
+				eps = append(eps, e.Address)
+			}
+		}
+		l.setEndpoints(eps)
+	}
+	return nil
+}
+
+func (s *sidecar) closeL4() {
+	s.applyM.Lock()
+	defer s.applyM.Unlock()
+	for _, l := range s.l4 {
+		l.close()
+	}
 }

@@ -15,6 +15,7 @@ import (
 type observers struct {
 	metrics *metrics.Registry
 	log     *accesslog.Logger
+	extra   func(*proxy.Record) // Mesh.Observe
 }
 
 // Observe implements proxy.Observer.
@@ -23,6 +24,9 @@ func (o *observers) Observe(r *proxy.Record) {
 	if o.log != nil {
 		o.log.Observe(r)
 	}
+	if o.extra != nil {
+		o.extra(r)
+	}
 }
 
 // observer returns the observer for cfg, reopening the access log only when
@@ -30,7 +34,7 @@ func (o *observers) Observe(r *proxy.Record) {
 func (rt *Runtime) observer(cfg *config.Config) (proxy.Observer, error) {
 	al := cfg.AccessLog
 	if rt.log != nil && al == rt.logKey {
-		return &observers{metrics: rt.metrics, log: rt.log}, nil
+		return &observers{metrics: rt.metrics, log: rt.log, extra: rt.meshObserve()}, nil
 	}
 	var next *accesslog.Logger
 	switch al.Path {
@@ -53,5 +57,12 @@ func (rt *Runtime) observer(cfg *config.Config) (proxy.Observer, error) {
 		time.AfterFunc(rt.opts.DrainTimeout, func() { prev.Close() })
 	}
 	rt.log, rt.logKey = next, al
-	return &observers{metrics: rt.metrics, log: next}, nil
+	return &observers{metrics: rt.metrics, log: next, extra: rt.meshObserve()}, nil
+}
+
+func (rt *Runtime) meshObserve() func(*proxy.Record) {
+	if rt.opts.Mesh == nil {
+		return nil
+	}
+	return rt.opts.Mesh.Observe
 }

@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pylon-mesh/pylon/accesslog"
 	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/flow"
@@ -68,6 +70,11 @@ type Mesh struct {
 	// allowed); Connect serves their HTTP/2 CONNECT tunnels (nil: refused).
 	Authorize func(a *proxy.Access) *flow.Error
 	Connect   http.Handler
+	// Observe, when set, sees every request's record after the metrics and
+	// the access log (the sidecar's per-edge metrics); it must be quick.
+	Observe func(r *proxy.Record)
+	// Collectors are more metrics served on the admin listener's /metrics.
+	Collectors []prometheus.Collector
 }
 
 // Runtime is one running data plane.
@@ -126,6 +133,9 @@ func New(opts Options) *Runtime {
 		started:   make(chan struct{}),
 	}
 	rt.metrics.MustRegister(newStateCollector(rt))
+	if opts.Mesh != nil {
+		rt.metrics.MustRegister(opts.Mesh.Collectors...)
+	}
 	return rt
 }
 

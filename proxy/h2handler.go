@@ -367,6 +367,7 @@ func (x *h2Exchange) finish() {
 	r.Host = []byte(x.r.Host)
 	r.Path = []byte(x.r.URL.Path)
 	r.Remote = remoteOf(x.r)
+	r.Peer = x.acc.Peer
 	x.snap.Observer.Observe(r)
 }
 

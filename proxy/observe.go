@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/x509"
 	"net/netip"
 	"time"
 
@@ -27,6 +28,10 @@ type Record struct {
 	BytesIn   int64
 	BytesOut  int64
 	Retries   int
+	// Peer is the client's verified certificate chain, leaf first, on
+	// listeners that check their callers (an Authorize hook is set); nil
+	// otherwise and for plaintext clients.
+	Peer []*x509.Certificate
 	// Stats are the metric handles of the request's route and service (or
 	// the listener's, when no route was chosen).
 	Stats *RouteStats

@@ -203,6 +203,10 @@ func (c *conn) finish(snap *Snapshot, lc *ListenerConfig, start time.Time, route
 	r.Path = c.req.Path
 	r.Remote = c.remote
 	r.Err = fe
+	r.Peer = nil
+	if c.peerKnown {
+		r.Peer = c.acc.Peer
+	}
 	snap.Observer.Observe(r)
 }
 

@@ -26,21 +26,20 @@ type l4Upstream struct {
 	name      string
 	ln        net.Listener
 	transport http.RoundTripper
+	edges     *edgeMetrics
 	log       *slog.Logger
 
 	mu        sync.Mutex
 	endpoints []string
 	active    map[string]*atomic.Int64
-	opened    atomic.Uint64
-	bytes     atomic.Uint64
 }
 
-func listenL4(name, addr string, transport http.RoundTripper, log *slog.Logger) (*l4Upstream, error) {
+func listenL4(name, addr string, transport http.RoundTripper, edges *edgeMetrics, log *slog.Logger) (*l4Upstream, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return &l4Upstream{name: name, ln: ln, transport: transport, log: log.With("upstream", name), active: map[string]*atomic.Int64{}}, nil
+	return &l4Upstream{name: name, ln: ln, transport: transport, edges: edges, log: log.With("upstream", name), active: map[string]*atomic.Int64{}}, nil
 }
 
 // setEndpoints replaces the mesh endpoints connections may go to.
@@ -88,11 +87,11 @@ func (u *l4Upstream) handle(ctx context.Context, c net.Conn) {
 			u.log.Warn("tunnel to an instance failed; trying another", "endpoint", ep, "err", err.Error())
 			continue
 		}
-		u.opened.Add(1)
+		u.edges.tcpOpened(u.name)
 		active.Add(1)
 		in, out, err := tunnel.Splice(c, tc, l4IdleTimeout)
 		active.Add(-1)
-		u.bytes.Add(uint64(in + out))
+		u.edges.tcpClosed(u.name, in, out)
 		if err != nil && !errors.Is(err, net.ErrClosed) {
 			u.log.Debug("tunnel ended", "endpoint", ep, "bytes_in", in, "bytes_out", out, "err", err.Error())
 		}

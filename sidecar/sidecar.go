@@ -119,6 +119,7 @@ type sidecar struct {
 	stats  meshtls.Stats
 	applyM sync.Mutex
 	mesh   *dataplane.Mesh
+	edges  *edgeMetrics
 	l4     map[string]*l4Upstream // TCP upstreams by name; guarded by applyM
 	ctx    context.Context        // the data plane's, for the TCP listeners
 }
@@ -128,12 +129,15 @@ func newSidecar(o Options, agent *enroll.Agent) *sidecar {
 	empty := map[string]spiffeid.ID{}
 	s.peers.Store(&empty)
 	s.authz = &authorizer{self: agent.ID().String(), log: o.Logger}
+	s.edges = newEdgeMetrics(o.Service, &s.stats)
 	s.app = newAppHealth(o.App, o.Health, o.Logger)
 	s.mesh = &dataplane.Mesh{
 		ListenerTLS: meshtls.ServerConfig(agent, false, &s.stats, o.Logger),
 		Transport:   meshtls.Transport(agent, s.peer, &s.stats),
 		Authorize:   s.authz.authorize,
 		Connect:     s.tunnels(),
+		Observe:     s.edges.observe,
+		Collectors:  s.edges.collectors(),
 	}
 	s.l4 = map[string]*l4Upstream{}
 	local := o.Local
@@ -317,7 +321,7 @@ func (s *sidecar) openL4(sc *snapshot.Sidecar) error {
 		l := s.l4[u.Name]
 		if l == nil {
 			var err error
-			if l, err = listenL4(u.Name, u.Listen, s.mesh.Transport, s.log); err != nil {
+			if l, err = listenL4(u.Name, u.Listen, s.mesh.Transport, s.edges, s.log); err != nil {
 				return fmt.Errorf("upstream %s: %w", u.Name, err)
 			}
 			s.l4[u.Name] = l

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -193,4 +195,24 @@ func TestRegisteredInstancesBecomeEndpoints(t *testing.T) {
 		code, _ := body(g.url("web") + "/api/x")
 		return code == http.StatusServiceUnavailable
 	})
+}
+
+// TestHUPDoesNotKill: the roles whose config does not come from a file
+// ignore SIGHUP instead of dying of it.
+func TestHUPDoesNotKill(t *testing.T) {
+	cp := startControl(t, "")
+	cp.applyYAML(gatewayDoc(startEcho(t, "a")))
+	g := startManagedGateway(t, []string{cp.listen}, cp.joinToken("edge"), "edge-0")
+	for _, p := range []*os.Process{cp.cmd.Process, g.cmd.Process} {
+		if err := p.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if !servedBy(g.url("web")+"/api/x", "a") {
+		t.Error("the managed gateway stopped serving after SIGHUP")
+	}
+	if code, _ := cp.api(http.MethodGet, "/v1/status", nil); code != http.StatusOK {
+		t.Errorf("the control plane answered %d after SIGHUP", code)
+	}
 }

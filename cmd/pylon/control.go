@@ -70,6 +70,7 @@ func runControl(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		o.Hosts = strings.Split(*hosts, ",")
 	}
 	o.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	ignoreHUP(o.Logger)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := control.Run(ctx, o); err != nil {

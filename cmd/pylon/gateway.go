@@ -107,6 +107,7 @@ func runManaged(ctx context.Context, f gatewayFlags, opts dataplane.Options, std
 		fmt.Fprintf(stderr, "pylon gateway: %v\n", err)
 		return 2
 	}
+	ignoreHUP(opts.Logger)
 	opts.Managed, opts.ConfigPath = local, ""
 	opts.Mesh = &dataplane.Mesh{Transport: g.Transport()}
 	rt := dataplane.New(opts)

@@ -8,7 +8,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 // command is one subcommand: it parses its own flags and runs.
@@ -58,4 +61,16 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'pylon <command> -h' for a command's flags.")
+}
+
+// ignoreHUP logs and otherwise ignores SIGHUP, which would end the process
+// at once, for the roles whose config comes from elsewhere than a file.
+func ignoreHUP(logger *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			logger.Info("SIGHUP ignored: the config comes from the control plane (the store for pylon control), not a file")
+		}
+	}()
 }

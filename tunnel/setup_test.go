@@ -141,6 +141,12 @@ func leaf(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, id string
 // its address.
 func startSidecar(t testing.TB, o HandlerOptions, opts ...func(*http.Server)) string {
 	t.Helper()
+	return startServer(t, Handler(o), opts...)
+}
+
+// startServer serves h over mTLS HTTP/2 on loopback and returns its address.
+func startServer(t testing.TB, h http.Handler, opts ...func(*http.Server)) string {
+	t.Helper()
 	p := getPKI(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -149,7 +155,7 @@ func startSidecar(t testing.TB, o HandlerOptions, opts ...func(*http.Server)) st
 	var protos http.Protocols
 	protos.SetHTTP2(true)
 	srv := &http.Server{
-		Handler:     Handler(o),
+		Handler:     h,
 		Protocols:   &protos,
 		ConnContext: ConnContext,
 		TLSConfig: &tls.Config{

@@ -15,6 +15,9 @@ type Listener struct {
 	// identity (a sidecar's inbound listener). Set only by pylon sidecar,
 	// never from a file.
 	Mesh bool `yaml:"-" json:"-"`
+	// MeshPermissive, with Mesh, also takes callers without a mesh
+	// certificate, TLS or plaintext (the service's mtls: permissive).
+	MeshPermissive bool `yaml:"-" json:"-"`
 }
 
 // ListenerTLS is the server side TLS of a listener.

@@ -89,6 +89,9 @@ func compileListener(cfg *config.Config, lc config.Listener, services map[string
 			return nil, fmt.Errorf("listener %q: a mesh listener needs the workload identity, which only pylon sidecar has", lc.Name)
 		}
 		l.TLS, l.Authorize, l.Connect = mesh.ListenerTLS, mesh.Authorize, mesh.Connect
+		if lc.MeshPermissive {
+			l.TLS, l.PlaintextToo, l.OnPlaintext = mesh.PermissiveTLS, true, mesh.OnPlaintext
+		}
 	}
 	var specs []router.Spec
 	for i := range cfg.Routes {

@@ -63,6 +63,11 @@ type Mesh struct {
 	// is kept across reloads, so it must read the certificate per
 	// handshake (GetCertificate, GetConfigForClient).
 	ListenerTLS *tls.Config
+	// PermissiveTLS replaces ListenerTLS on listeners marked
+	// MeshPermissive, which also take plaintext callers, counted by
+	// OnPlaintext.
+	PermissiveTLS *tls.Config
+	OnPlaintext   func()
 	// Transport carries requests to services marked Mesh: HTTP/2 over
 	// mutual TLS to their sidecars, verifying each one's identity.
 	Transport http.RoundTripper

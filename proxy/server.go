@@ -125,7 +125,20 @@ func (s *Server) serveConn(c net.Conn, listener string) {
 		return
 	}
 	secure := false
-	if lc.TLS != nil {
+	useTLS := lc.TLS != nil
+	if useTLS && lc.PlaintextToo {
+		c.SetReadDeadline(time.Now().Add(lc.ReadHeaderTimeout))
+		pc, isTLS, err := sniffTLS(c)
+		if err != nil {
+			c.Close()
+			return
+		}
+		c, useTLS = pc, isTLS
+		if !isTLS && lc.OnPlaintext != nil {
+			lc.OnPlaintext()
+		}
+	}
+	if useTLS {
 		tc := tls.Server(c, lc.TLS)
 		tc.SetDeadline(time.Now().Add(lc.ReadHeaderTimeout))
 		if err := tc.Handshake(); err != nil {
@@ -171,6 +184,17 @@ func (s *Server) serveH2(c net.Conn, listener string) {
 
 // h2Preface is the client connection preface of HTTP/2 (RFC 9113 3.4).
 const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// sniffTLS reads the first byte of a connection to tell a TLS handshake
+// (a record of content type 22) from plaintext, and returns a conn that
+// replays it.
+func sniffTLS(c net.Conn) (net.Conn, bool, error) {
+	var b [1]byte
+	if _, err := io.ReadFull(c, b[:]); err != nil {
+		return nil, false, err
+	}
+	return &prefixConn{Conn: c, prefix: []byte{b[0]}}, b[0] == 0x16, nil
+}
 
 // sniffH2C reads just enough of a cleartext connection to tell an HTTP/2
 // prior-knowledge preface from HTTP/1.1, and returns a conn that replays

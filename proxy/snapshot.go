@@ -43,6 +43,11 @@ type ListenerConfig struct {
 	MaxConnections int64
 	// TLS is set on HTTPS listeners.
 	TLS *tls.Config
+	// PlaintextToo, with TLS set, also serves clients that do not start
+	// with a TLS handshake (a sidecar's inbound listener in permissive
+	// mode), calling OnPlaintext for each such connection.
+	PlaintextToo bool
+	OnPlaintext  func()
 	// Stats count requests refused before a route was chosen.
 	Stats *RouteStats
 	// Authorize, when set, decides whether each request may go on: it runs

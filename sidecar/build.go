@@ -24,7 +24,7 @@ func outboundListener(upstream string) string { return "out-" + upstream }
 // beside the data plane (see l4), not in it.
 func buildConfig(o *Options, s *snapshot.Sidecar, local config.Config, log *slog.Logger) (*config.Config, map[string]string, error) {
 	cfg := local
-	cfg.Listeners = []config.Listener{{Name: inboundListener, Address: o.Inbound, Mesh: true}}
+	cfg.Listeners = []config.Listener{{Name: inboundListener, Address: o.Inbound, Mesh: true, MeshPermissive: s.MTLS == config.MTLSPermissive}}
 	cfg.Routes = []config.Route{{Name: inboundListener, Listeners: []string{inboundListener}, Service: appService,
 		Match: config.Match{Path: config.PathMatch{Prefix: "/"}}}}
 	appProto := o.Protocol

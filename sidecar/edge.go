@@ -33,6 +33,7 @@ type edgeMetrics struct {
 	closed    *prometheus.CounterVec
 	tcpBytes  *prometheus.CounterVec
 	denials   *prometheus.CounterVec
+	plaintext prometheus.Counter
 	handshake *prometheus.Desc
 	stats     *meshtls.Stats
 }
@@ -57,13 +58,15 @@ func newEdgeMetrics(self string, stats *meshtls.Stats) *edgeMetrics {
 			Help: "Bytes of TCP connections per edge: from the caller (in) and to it (out)."}, append(edgeLabels, "flow")),
 		denials: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pylon_mesh_authorization_denials_total",
 			Help: "Inbound requests and connections refused by an authorization policy, per edge."}, []string{"source", "destination"}),
+		plaintext: prometheus.NewCounter(prometheus.CounterOpts{Name: "pylon_mesh_plaintext_connections_total",
+			Help: "Connections to the inbound listener from callers outside the mesh, in plaintext (permissive mode only)."}),
 		handshake: prometheus.NewDesc("pylon_mesh_tls_handshake_failures_total",
 			"mTLS handshakes that failed: callers refused by the inbound listener, destinations that failed verification.", []string{"direction"}, nil),
 	}
 }
 
 func (m *edgeMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.requests, m.duration, m.bytes, m.opened, m.closed, m.tcpBytes, m.denials, m}
+	return []prometheus.Collector{m.requests, m.duration, m.bytes, m.opened, m.closed, m.tcpBytes, m.denials, m.plaintext, m}
 }
 
 // Describe and Collect serve the handshake failure counts kept in

@@ -132,12 +132,14 @@ func newSidecar(o Options, agent *enroll.Agent) *sidecar {
 	s.edges = newEdgeMetrics(o.Service, &s.stats)
 	s.app = newAppHealth(o.App, o.Health, o.Logger)
 	s.mesh = &dataplane.Mesh{
-		ListenerTLS: meshtls.ServerConfig(agent, false, &s.stats, o.Logger),
-		Transport:   meshtls.Transport(agent, s.peer, &s.stats),
-		Authorize:   s.authz.authorize,
-		Connect:     s.tunnels(),
-		Observe:     s.edges.observe,
-		Collectors:  s.edges.collectors(),
+		ListenerTLS:   meshtls.ServerConfig(agent, false, &s.stats, o.Logger),
+		PermissiveTLS: meshtls.ServerConfig(agent, true, &s.stats, o.Logger),
+		OnPlaintext:   s.edges.plaintext.Inc,
+		Transport:     meshtls.Transport(agent, s.peer, &s.stats),
+		Authorize:     s.authz.authorize,
+		Connect:       s.tunnels(),
+		Observe:       s.edges.observe,
+		Collectors:    s.edges.collectors(),
 	}
 	s.l4 = map[string]*l4Upstream{}
 	local := o.Local

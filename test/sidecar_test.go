@@ -243,3 +243,31 @@ func TestMeshOutlivesTheControlPlane(t *testing.T) {
 		return code == http.StatusForbidden
 	})
 }
+
+// TestMeshPermissiveMode: a service in permissive mode also takes callers
+// outside the mesh, in plaintext, counted in a metric; its authorization
+// policies still apply to them, as callers with no identity.
+func TestMeshPermissiveMode(t *testing.T) {
+	cp := startControl(t, "")
+	cp.applyYAML("services:\n  - name: catalog\n    mtls: permissive\n")
+	catalog := startSidecar(t, cp, cp.joinToken("catalog"), "catalog", startEcho(t, "catalog-1"), nil)
+	orders := startSidecar(t, cp, cp.joinToken("orders"), "orders", startEcho(t, "orders-1"), nil, "catalog")
+	waitFor(t, 10*time.Second, "a plaintext caller to reach catalog", func() bool {
+		return servedBy("http://"+catalog.inbound+"/x", "catalog-1")
+	})
+	waitFor(t, 10*time.Second, "orders to reach catalog over mTLS", func() bool { return servedBy(orders.url("catalog")+"/x", "catalog-1") })
+	if v, ok := metricValue(catalog.get("/metrics"), "pylon_mesh_plaintext_connections_total"); !ok || v < 1 {
+		t.Errorf("plaintext connections counted: %v, %v", v, ok)
+	}
+	if v, ok := metricValue(catalog.get("/metrics"), `pylon_mesh_requests_total{class="2xx",destination="catalog",direction="inbound",source="plaintext"}`); !ok || v < 1 {
+		t.Errorf("the plaintext caller's edge was not counted: %v, %v", v, ok)
+	}
+	cp.applyYAML("authorization_policies:\n  - {name: only-orders, service: catalog, action: allow, from: [{services: [orders]}]}\n")
+	waitFor(t, 5*time.Second, "the policy to refuse the plaintext caller", func() bool {
+		code, _ := body("http://" + catalog.inbound + "/x")
+		return code == http.StatusForbidden
+	})
+	if !servedBy(orders.url("catalog")+"/x", "catalog-1") {
+		t.Error("the policy refused the mesh caller it allows")
+	}
+}

@@ -2,7 +2,9 @@ package test
 
 import (
 	"crypto/tls"
+	"io"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -269,5 +271,31 @@ func TestMeshPermissiveMode(t *testing.T) {
 	})
 	if !servedBy(orders.url("catalog")+"/x", "catalog-1") {
 		t.Error("the policy refused the mesh caller it allows")
+	}
+}
+
+// TestMeshHTTPProxyMode: an app that uses its sidecar as an HTTP proxy
+// reaches its upstreams by name, http://<service>/...
+func TestMeshHTTPProxyMode(t *testing.T) {
+	cp := startControl(t, "")
+	startSidecar(t, cp, cp.joinToken("catalog"), "catalog", startEcho(t, "catalog-1"), nil)
+	proxyAddr := freeAddr(t)
+	startSidecar(t, cp, cp.joinToken("orders"), "orders", startEcho(t, "orders-1"), []string{"--proxy", proxyAddr}, "catalog")
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: proxyAddr})}}
+	get := func(u string) (int, string) {
+		resp, err := client.Get(u)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	waitFor(t, 10*time.Second, "http://catalog/ through the proxy listener", func() bool {
+		code, b := get("http://catalog/items/1")
+		return code == http.StatusOK && strings.Contains(b, `"instance": "catalog-1"`)
+	})
+	if code, b := get("http://billing/x"); code != http.StatusNotFound {
+		t.Errorf("a service the sidecar does not call: got %d %s, want 404", code, b)
 	}
 }

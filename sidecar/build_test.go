@@ -1,0 +1,84 @@
+package sidecar
+
+import (
+	"log/slog"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/snapshot"
+)
+
+func TestBuildConfig(t *testing.T) {
+	o := &Options{Service: "orders", App: "127.0.0.1:9001", Protocol: "grpc", Inbound: "127.0.0.1:15006", ProxyAddr: "127.0.0.1:15001",
+		Upstreams: []Upstream{{Name: "catalog", Listen: "127.0.0.1:7001"}, {Name: "redis", Listen: "127.0.0.1:7002"}, {Name: "payments", Listen: "127.0.0.1:7003"}}}
+	svc := func(name string, eps ...string) config.Service {
+		c := &config.Config{Services: []config.Service{{Name: name}}}
+		for _, e := range eps {
+			c.Services[0].Endpoints = append(c.Services[0].Endpoints, config.Endpoint{Address: e})
+		}
+		c.SetDefaults()
+		return c.Services[0]
+	}
+	s := &snapshot.Sidecar{Service: "orders", Namespace: "default", MTLS: config.MTLSPermissive, Upstreams: []snapshot.Upstream{
+		{Service: svc("catalog", "10.0.0.1:15006", "10.0.0.9:80"), Protocol: "http1",
+			Peers: map[string]string{"10.0.0.1:15006": "spiffe://pylon.local/ns/default/svc/catalog"}},
+		{Service: svc("redis", "10.0.0.2:15006"), Protocol: ProtocolTCP, Peers: map[string]string{"10.0.0.2:15006": "spiffe://pylon.local/ns/default/svc/redis"}},
+		{Service: svc("payments", "10.0.0.3:443"), Protocol: "http1", Peers: map[string]string{}},
+	}}
+	local := config.Config{Admin: config.Admin{Address: "off"}, AccessLog: config.AccessLog{Path: "off", Sample: 1}}
+	cfg, peers, err := buildConfig(o, s, local, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type listener struct {
+		Name, Address    string
+		Mesh, Permissive bool
+	}
+	var ls []listener
+	for _, l := range cfg.Listeners {
+		ls = append(ls, listener{l.Name, l.Address, l.Mesh, l.MeshPermissive})
+	}
+	wantL := []listener{
+		{"inbound", "127.0.0.1:15006", true, true},
+		{"proxy", "127.0.0.1:15001", false, false},
+		{"out-catalog", "127.0.0.1:7001", false, false}, // redis is TCP: served beside the data plane
+		{"out-payments", "127.0.0.1:7003", false, false},
+	}
+	if d := cmp.Diff(wantL, ls); d != "" {
+		t.Errorf("listeners (-want +got):\n%s", d)
+	}
+	type service struct {
+		Name, Protocol string
+		Mesh           bool
+		Endpoints      []string
+	}
+	var ss []service
+	for _, sv := range cfg.Services {
+		var eps []string
+		for _, e := range sv.Endpoints {
+			eps = append(eps, e.Address)
+		}
+		ss = append(ss, service{sv.Name, sv.Protocol, sv.Mesh, eps})
+	}
+	wantS := []service{
+		{"app", "grpc", false, []string{"127.0.0.1:9001"}},
+		{"catalog", "http1", true, []string{"10.0.0.1:15006"}}, // the endpoint without a sidecar is left out
+		{"payments", "http1", false, []string{"10.0.0.3:443"}}, // no sidecars at all: reached in plain
+	}
+	if d := cmp.Diff(wantS, ss); d != "" {
+		t.Errorf("services (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(map[string]string{"10.0.0.1:15006": "spiffe://pylon.local/ns/default/svc/catalog"}, peers); d != "" {
+		t.Errorf("peers (-want +got):\n%s", d)
+	}
+	for _, r := range cfg.Routes {
+		if r.Timeout != 0 {
+			t.Errorf("route %s has timeout %v; mesh hops add none", r.Name, r.Timeout)
+		}
+	}
+	if _, _, err := buildConfig(&Options{Upstreams: []Upstream{{Name: "ghost", Listen: "127.0.0.1:1"}}, Inbound: "127.0.0.1:2", App: "127.0.0.1:3", Protocol: "http1"}, &snapshot.Sidecar{}, local, slog.New(slog.DiscardHandler)); err == nil {
+		t.Error("an upstream the control plane sent nothing about was accepted")
+	}
+}

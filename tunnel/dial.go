@@ -36,6 +36,11 @@ func (e *StatusError) Error() string {
 //
 // ctx bounds the opening only, as with net.Dialer.DialContext; the tunnel
 // lives until it is closed. A refusal is a *StatusError.
+//
+// An *http.Transport used as rt should set MaxConnsPerHost to 1 (for
+// HTTP/2 that bounds the connections being dialed at once, not those open):
+// otherwise a burst of tunnels to an endpoint with no connection yet dials
+// one connection per tunnel.
 func Dial(ctx context.Context, rt http.RoundTripper, endpoint, target string) (net.Conn, error) {
 	body := newBodyPipe()
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -67,9 +72,13 @@ func Dial(ctx context.Context, rt http.RoundTripper, endpoint, target string) (n
 		body.closeWrite(err)
 		return nil, fmt.Errorf("tunnel: connect to %s via %s: %w", target, endpoint, err)
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 || resp.ProtoMajor != 2 {
 		defer cancel()
 		body.closeWrite(io.EOF)
+		if resp.ProtoMajor != 2 {
+			resp.Body.Close()
+			return nil, fmt.Errorf("tunnel: connect to %s via %s: answered over %s, want HTTP/2", target, endpoint, resp.Proto)
+		}
 		return nil, refusal(resp, endpoint, target)
 	}
 	c.resp = newBodyReader(resp.Body)

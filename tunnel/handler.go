@@ -10,6 +10,10 @@ import (
 	"time"
 )
 
+// ErrReset is in the Stats.Err of a tunnel that the caller reset (closed
+// without ending its direction first) rather than one that failed here.
+var ErrReset = errors.New("tunnel: the caller reset the stream")
+
 // HandlerOptions configures the remote end of tunnels, see Handler.
 type HandlerOptions struct {
 	// Dial connects to a tunnel's destination, the CONNECT :authority.
@@ -25,8 +29,8 @@ type HandlerOptions struct {
 	// OnStream, if set, is called once per CONNECT request when it ends,
 	// refused or not, from the request's goroutine.
 	OnStream func(Stats)
-	// Logger receives a line per refusal and per failed tunnel (Debug for
-	// the others). Nil discards them.
+	// Logger receives a line per refusal (Info) and per failed tunnel
+	// (Warn), and at Debug one per other tunnel. Nil discards them.
 	Logger *slog.Logger
 }
 
@@ -97,6 +101,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, st *Stats) {
 	}
 	s := newStreamConn(w, r, rc)
 	st.BytesIn, st.BytesOut, st.Err = Splice(s, up, h.o.IdleTimeout)
+	if st.Err != nil && r.Context().Err() != nil {
+		st.Err = fmt.Errorf("%w: %w", ErrReset, st.Err)
+	}
 	if st.Err != nil {
 		// Reset the stream, so that the caller sees an error, not an EOF.
 		_ = rc.SetWriteDeadline(time.Now())
@@ -147,7 +154,7 @@ func (h *handler) log(ctx context.Context, st Stats) {
 	switch {
 	case st.Status != http.StatusOK:
 		level = slog.LevelInfo
-	case st.Err != nil:
+	case st.Err != nil && !errors.Is(st.Err, ErrReset):
 		level = slog.LevelWarn
 	}
 	if !h.o.Logger.Enabled(ctx, level) {

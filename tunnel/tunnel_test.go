@@ -265,8 +265,8 @@ func TestCloseEndsUpstream(t *testing.T) {
 		case <-time.After(testTimeout):
 			t.Fatal("the destination's connection is still open after Close")
 		}
-		if s := <-stats; s.BytesIn != 4 || s.BytesOut != 4 {
-			t.Errorf("stats: got %d in, %d out, want 4 and 4", s.BytesIn, s.BytesOut)
+		if s := <-stats; s.BytesIn != 4 || s.BytesOut != 4 || !errors.Is(s.Err, ErrReset) {
+			t.Errorf("stats: got %d in, %d out, error %v, want 4, 4 and %v", s.BytesIn, s.BytesOut, s.Err, ErrReset)
 		}
 		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
 			t.Errorf("Read after Close: got %v, want %v", err, net.ErrClosed)

@@ -72,22 +72,25 @@ func Dial(ctx context.Context, rt http.RoundTripper, endpoint, target string) (n
 		body.closeWrite(err)
 		return nil, fmt.Errorf("tunnel: connect to %s via %s: %w", target, endpoint, err)
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 || resp.ProtoMajor != 2 {
-		defer cancel()
+	if err := checkAnswer(resp, endpoint, target); err != nil {
+		cancel()
 		body.closeWrite(io.EOF)
-		if resp.ProtoMajor != 2 {
-			resp.Body.Close()
-			return nil, fmt.Errorf("tunnel: connect to %s via %s: answered over %s, want HTTP/2", target, endpoint, resp.Proto)
-		}
-		return nil, refusal(resp, endpoint, target)
+		return nil, err
 	}
 	c.resp = newBodyReader(resp.Body)
 	return c, nil
 }
 
-// refusal reads the start of a non-2xx answer into a StatusError.
-func refusal(resp *http.Response, endpoint, target string) error {
+// checkAnswer returns the error of an answer that opens no tunnel, having
+// read the start of its body and closed it.
+func checkAnswer(resp *http.Response, endpoint, target string) error {
+	if resp.ProtoMajor == 2 && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return nil
+	}
 	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		return fmt.Errorf("tunnel: connect to %s via %s: answered over %s, want HTTP/2", target, endpoint, resp.Proto)
+	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	return &StatusError{
 		Endpoint: endpoint,

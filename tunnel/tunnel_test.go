@@ -87,6 +87,12 @@ func TestLineProtocol(t *testing.T) {
 	up := serveTCP(t, lineEcho)
 	sc := startSidecar(t, HandlerOptions{Dial: dialTCP})
 	c := mustDial(t, clientTransport(t, nil), sc, up)
+	if got := c.RemoteAddr().String(); got != sc {
+		t.Errorf("RemoteAddr: got %s, want the sidecar's %s", got, sc)
+	}
+	if got := c.LocalAddr().Network(); got != "tcp" {
+		t.Errorf("LocalAddr: got network %s, want the pooled connection's tcp", got)
+	}
 	r := bufio.NewReader(c)
 	for i := range 20 {
 		if _, err := fmt.Fprintf(c, "line %d\n", i); err != nil {

@@ -52,8 +52,8 @@ type Stats struct {
 // the protocol). It refuses other methods with 405 and CONNECT over
 // HTTP/1 with 505.
 //
-// Mount it on a server whose ReadTimeout and WriteTimeout would cut long
-// tunnels short: it clears the stream's deadlines once a tunnel is open.
+// The server's ReadTimeout and WriteTimeout do not cut tunnels short: the
+// handler clears the stream's deadlines once a tunnel is open.
 func Handler(o HandlerOptions) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

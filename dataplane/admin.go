@@ -8,7 +8,9 @@ import (
 // adminSource adapts the runtime to admin.Source.
 type adminSource struct{ rt *Runtime }
 
-func (a adminSource) Ready() bool { return a.rt.ready.Load() }
+func (a adminSource) Ready() bool {
+	return a.rt.ready.Load() && (a.rt.opts.Ready == nil || a.rt.opts.Ready())
+}
 
 func (a adminSource) Config() any { return a.rt.cfg.Load().Redacted() }
 

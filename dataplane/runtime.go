@@ -54,6 +54,9 @@ type Options struct {
 	// Mesh is set by a sidecar: its workload identity's TLS and its mesh
 	// transport, for listeners and services marked Mesh.
 	Mesh *Mesh
+	// Ready, when set, is one more condition of /ready (a sidecar's
+	// certificate being valid).
+	Ready func() bool
 }
 
 // Mesh is what a sidecar gives its data plane.

@@ -178,10 +178,18 @@ func dial(ctx context.Context, d *net.Dialer, id Identity, peers Peers, network,
 		raw.Close()
 		return nil, err
 	}
-	if p := conn.ConnectionState().NegotiatedProtocol; p != "h2" {
+	cs := conn.ConnectionState()
+	if p := cs.NegotiatedProtocol; p != "h2" {
 		conn.Close()
 		return nil, fmt.Errorf("mesh: %s negotiated %q, want h2", addr, p)
 	}
+	// A pooled connection outliving the destination's certificate would
+	// let it be called after it expired: close the connection then, and
+	// the next request dials again (and verifies again). The transport
+	// needs the *tls.Conn itself to speak HTTP/2, so the timer cannot be
+	// stopped when the connection closes earlier; it then only closes a
+	// closed connection.
+	time.AfterFunc(time.Until(cs.PeerCertificates[0].NotAfter), func() { conn.Close() })
 	return conn, nil
 }
 

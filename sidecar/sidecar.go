@@ -120,8 +120,11 @@ type sidecar struct {
 	applyM sync.Mutex
 	mesh   *dataplane.Mesh
 	edges  *edgeMetrics
-	l4     map[string]*l4Upstream // TCP upstreams by name; guarded by applyM
-	ctx    context.Context        // the data plane's, for the TCP listeners
+	// expiredLogged keeps the expired-certificate error to one line per
+	// expiry.
+	expiredLogged atomic.Bool
+	l4            map[string]*l4Upstream // TCP upstreams by name; guarded by applyM
+	ctx           context.Context        // the data plane's, for the TCP listeners
 }
 
 func newSidecar(o Options, agent *enroll.Agent) *sidecar {
@@ -143,7 +146,8 @@ func newSidecar(o Options, agent *enroll.Agent) *sidecar {
 	}
 	s.l4 = map[string]*l4Upstream{}
 	local := o.Local
-	s.rt = dataplane.New(dataplane.Options{Managed: &local, Mesh: s.mesh, Logger: o.Logger, DrainTimeout: o.DrainTimeout})
+	s.rt = dataplane.New(dataplane.Options{Managed: &local, Mesh: s.mesh, Logger: o.Logger, DrainTimeout: o.DrainTimeout,
+		Ready: s.certValid})
 	return s
 }
 
@@ -183,7 +187,7 @@ func (s *sidecar) run(ctx context.Context) error {
 	go s.agent.Run(dctx)
 	go s.app.run(dctx)
 
-	keeper := &registration.Keeper{Dial: s.agent.Dial, Health: s.app.state, Changed: s.app.changed, Logger: s.log,
+	keeper := &registration.Keeper{Dial: s.agent.Dial, Health: s.health, Changed: s.app.changed, Logger: s.log,
 		Instance: registry.Instance{ID: s.o.InstanceID, Service: s.o.Service, Address: s.o.Inbound, Protocol: s.o.Protocol}}
 	kctx, stopKeeper := context.WithCancel(ctx)
 	defer stopKeeper()
@@ -346,4 +350,21 @@ func (s *sidecar) closeL4() {
 	for _, l := range s.l4 {
 		l.close()
 	}
+}
+
+// certValid reports whether the sidecar's certificate is still valid;
+// callers refuse an expired one, so the sidecar is then not ready.
+func (s *sidecar) certValid() bool { return time.Now().Before(s.agent.NotAfter()) }
+
+// health is what the registry records: the app's health, or unhealthy
+// while the sidecar's certificate is expired (nobody could call it).
+func (s *sidecar) health() string {
+	if !s.certValid() {
+		if s.expiredLogged.CompareAndSwap(false, true) {
+			s.log.Error("this sidecar's certificate expired and renewal has not succeeded: callers refuse it; reported unhealthy", "not_after", s.agent.NotAfter())
+		}
+		return registry.Unhealthy
+	}
+	s.expiredLogged.Store(false)
+	return s.app.state()
 }

@@ -299,3 +299,28 @@ func TestMeshHTTPProxyMode(t *testing.T) {
 		t.Errorf("a service the sidecar does not call: got %d %s, want 404", code, b)
 	}
 }
+
+// TestMeshExpiredCertificate: a sidecar whose certificate expired (its
+// control plane gone, so no renewal) cannot be called, and says so in its
+// log and its /ready.
+func TestMeshExpiredCertificate(t *testing.T) {
+	cp := startControl(t, "", "--cert-ttl", "4s")
+	catalog := startSidecar(t, cp, cp.joinToken("catalog"), "catalog", startEcho(t, "catalog-1"), nil)
+	orders := startSidecar(t, cp, cp.joinToken("orders"), "orders", startEcho(t, "orders-1"), nil, "catalog")
+	waitFor(t, 10*time.Second, "orders to reach catalog", func() bool { return servedBy(orders.url("catalog")+"/x", "catalog-1") })
+	cp.kill()
+	waitFor(t, 15*time.Second, "catalog's /ready to fail once its certificate expired", func() bool {
+		resp, err := http.Get(catalog.adminURL() + "/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable
+	})
+	if code, _ := body(orders.url("catalog") + "/x"); code == http.StatusOK {
+		t.Error("a sidecar with an expired certificate was still called")
+	}
+	waitFor(t, 5*time.Second, "the expiry in catalog's log", func() bool {
+		return strings.Contains(catalog.stderr.String(), "certificate expired")
+	})
+}

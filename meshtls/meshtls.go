@@ -123,6 +123,10 @@ func Transport(id Identity, peers Peers, stats *Stats) *http.Transport {
 		ForceAttemptHTTP2:   true,
 		DisableCompression:  true,
 		MaxIdleConnsPerHost: 8,
+		// For HTTP/2 this bounds the connections being dialed at once per
+		// destination: a burst of requests and tunnels to a sidecar with no
+		// connection yet shares the first one instead of dialing one each.
+		MaxConnsPerHost: 1,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 5 * time.Second,
 		HTTP2: &http.HTTP2Config{

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -171,5 +172,32 @@ func TestMeshRefusals(t *testing.T) {
 	}
 	if stats.InboundFailures.Load() == 0 {
 		t.Error("refused handshakes were not counted")
+	}
+}
+
+func TestBurstSharesOneConnection(t *testing.T) {
+	ca := newCA(t)
+	catalog := ca.issue(t, "spiffe://pylon.local/ns/default/svc/catalog")
+	orders := ca.issue(t, "spiffe://pylon.local/ns/default/svc/orders")
+	addr := inbound(t, catalog, false, &Stats{})
+	var dials atomic.Int32
+	rt := Transport(orders, func(string) (spiffeid.ID, bool) { dials.Add(1); return catalog.id, true }, &Stats{})
+	c := &http.Client{Transport: rt}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if resp, err := c.Get("https://" + addr + "/"); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			} else {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := dials.Load(); n != 1 {
+		t.Errorf("a burst of 50 requests dialed %d connections, want 1", n)
 	}
 }

@@ -72,6 +72,7 @@ func Handler(opts Options) http.Handler {
 	mux.HandleFunc("GET /v1/instances/{service}/{id}", a.getInstance)
 	mux.HandleFunc("PUT /v1/instances/{service}/{id}/heartbeat", a.heartbeat)
 	mux.HandleFunc("DELETE /v1/instances/{service}/{id}", a.deregister)
+	mux.HandleFunc("GET /v1/views/{service}", a.views)
 	mux.HandleFunc("GET /v1/tokens", a.listTokens)
 	mux.HandleFunc("POST /v1/tokens", a.createToken)
 	mux.HandleFunc("DELETE /v1/tokens/{id}", a.revokeToken)

@@ -276,3 +276,16 @@ func (a *api) deregister(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// views answers how the callers' sidecars see the endpoints of a service.
+func (a *api) views(w http.ResponseWriter, r *http.Request) {
+	vs, err := a.Registry.ViewsOf(r.Context(), r.PathValue("service"))
+	if err != nil {
+		failErr(w, r, err)
+		return
+	}
+	if vs == nil {
+		vs = []registry.CallerView{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": vs})
+}

@@ -28,6 +28,7 @@ func gatewayConfig(st *resource.State, instances []registry.Instance, td string)
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg.AuthorizationPolicies = nil // the sidecars' business, not a gateway's
 	peers = map[string]string{}
 	used := map[string]bool{}
 	for _, r := range cfg.Routes {

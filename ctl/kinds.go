@@ -32,6 +32,7 @@ var kinds = []*kind{
 	{plural: "authorization_policies", singular: "authorization_policy", aliases: []string{"authz"}, config: true,
 		header: []string{"NAME", "SERVICE", "ACTION", "FROM", "TO", "VERSION"}, row: policyRow},
 	{plural: "instances", singular: "instance", header: []string{"SERVICE", "ID", "ADDRESS", "HEALTH", "AGE"}, row: instanceRow},
+	{plural: "views", singular: "view", header: []string{"CALLER", "SERVICE", "ENDPOINT", "HEALTHY", "EJECTED", "WEIGHT"}, row: viewRow},
 	{plural: "tokens", singular: "token", header: []string{"ID", "KIND", "SERVICE", "USES", "EXPIRES"}, row: tokenRow},
 	{plural: "nodes", singular: "node", header: []string{"ID", "KIND", "IDENTITY", "ACKED", "NACKED"}, row: nodeRow},
 	{plural: "certs", singular: "cert", header: []string{"SUBJECT", "SHA256", "NOT-BEFORE", "NOT-AFTER", "CURRENT", "STATE", "ACTIVATES", "RETIRES"}, row: rootRow},
@@ -44,7 +45,7 @@ func kindOf(name string) (*kind, error) {
 			return k, nil
 		}
 	}
-	return nil, usageErrorf("unknown kind %q; kinds are listeners, routes, services, authorization_policies (authz), instances, tokens, nodes, certs", name)
+	return nil, usageErrorf("unknown kind %q; kinds are listeners, routes, services, authorization_policies (authz), instances, views, tokens, nodes, certs", name)
 }
 
 func configKindOf(name, verb string) (*kind, error) {
@@ -72,6 +73,15 @@ func (k *kind) fetch(ctx context.Context, c *Client, name string) (fetched, erro
 			return fetched{}, usageErrorf("certs takes no name")
 		}
 		return fetchList(ctx, c, "/v1/certs", nil, "roots")
+	case k.plural == "views":
+		if name == "" {
+			return fetched{}, usageErrorf("get views takes the service whose endpoints the callers see")
+		}
+		f, err := fetchList(ctx, c, "/v1/views/"+url.PathEscape(name), nil, "items")
+		if err != nil {
+			return f, err
+		}
+		return f.flattenViews()
 	case k.plural == "instances":
 		// The name of instances is the service they belong to.
 		q := url.Values{}
@@ -123,4 +133,32 @@ func (f fetched) byID(k *kind, id string) (fetched, error) {
 		}
 	}
 	return fetched{}, &APIError{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("no %s with id %q", k.singular, id)}
+}
+
+// flattenViews makes one table row per caller and endpoint of the views
+// answer, whose items each hold a caller's views.
+func (f fetched) flattenViews() (fetched, error) {
+	var rows []json.RawMessage
+	for _, it := range f.items {
+		var cv struct {
+			Caller string            `json:"caller"`
+			Views  []json.RawMessage `json:"views"`
+		}
+		if err := json.Unmarshal(it, &cv); err != nil {
+			return fetched{}, fmt.Errorf("read the views: %w", err)
+		}
+		for _, v := range cv.Views {
+			var m map[string]any
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fetched{}, fmt.Errorf("read the views: %w", err)
+			}
+			m["caller"] = cv.Caller
+			row, err := json.Marshal(m)
+			if err != nil {
+				return fetched{}, fmt.Errorf("read the views: %w", err)
+			}
+			rows = append(rows, row)
+		}
+	}
+	return fetched{doc: f.doc, items: rows}, nil
 }

@@ -216,3 +216,15 @@ func coarse(d time.Duration) string {
 	}
 	return strconv.FormatInt(int64(max(d, 0).Round(time.Second)/time.Second), 10) + "s"
 }
+
+func viewRow(item json.RawMessage, _ time.Time) ([]string, error) {
+	v, err := decodeItem[struct {
+		Caller   string  `json:"caller"`
+		Service  string  `json:"service"`
+		Endpoint string  `json:"endpoint"`
+		Healthy  bool    `json:"healthy"`
+		Ejected  bool    `json:"ejected"`
+		Weight   float64 `json:"weight"`
+	}](item)
+	return []string{v.Caller, v.Service, v.Endpoint, strconv.FormatBool(v.Healthy), strconv.FormatBool(v.Ejected), strconv.FormatFloat(v.Weight, 'f', -1, 64)}, err
+}

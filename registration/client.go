@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"google.golang.org/grpc"
@@ -35,7 +36,11 @@ type Keeper struct {
 	// Changed, when it receives, makes the keeper report at once rather
 	// than at the next heartbeat (the app just became healthy).
 	Changed <-chan struct{}
-	Logger  *slog.Logger
+	// Views, when set, returns how the sidecar sees its upstreams'
+	// endpoints; a heartbeat carries them when they changed.
+	Views  func() []registry.View
+	sent   []registry.View
+	Logger *slog.Logger
 }
 
 // Run registers the instance and heartbeats every third of its lease,
@@ -105,7 +110,17 @@ func (k *Keeper) beat(ctx context.Context, conn *grpc.ClientConn, registered *bo
 	in := k.Instance
 	in.Health = k.Health()
 	if *registered {
-		_, err := call(ctx, conn, "Heartbeat", &HeartbeatRequest{Service: in.Service, ID: in.ID, Health: in.Health})
+		req := &HeartbeatRequest{Service: in.Service, ID: in.ID, Health: in.Health}
+		var views []registry.View
+		if k.Views != nil {
+			if views = k.Views(); !slices.Equal(views, k.sent) {
+				req.Views = append([]registry.View{}, views...)
+			}
+		}
+		_, err := call(ctx, conn, "Heartbeat", req)
+		if err == nil && req.Views != nil {
+			k.sent = views
+		}
 		if status.Code(err) != codes.NotFound {
 			return err
 		}
@@ -116,6 +131,7 @@ func (k *Keeper) beat(ctx context.Context, conn *grpc.ClientConn, registered *bo
 		*registered = false
 		return fmt.Errorf("register: %w", err)
 	}
+	k.sent = nil // a new lease: the views go again with the next heartbeat
 	if !*registered {
 		k.Logger.Info("registered with the control plane", "service", out.Instance.Service, "id", out.Instance.ID,
 			"address", out.Instance.Address, "health", out.Instance.Health)

@@ -15,6 +15,9 @@ import (
 	"github.com/pylon-mesh/pylon/registry"
 )
 
+// maxViews bounds the endpoint views one heartbeat may carry.
+const maxViews = 10000
+
 // Server serves the registry to sidecars.
 type Server struct {
 	reg    *registry.Registry
@@ -99,6 +102,14 @@ func (s *Server) heartbeat(ctx context.Context, req *HeartbeatRequest) (*Reply, 
 	out, err := s.reg.Heartbeat(ctx, req.Service, req.ID, req.Health)
 	if err != nil {
 		return nil, toStatus(err)
+	}
+	if req.Views != nil {
+		if len(req.Views) > maxViews {
+			return nil, status.Errorf(codes.InvalidArgument, "%d views, at most %d", len(req.Views), maxViews)
+		}
+		if err := s.reg.SetViews(ctx, out, req.Views); err != nil {
+			return nil, toStatus(err)
+		}
 	}
 	return &Reply{Instance: out}, nil
 }

@@ -28,6 +28,9 @@ type HeartbeatRequest struct {
 	Service string `json:"service"`
 	ID      string `json:"id"`
 	Health  string `json:"health,omitempty"`
+	// Views, when set, replace how this instance's sidecar sees the
+	// endpoints of the services it calls (sent when they changed).
+	Views []registry.View `json:"views,omitempty"`
 }
 
 // DeregisterRequest removes an instance.

@@ -244,3 +244,62 @@ func Decode(b []byte) (Instance, error) {
 	}
 	return in, nil
 }
+
+// View is how one caller's sidecar sees one endpoint of a service it
+// calls: its health checks and outlier detection, as they stand.
+type View struct {
+	Service  string  `json:"service"`
+	Endpoint string  `json:"endpoint"`
+	Healthy  bool    `json:"healthy"`
+	Ejected  bool    `json:"ejected"`
+	Weight   float64 `json:"weight"`
+}
+
+// CallerView is the views one caller instance reported.
+type CallerView struct {
+	// Caller is "<service>/<instance id>".
+	Caller string `json:"caller"`
+	Views  []View `json:"views"`
+}
+
+// ViewsPrefix is where callers' views live: ViewsPrefix + service + "/" + id.
+const ViewsPrefix = "views/"
+
+// SetViews records how the instance caller sees its upstreams' endpoints,
+// attached to its lease so the record leaves with it.
+func (r *Registry) SetViews(ctx context.Context, caller Instance, views []View) error {
+	b, err := json.Marshal(CallerView{Caller: caller.Service + "/" + caller.ID, Views: views})
+	if err != nil {
+		return fmt.Errorf("encode views: %w", err)
+	}
+	_, err = r.st.Txn(ctx, store.Op{Key: ViewsPrefix + caller.Service + "/" + caller.ID, Value: b, IfRevision: store.Any, Lease: caller.Lease})
+	if errors.Is(err, store.ErrLeaseNotFound) {
+		return fmt.Errorf("%w: %s/%s: its lease lapsed; register again", ErrNotFound, caller.Service, caller.ID)
+	}
+	return err
+}
+
+// ViewsOf returns, per caller, how it sees the endpoints of service.
+func (r *Registry) ViewsOf(ctx context.Context, service string) ([]CallerView, error) {
+	kvs, _, err := r.st.List(ctx, ViewsPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("list views: %w", err)
+	}
+	var out []CallerView
+	for _, kv := range kvs {
+		var cv CallerView
+		if err := json.Unmarshal(kv.Value, &cv); err != nil {
+			return nil, fmt.Errorf("decode views %s: %w", kv.Key, err)
+		}
+		var mine []View
+		for _, v := range cv.Views {
+			if v.Service == service {
+				mine = append(mine, v)
+			}
+		}
+		if len(mine) > 0 {
+			out = append(out, CallerView{Caller: cv.Caller, Views: mine})
+		}
+	}
+	return out, nil
+}

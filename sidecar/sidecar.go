@@ -10,13 +10,17 @@
 package sidecar
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,7 +191,7 @@ func (s *sidecar) run(ctx context.Context) error {
 	go s.agent.Run(dctx)
 	go s.app.run(dctx)
 
-	keeper := &registration.Keeper{Dial: s.agent.Dial, Health: s.health, Changed: s.app.changed, Logger: s.log,
+	keeper := &registration.Keeper{Dial: s.agent.Dial, Health: s.health, Changed: s.app.changed, Views: s.views, Logger: s.log,
 		Instance: registry.Instance{ID: s.o.InstanceID, Service: s.o.Service, Address: s.o.Inbound, Protocol: s.o.Protocol}}
 	kctx, stopKeeper := context.WithCancel(ctx)
 	defer stopKeeper()
@@ -367,4 +371,28 @@ func (s *sidecar) health() string {
 	}
 	s.expiredLogged.Store(false)
 	return s.app.state()
+}
+
+// views is how this sidecar sees its HTTP upstreams' endpoints now, in a
+// stable order; weights are rounded so slow start does not make every
+// heartbeat a change.
+func (s *sidecar) views() []registry.View {
+	wanted := map[string]bool{}
+	for _, u := range s.o.Upstreams {
+		wanted[u.Name] = true
+	}
+	var out []registry.View
+	for _, st := range s.rt.Services() {
+		if !wanted[st.Name] {
+			continue
+		}
+		for _, e := range st.Endpoints {
+			out = append(out, registry.View{Service: st.Name, Endpoint: e.Address, Healthy: e.Healthy, Ejected: e.Ejected,
+				Weight: math.Round(e.EffectiveWeight*10) / 10})
+		}
+	}
+	slices.SortFunc(out, func(a, b registry.View) int {
+		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.Endpoint, b.Endpoint))
+	})
+	return out
 }

@@ -324,3 +324,20 @@ func TestMeshExpiredCertificate(t *testing.T) {
 		return strings.Contains(catalog.stderr.String(), "certificate expired")
 	})
 }
+
+// TestMeshViews: pylon ctl shows how the callers' sidecars see a service's
+// instances: healthy, and ejected once the instance fails.
+func TestMeshViews(t *testing.T) {
+	cp := startControl(t, "")
+	startSidecar(t, cp, cp.joinToken("catalog"), "catalog", startEcho(t, "catalog-1"), nil)
+	orders := startSidecar(t, cp, cp.joinToken("orders"), "orders", startEcho(t, "orders-1"), nil, "catalog")
+	waitFor(t, 10*time.Second, "orders to reach catalog", func() bool { return servedBy(orders.url("catalog")+"/x", "catalog-1") })
+	waitFor(t, 15*time.Second, "orders' view of catalog in pylon ctl get views", func() bool {
+		code, out, _ := cp.ctl("get", "views", "catalog")
+		return code == 0 && strings.Contains(out, "orders/") && strings.Contains(out, "true")
+	})
+	code, out, errs := cp.ctl("get", "views", "catalog", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"caller"`) || !strings.Contains(out, `"healthy": true`) {
+		t.Errorf("get views -o json: exit %d\n%s\n%s", code, out, errs)
+	}
+}

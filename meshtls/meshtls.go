@@ -126,7 +126,7 @@ func Transport(id Identity, peers Peers, stats *Stats) *http.Transport {
 		// For HTTP/2 this bounds the connections being dialed at once per
 		// destination: a burst of requests and tunnels to a sidecar with no
 		// connection yet shares the first one instead of dialing one each.
-		MaxConnsPerHost: 1,
+		MaxConnsPerHost:     1,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 5 * time.Second,
 		HTTP2: &http.HTTP2Config{

@@ -41,7 +41,7 @@ func TestRunSmall(t *testing.T) {
 		got.Errors += rr.summary.Errors
 	}
 	for _, n := range sidecarNames {
-		got.Memory[n] = res.idle[n].RSS > 0 && res.loadedRSS(n) > 0 && res.after[n].HWM >= res.after[n].RSS
+		got.Memory[n] = res.idle[n].Anon > 0 && res.loaded(n).RSS > 0 && res.after[n].HWM >= res.after[n].RSS
 		got.CPU[n] = res.of(mesh)[0].cpu[n] >= 0
 		_, err := os.Stat(filepath.Join(o.profile, n+".pprof"))
 		got.Profiles = append(got.Profiles, err == nil)
@@ -193,7 +193,7 @@ func round(i int, target string, p50, p99 int, requests int, client, server time
 	return roundResult{index: i, target: target,
 		summary: summary{Requests: requests, P50: time.Duration(p50) * time.Microsecond, P99: time.Duration(p99) * time.Microsecond},
 		cpu:     map[string]time.Duration{"client": client, "server": server},
-		peakRSS: map[string]int64{"client": int64(i) << 20, "server": int64(2*i) << 20}}
+		peak:    map[string]memory{"client": {RSS: int64(i) << 20, Anon: 1}, "server": {RSS: int64(2*i) << 20, Anon: int64(3 - i)}}}
 }
 
 func TestResultFigures(t *testing.T) {
@@ -208,25 +208,51 @@ func TestResultFigures(t *testing.T) {
 	type figures struct {
 		AddedP50, AddedP99     time.Duration
 		Client, Server, Both   float64
-		PeakClient, PeakServer int64
+		PeakClient, PeakServer memory
 		DirectP50, MeshP99     time.Duration
 		Requests               int
 	}
 	a50, a99 := res.added()
 	got := figures{AddedP50: a50, AddedP99: a99, Client: res.vcpu("client"), Server: res.vcpu("server"), Both: res.vcpu(""),
-		PeakClient: res.loadedRSS("client"), PeakServer: res.loadedRSS("server"),
+		PeakClient: res.loaded("client"), PeakServer: res.loaded("server"),
 		DirectP50: res.latency(direct).p50, MeshP99: res.latency(mesh).p99, Requests: res.latency(mesh).requests}
 	want := figures{
-		AddedP50:   300 * time.Microsecond, // rounds: 300, 260, 390
-		AddedP99:   600 * time.Microsecond, // rounds: 600, 800, 400
-		Client:     0.1,                    // s per 1000 requests: 0.1, 0.15, 0.05
-		Server:     0.1,                    // 0.2, 0.1, 0.1
-		Both:       0.25,                   // 0.3, 0.25, 0.15
-		PeakClient: 3 << 20, PeakServer: 6 << 20,
+		AddedP50:   300 * time.Microsecond,                                                   // rounds: 300, 260, 390
+		AddedP99:   600 * time.Microsecond,                                                   // rounds: 600, 800, 400
+		Client:     0.1,                                                                      // s per 1000 requests: 0.1, 0.15, 0.05
+		Server:     0.1,                                                                      // 0.2, 0.1, 0.1
+		Both:       0.25,                                                                     // 0.3, 0.25, 0.15
+		PeakClient: memory{RSS: 3 << 20, Anon: 1}, PeakServer: memory{RSS: 6 << 20, Anon: 2}, // each figure its own max: RSS from round 3, Anon from round 1
 		DirectP50: 100 * time.Microsecond, MeshP99: 900 * time.Microsecond, Requests: 4000,
 	}
 	opt := cmp.Comparer(func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 })
 	if diff := cmp.Diff(want, got, opt); diff != "" {
 		t.Errorf("figures (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	full := "Name:\tpylon\nVmHWM:\t   30000 kB\nVmRSS:\t   22000 kB\nRssAnon:\t    4000 kB\nRssFile:\t   18000 kB\nRssShmem:\t       0 kB\n"
+	tests := []struct {
+		name    string
+		status  string
+		want    memory
+		wantErr bool
+	}{
+		{"all four", full, memory{RSS: 22000 << 10, HWM: 30000 << 10, Anon: 4000 << 10, File: 18000 << 10}, false},
+		{"one missing", strings.Replace(full, "RssFile", "RssFiles", 1), memory{}, true},
+		{"not a number", strings.Replace(full, "4000 kB", "x kB", 1), memory{}, true},
+		{"empty", "", memory{}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseStatus(tc.status)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("parseStatus error = %v, want error %v", err, tc.wantErr)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("parseStatus (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -13,32 +13,50 @@ import (
 // which is 100 on every Linux architecture Go supports.
 const clockTick = 10 * time.Millisecond
 
-// memory is a process's resident set from /proc/PID/status.
+// memory is a process's resident set from /proc/PID/status, in bytes.
 type memory struct {
-	RSS, HWM int64 // VmRSS and VmHWM, bytes
+	RSS, HWM   int64 // VmRSS and VmHWM
+	Anon, File int64 // RssAnon and RssFile: VmRSS is their sum (plus RssShmem)
 }
 
-// readMemory reads VmRSS and VmHWM of pid.
+// max returns the larger of m's and o's figures, each on its own.
+func (m memory) max(o memory) memory {
+	return memory{RSS: max(m.RSS, o.RSS), HWM: max(m.HWM, o.HWM), Anon: max(m.Anon, o.Anon), File: max(m.File, o.File)}
+}
+
+// readMemory reads the resident set of pid.
 func readMemory(pid int) (memory, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return memory{}, fmt.Errorf("read memory of pid %d: %w", pid, err)
 	}
+	m, err := parseStatus(string(b))
+	if err != nil {
+		return memory{}, fmt.Errorf("read memory of pid %d: %w", pid, err)
+	}
+	return m, nil
+}
+
+// parseStatus takes the resident set from the text of /proc/PID/status.
+func parseStatus(status string) (memory, error) {
 	var m memory
-	for line := range strings.Lines(string(b)) {
-		key, val, ok := strings.Cut(line, ":")
-		if !ok || (key != "VmRSS" && key != "VmHWM") {
+	fields := map[string]*int64{"VmRSS": &m.RSS, "VmHWM": &m.HWM, "RssAnon": &m.Anon, "RssFile": &m.File}
+	found := 0
+	for line := range strings.Lines(status) {
+		key, val, _ := strings.Cut(line, ":")
+		dst, ok := fields[key]
+		if !ok {
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
 		if err != nil {
-			return memory{}, fmt.Errorf("read memory of pid %d: %s: %w", pid, key, err)
+			return memory{}, fmt.Errorf("parse %s: %w", key, err)
 		}
-		if key == "VmRSS" {
-			m.RSS = kb << 10
-		} else {
-			m.HWM = kb << 10
-		}
+		*dst = kb << 10
+		found++
+	}
+	if found != len(fields) {
+		return memory{}, fmt.Errorf("parse /proc status: found %d of VmRSS, VmHWM, RssAnon and RssFile", found)
 	}
 	return m, nil
 }

@@ -73,6 +73,10 @@ func (b *bench) sidecars() map[string]*sidecar {
 }
 
 func (b *bench) measure(ctx context.Context) error {
+	for _, n := range sidecarNames {
+		s := b.sidecars()[n]
+		b.progress("%s sidecar: pid %d, admin (pprof) http://%s", n, s.pid(), s.admin)
+	}
 	b.progress("mesh reached; settling %v before reading idle memory", b.o.settle)
 	select {
 	case <-time.After(b.o.settle):
@@ -139,7 +143,7 @@ func (b *bench) round(ctx context.Context, target string) (roundResult, error) {
 	peak := b.samplePeaks(sctx)
 	lat, errs, lastErr := b.clients[target].run(ctx, b.interval(), b.o.duration)
 	stopSampling()
-	rr := roundResult{target: target, summary: summarize(lat, errs), peakRSS: <-peak}
+	rr := roundResult{target: target, summary: summarize(lat, errs), peak: <-peak}
 	if err := ctx.Err(); err != nil {
 		return rr, err
 	}
@@ -183,18 +187,18 @@ func (b *bench) memory() (map[string]memory, error) {
 	return out, nil
 }
 
-// samplePeaks reads each sidecar's VmRSS every 250 ms until ctx ends, and
-// then sends the largest seen per sidecar.
-func (b *bench) samplePeaks(ctx context.Context) <-chan map[string]int64 {
-	out := make(chan map[string]int64, 1)
+// samplePeaks reads each sidecar's memory every 250 ms until ctx ends,
+// and then sends the largest figures seen per sidecar.
+func (b *bench) samplePeaks(ctx context.Context) <-chan map[string]memory {
+	out := make(chan map[string]memory, 1)
 	go func() {
-		peak := map[string]int64{}
+		peak := map[string]memory{}
 		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			if mem, err := b.memory(); err == nil {
 				for name, m := range mem {
-					peak[name] = max(peak[name], m.RSS)
+					peak[name] = peak[name].max(m)
 				}
 			}
 			select {

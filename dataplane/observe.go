@@ -16,6 +16,7 @@ type observers struct {
 	metrics *metrics.Registry
 	log     *accesslog.Logger
 	extra   func(*proxy.Record) // Mesh.Observe
+	tracer  Tracer
 }
 
 // Observe implements proxy.Observer.
@@ -27,6 +28,9 @@ func (o *observers) Observe(r *proxy.Record) {
 	if o.extra != nil {
 		o.extra(r)
 	}
+	if o.tracer != nil {
+		o.tracer.Observe(r)
+	}
 }
 
 // observer returns the observer for cfg, reopening the access log only when
@@ -34,7 +38,7 @@ func (o *observers) Observe(r *proxy.Record) {
 func (rt *Runtime) observer(cfg *config.Config) (proxy.Observer, error) {
 	al := cfg.AccessLog
 	if rt.log != nil && al == rt.logKey {
-		return &observers{metrics: rt.metrics, log: rt.log, extra: rt.meshObserve()}, nil
+		return &observers{metrics: rt.metrics, log: rt.log, extra: rt.meshObserve(), tracer: rt.opts.Tracer}, nil
 	}
 	var next *accesslog.Logger
 	switch al.Path {
@@ -57,7 +61,7 @@ func (rt *Runtime) observer(cfg *config.Config) (proxy.Observer, error) {
 		time.AfterFunc(rt.opts.DrainTimeout, func() { prev.Close() })
 	}
 	rt.log, rt.logKey = next, al
-	return &observers{metrics: rt.metrics, log: next, extra: rt.meshObserve()}, nil
+	return &observers{metrics: rt.metrics, log: next, extra: rt.meshObserve(), tracer: rt.opts.Tracer}, nil
 }
 
 func (rt *Runtime) meshObserve() func(*proxy.Record) {

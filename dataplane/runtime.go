@@ -57,6 +57,22 @@ type Options struct {
 	// Ready, when set, is one more condition of /ready (a sidecar's
 	// certificate being valid).
 	Ready func() bool
+	// Tracer, when set, turns tracing on: each HTTP request gets a span in
+	// a W3C trace (see proxy.Tracing) and the tracer sees its record.
+	Tracer Tracer
+}
+
+// Tracer exports the spans of traced requests (package tracing does, over
+// OTLP).
+type Tracer interface {
+	// SampleRatio is the share of the traces pylon begins that are
+	// sampled, 0 to 1.
+	SampleRatio() float64
+	// Observe sees every request's record after the metrics, the access
+	// log and Mesh.Observe; Record.Trace says whether the request was
+	// sampled. It runs on the request goroutine, must be quick, and must
+	// copy what it keeps.
+	Observe(r *proxy.Record)
 }
 
 // Mesh is what a sidecar gives its data plane.
@@ -244,6 +260,9 @@ func (rt *Runtime) apply(cfg *config.Config) error {
 		return err
 	}
 	c.snap.Observer = obs
+	if t := rt.opts.Tracer; t != nil {
+		c.snap.Tracing = &proxy.Tracing{SampleRatio: t.SampleRatio()}
+	}
 	for _, st := range c.fresh {
 		st.start(rt.ctx)
 	}

@@ -75,6 +75,9 @@ func (c *conn) httpHeader(route *Route, trusted bool) http.Header {
 		h["X-Forwarded-Host"] = []string{string(v)}
 	}
 	h["X-Request-Id"] = []string{string(c.rid)}
+	if c.rec.traced() {
+		c.rec.setTraceHeaders(h)
+	}
 	applyOps(h, &route.RequestHeaders)
 	return h
 }

@@ -86,6 +86,9 @@ func (x *h2Exchange) serve() {
 		x.serveConnect()
 		return
 	}
+	if x.snap.Tracing != nil {
+		x.startTrace(x.snap.Tracing)
+	}
 	path, query, _ := strings.Cut(r.RequestURI, "?")
 	if !cleanPath([]byte(path)) {
 		x.fail(errBadPath)
@@ -239,6 +242,9 @@ func (x *h2Exchange) outHeader(trusted bool) http.Header {
 	}
 	out["X-Forwarded-Host"] = []string{fh}
 	out["X-Request-Id"] = []string{x.rid}
+	if x.rec.traced() {
+		x.rec.setTraceHeaders(out)
+	}
 	applyOps(out, &x.route.RequestHeaders)
 	return out
 }

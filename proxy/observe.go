@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/pylon-mesh/pylon/flow"
+	"github.com/pylon-mesh/pylon/tracing/tracecontext"
 )
 
 // Record is what the request path reports about one finished request. It is
@@ -37,6 +38,13 @@ type Record struct {
 	Stats *RouteStats
 	// Err is set when pylon refused or failed the request itself.
 	Err *flow.Error
+	// Trace is the request's own span when the snapshot traces (see
+	// Tracing): its trace, its span ID (the parent-id the upstream got)
+	// and flags. Zero when tracing is off and for CONNECT tunnels.
+	Trace tracecontext.Context
+	// ParentSpan is the caller's span, from its traceparent; zero when
+	// pylon began the trace.
+	ParentSpan tracecontext.SpanID
 }
 
 // Observer receives a record for every request, refused ones included. It

@@ -16,6 +16,9 @@ func (c *conn) serveRequest(snap *Snapshot, lc *ListenerConfig) bool {
 	start := time.Now()
 	req := &c.req
 	c.beginRecord(lc)
+	if snap.Tracing != nil {
+		c.startTrace(snap.Tracing)
+	}
 	if fe := c.precheck(lc); fe != nil {
 		c.refuse(fe)
 		c.finish(snap, lc, start, nil, nil, fe)

@@ -28,11 +28,15 @@ func (c *conn) buildRequestHead(route *Route, trusted, hasBody bool) []byte {
 	}
 	h = append(h, '\r', '\n')
 	ops := &route.RequestHeaders
+	traced := c.rec.traced()
 	for _, f := range req.Headers {
-		if skipRequestHeader(f.Name, req.Headers, trusted) || (!ops.Empty() && inOps(f.Name, ops)) {
+		if skipRequestHeader(f.Name, req.Headers, trusted) || (!ops.Empty() && inOps(f.Name, ops)) || (traced && c.rec.traceHeader(f.Name)) {
 			continue
 		}
 		h = h1.AppendHeader(h, f.Name, f.Value)
+	}
+	if traced {
+		h = c.rec.appendTraceparent(h)
 	}
 	switch {
 	case req.Chunked:

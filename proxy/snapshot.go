@@ -26,6 +26,9 @@ type Snapshot struct {
 	TrustedProxies []netip.Prefix
 	// Observer receives one record per request (access log, metrics).
 	Observer Observer
+	// Tracing, when set, gives each HTTP request a span in a W3C trace
+	// (see Tracing); nil: tracing is off, at the cost of a nil check.
+	Tracing *Tracing
 }
 
 // ListenerConfig is what one listener's requests are served with.

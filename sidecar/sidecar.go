@@ -79,7 +79,15 @@ type Options struct {
 	// Build is reported to the control plane.
 	Build  string
 	Logger *slog.Logger
+	// Tracer, when set, exports a span per HTTP request (package tracing);
+	// requests on InboundListener are the app's to serve, the others its
+	// calls out.
+	Tracer dataplane.Tracer
 }
+
+// InboundListener is the name of the inbound listener in the records of
+// the sidecar's requests; the other listeners carry the app's calls out.
+const InboundListener = inboundListener
 
 // Run serves until ctx ends, then deregisters, drains and returns.
 func Run(ctx context.Context, o Options) error {
@@ -151,7 +159,7 @@ func newSidecar(o Options, agent *enroll.Agent) *sidecar {
 	s.l4 = map[string]*l4Upstream{}
 	local := o.Local
 	s.rt = dataplane.New(dataplane.Options{Managed: &local, Mesh: s.mesh, Logger: o.Logger, DrainTimeout: o.DrainTimeout,
-		Ready: s.certValid})
+		Ready: s.certValid, Tracer: o.Tracer})
 	return s
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/dataplane"
 	"github.com/pylon-mesh/pylon/managed"
+	"github.com/pylon-mesh/pylon/tracing"
 )
 
 // gatewayFlags are the flags of `pylon gateway`.
@@ -24,6 +25,40 @@ type gatewayFlags struct {
 	admin, accessLog, trusted                      string
 	drain, watch                                   time.Duration
 	listen                                         listenFlag
+	trace                                          traceFlags
+}
+
+// traceFlags are --otlp-endpoint and --trace-sample, of the gateway and
+// the sidecar.
+type traceFlags struct {
+	endpoint string
+	sample   float64
+}
+
+func (t *traceFlags) register(fs *flag.FlagSet, who string) {
+	fs.StringVar(&t.endpoint, "otlp-endpoint", "", "export a trace span per HTTP request over OTLP/HTTP to this collector URL, like http://127.0.0.1:4318 (default off)")
+	fs.Float64Var(&t.sample, "trace-sample", 1, "with --otlp-endpoint: the share of the traces "+who+" begins that are sampled, 0 to 1 (a caller's traceparent keeps its decision)")
+}
+
+// tracer starts the span exporter the flags ask for: nil and a no-op
+// flush when --otlp-endpoint is not set.
+func (t *traceFlags) tracer(service string, client func(string) bool, logger *slog.Logger) (dataplane.Tracer, func(), error) {
+	if t.endpoint == "" {
+		return nil, func() {}, nil
+	}
+	tr, err := tracing.New(tracing.Options{Endpoint: t.endpoint, SampleRatio: t.sample, Service: service, Version: version,
+		Client: client, Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	flush := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(ctx); err != nil {
+			logger.Warn("trace spans not exported at exit", "err", err.Error())
+		}
+	}
+	return tr, flush, nil
 }
 
 func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -42,6 +77,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&f.admin, "admin", "127.0.0.1:9901", "with --control: admin listener address, or off")
 	fs.StringVar(&f.accessLog, "access-log", "stdout", "with --control: access log: stdout, stderr, off or a file")
 	fs.StringVar(&f.trusted, "trusted-proxies", "", "with --control: comma-separated CIDRs whose forwarding headers are trusted")
+	f.trace.register(fs, "the gateway")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -51,9 +87,15 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	tracer, flush, err := f.trace.tracer(tracing.GatewayService, nil, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "pylon gateway: %v\n", err)
+		return 2
+	}
+	defer flush()
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	opts := dataplane.Options{ConfigPath: f.cfgPath, Logger: logger, Stdout: stdout, Stderr: stderr, DrainTimeout: f.drain}
+	opts := dataplane.Options{ConfigPath: f.cfgPath, Logger: logger, Stdout: stdout, Stderr: stderr, DrainTimeout: f.drain, Tracer: tracer}
 	if f.controlAddr != "" {
 		return runManaged(ctx, f, opts, stderr)
 	}

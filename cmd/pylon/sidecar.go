@@ -52,6 +52,8 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	accessLog := fs.String("access-log", "off", "access log: stdout, stderr, off or a file")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long a graceful stop waits for in-flight requests")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	var trace traceFlags
+	trace.register(fs, "the sidecar")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -84,6 +86,13 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	o.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl})).With("service", o.Service)
+	tracer, flush, err := trace.tracer(o.Service, func(l string) bool { return l != sidecar.InboundListener }, o.Logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "pylon sidecar: %v\n", err)
+		return 2
+	}
+	defer flush()
+	o.Tracer = tracer
 	ignoreHUP(o.Logger)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

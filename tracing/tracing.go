@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -39,7 +41,8 @@ type Options struct {
 	// local app, whose spans are of kind CLIENT (a sidecar's outbound
 	// listeners); nil: every span is of kind SERVER (a gateway).
 	Client func(listener string) bool
-	// Logger receives the SDK's export errors.
+	// Logger receives the SDK's export errors, at most one a minute (nil:
+	// slog.Default()). The SDK's error handler is process-wide.
 	Logger *slog.Logger
 }
 
@@ -65,12 +68,10 @@ func New(o Options) (*Tracer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start the OTLP exporter: %w", err)
 	}
-	if o.Logger != nil {
-		logger := o.Logger
-		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
-			logger.Warn("exporting trace spans", "endpoint", u, "err", err.Error())
-		}))
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
+	otel.SetErrorHandler(&errorLog{logger: o.Logger, endpoint: u, every: time.Minute})
 	res := resource.NewSchemaless(attribute.String("service.name", o.Service), attribute.String("service.version", o.Version))
 	p := sdktrace.NewTracerProvider(
 		sdktrace.WithBatcher(exp),
@@ -106,4 +107,30 @@ func (t *Tracer) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("flush trace spans: %w", err)
 	}
 	return nil
+}
+
+// errorLog logs the SDK's errors (a collector down fails every batch),
+// at most one per period, with how many were not logged since.
+type errorLog struct {
+	logger   *slog.Logger
+	endpoint string
+	every    time.Duration
+	mu       sync.Mutex
+	last     time.Time
+	skipped  int
+}
+
+// Handle implements otel.ErrorHandler.
+func (e *errorLog) Handle(err error) {
+	e.mu.Lock()
+	now := time.Now()
+	if !e.last.IsZero() && now.Sub(e.last) < e.every {
+		e.skipped++
+		e.mu.Unlock()
+		return
+	}
+	skipped := e.skipped
+	e.last, e.skipped = now, 0
+	e.mu.Unlock()
+	e.logger.Warn("exporting trace spans", "endpoint", e.endpoint, "err", err.Error(), "errors_not_logged", skipped)
 }

@@ -3,11 +3,14 @@ package tracing
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -202,4 +205,62 @@ func TestEndpointURL(t *testing.T) {
 			t.Errorf("endpointURL(%q) got %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
+}
+
+// BenchmarkObserve measures exporting one sampled request's span: what
+// the request goroutine pays, the batch processor sending it later.
+func BenchmarkObserve(b *testing.B) {
+	tr, err := New(Options{Endpoint: "http://127.0.0.1:9/v1/traces", SampleRatio: 1, Service: "bench",
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // nothing listens: drop what is queued
+		tr.Shutdown(ctx)
+	})
+	rec := proxy.Record{Start: start, Duration: time.Millisecond, Listener: "web", Route: &proxy.Route{Name: "api"},
+		Service: &proxy.Service{Name: "api"}, Endpoint: "127.0.0.1:9001", Proto: "HTTP/1.1", Method: []byte("GET"),
+		Host: []byte("api.example:8080"), Path: []byte("/items/1"), Remote: netip.MustParseAddrPort("127.0.0.1:5555"),
+		Status: 200, RequestID: []byte("rid"), Trace: tracecontext.Context{TraceID: traceID, SpanID: spanID, Flags: tracecontext.Sampled},
+		ParentSpan: parent}
+	b.ReportAllocs()
+	for b.Loop() {
+		tr.Observe(&rec)
+	}
+}
+
+func TestErrorLogRateLimited(t *testing.T) {
+	var buf syncBuf
+	e := &errorLog{logger: slog.New(slog.NewTextHandler(&buf, nil)), endpoint: "http://c/v1/traces", every: time.Hour}
+	for range 5 {
+		e.Handle(errors.New("connection refused"))
+	}
+	if got := strings.Count(buf.String(), "exporting trace spans"); got != 1 {
+		t.Errorf("got %d lines for 5 errors within the period, want 1", got)
+	}
+	e.last = time.Now().Add(-2 * time.Hour)
+	e.Handle(errors.New("connection refused"))
+	if got := buf.String(); strings.Count(got, "exporting trace spans") != 2 || !strings.Contains(got, "errors_not_logged=4") {
+		t.Errorf("got %q, want a second line counting the 4 errors not logged", got)
+	}
+}
+
+// syncBuf is a bytes.Buffer for a logger.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

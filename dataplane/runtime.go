@@ -185,7 +185,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	}
 	close(rt.started)
 	if rt.opts.Managed != nil {
-		rt.logger.Info("pylon gateway waiting for its control plane's config", "admin", cfg.Admin.Address)
+		rt.logger.Info("waiting for the control plane's config", "admin", cfg.Admin.Address)
 		<-ctx.Done()
 	} else {
 		rt.ready.Store(true)
@@ -216,6 +216,10 @@ func (rt *Runtime) Reload() error {
 	rt.logger.Info("config reloaded", "config", rt.opts.ConfigPath, "routes", len(cfg.Routes), "services", len(cfg.Services))
 	return nil
 }
+
+// Ready reports whether the runtime serves a config (a managed one: since
+// its first Apply) and is not draining.
+func (rt *Runtime) Ready() bool { return rt.ready.Load() }
 
 // Apply serves cfg (validated by the caller) in place of the running
 // config, as a reload does: what does not change keeps running. It waits

@@ -57,6 +57,13 @@ func (k *Keeper) Run(ctx context.Context) error {
 	every := time.Duration(k.Instance.TTL) / 3
 	var conn *grpc.ClientConn
 	defer func() {
+		if conn == nil {
+			// No connection when the stop came: make one to deregister,
+			// so callers stop at once rather than when the lease lapses.
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			conn, _ = k.Dial(ctx)
+			cancel()
+		}
 		if conn != nil {
 			k.deregister(conn)
 			conn.Close()
@@ -133,7 +140,7 @@ func (k *Keeper) beat(ctx context.Context, conn *grpc.ClientConn, registered *bo
 	}
 	k.sent = nil // a new lease: the views go again with the next heartbeat
 	if !*registered {
-		k.Logger.Info("registered with the control plane", "service", out.Instance.Service, "id", out.Instance.ID,
+		k.Logger.Info("registered with the control plane", "id", out.Instance.ID,
 			"address", out.Instance.Address, "health", out.Instance.Health)
 	}
 	*registered = true

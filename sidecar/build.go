@@ -77,6 +77,9 @@ func buildConfig(o *Options, s *snapshot.Sidecar, local config.Config, log *slog
 		// the apps keep them.
 		cfg.Routes[i].Timeout = 0
 	}
+	// Retries are the caller's sidecar's to make, on another instance;
+	// the callee's sidecar retrying its one app too would multiply them.
+	cfg.Routes[0].Retries.Attempts = 0
 	if err := cfg.ValidateMode(config.Managed); err != nil {
 		return nil, nil, err
 	}

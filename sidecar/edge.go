@@ -88,7 +88,13 @@ func (m *edgeMetrics) observe(r *proxy.Record) {
 	} else if r.Service != nil {
 		dst = r.Service.Name
 	}
+	if r.Err != nil && r.Err.Code == "forbidden" {
+		m.denials.WithLabelValues(src, dst).Inc()
+	}
 	if string(r.Method) == "CONNECT" {
+		if r.Err != nil {
+			return // refused: no connection was carried
+		}
 		m.opened.WithLabelValues(dir, src, dst).Inc()
 		m.closed.WithLabelValues(dir, src, dst).Inc()
 		m.tcpBytes.WithLabelValues(dir, src, dst, "in").Add(float64(r.BytesIn))
@@ -103,9 +109,6 @@ func (m *edgeMetrics) observe(r *proxy.Record) {
 	m.duration.WithLabelValues(dir, src, dst).Observe(r.Duration.Seconds())
 	m.bytes.WithLabelValues(dir, src, dst, "in").Add(float64(r.BytesIn))
 	m.bytes.WithLabelValues(dir, src, dst, "out").Add(float64(r.BytesOut))
-	if r.Err != nil && r.Err.Code == "forbidden" {
-		m.denials.WithLabelValues(src, dst).Inc()
-	}
 }
 
 // sourceOf names the calling service of an inbound request.

@@ -275,6 +275,10 @@ func (s *sidecar) apply(ctx context.Context, snap push.Snapshot) error {
 	ids = maps(ids, l4Peers)
 	s.peers.Store(&ids)
 	s.authz.engine.Store(engine)
+	select { // the inbound listener is open: report the health now
+	case s.app.changed <- struct{}{}:
+	default:
+	}
 	s.log.Info("applied config from the control plane", "version", snap.Version, "upstreams", len(sc.Upstreams), "policies", len(sc.Policies))
 	return nil
 }
@@ -378,6 +382,9 @@ func (s *sidecar) health() string {
 		return registry.Unhealthy
 	}
 	s.expiredLogged.Store(false)
+	if !s.rt.Ready() {
+		return registry.Unknown // the inbound listener is not open yet
+	}
 	return s.app.state()
 }
 

@@ -71,7 +71,7 @@ func runGateway(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&f.level, "log-level", "info", "log level: debug, info, warn, error")
 	fs.DurationVar(&f.watch, "watch-interval", time.Second, "how often the config file is checked for changes (0 disables)")
 	fs.StringVar(&f.controlAddr, "control", "", "comma-separated control plane addresses: take the config from there instead of a file")
-	fs.StringVar(&f.joinToken, "join-token", os.Getenv("PYLON_JOIN_TOKEN"), "with --control: the token from `pylon ctl token create` (env PYLON_JOIN_TOKEN)")
+	fs.StringVar(&f.joinToken, "join-token", os.Getenv("PYLON_JOIN_TOKEN"), "with --control: the token from 'pylon ctl token create' (env PYLON_JOIN_TOKEN)")
 	fs.StringVar(&f.nodeID, "node-id", "", "with --control: this gateway's name at the control plane (default hostname-pid)")
 	fs.Var(&f.listen, "listen", "with --control: serve listener NAME on ADDR instead of its configured address (NAME=ADDR, repeatable)")
 	fs.StringVar(&f.admin, "admin", "127.0.0.1:9901", "with --control: admin listener address, or off")

@@ -37,7 +37,7 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var o sidecar.Options
 	var ups upstreamFlag
 	control := fs.String("control", "", "comma-separated control plane addresses (required)")
-	fs.StringVar(&o.JoinToken, "join-token", os.Getenv("PYLON_JOIN_TOKEN"), "the token from `pylon ctl token create --service NAME` (env PYLON_JOIN_TOKEN)")
+	fs.StringVar(&o.JoinToken, "join-token", os.Getenv("PYLON_JOIN_TOKEN"), "the token from 'pylon ctl token create --service NAME' (env PYLON_JOIN_TOKEN)")
 	fs.StringVar(&o.Service, "service", "", "the app's service (required; the token must be for it)")
 	fs.StringVar(&o.App, "app", "", "the app's address, host:port (required)")
 	fs.StringVar(&o.Protocol, "protocol", "http1", "how the app speaks: http1, h2c, grpc or tcp")

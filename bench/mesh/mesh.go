@@ -52,13 +52,15 @@ type procs struct {
 
 // startMesh starts the control plane and both sidecars in front of app,
 // and returns once the client sidecar reaches app through the server
-// sidecar. The caller stops what it returns, also after an error.
+// sidecar. It never returns nil: the caller stops what it returns, also
+// after an error.
 func startMesh(ctx context.Context, pylon, dir, app string) (*procs, error) {
+	m := &procs{}
 	addrs, err := freeAddrs(2)
 	if err != nil {
-		return nil, err
+		return m, err
 	}
-	m := &procs{controlListen: addrs[0], controlAdmin: addrs[1]}
+	m.controlListen, m.controlAdmin = addrs[0], addrs[1]
 	m.control, err = startChild("pylon control", pylon, "control", "--data", dir, "--listen", m.controlListen,
 		"--admin", m.controlAdmin, "--log-level", "warn")
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pylon-mesh/pylon/adminapi"
@@ -132,7 +133,7 @@ func checkAdminAddr(o Options) error {
 // still works, and writes it there readable only by this user.
 func ensureAdminToken(ctx context.Context, tokens *jointoken.Manager, path string, log *slog.Logger) error {
 	if b, err := os.ReadFile(path); err == nil {
-		if _, err := tokens.Check(ctx, string(trimSpace(b)), jointoken.Admin); err == nil {
+		if _, err := tokens.Check(ctx, strings.TrimSpace(string(b)), jointoken.Admin); err == nil {
 			return nil
 		}
 		log.Warn("the admin token file holds no valid token; making a new one", "file", path)
@@ -150,13 +151,6 @@ func ensureAdminToken(ctx context.Context, tokens *jointoken.Manager, path strin
 	}
 	log.Info("admin token created", "file", path, "id", t.ID)
 	return nil
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // serveAdmin runs the admin API until ctx ends.

@@ -9,7 +9,9 @@
 // a stalled server is charged for the requests that queued behind it (no
 // coordinated omission). A request that was waited for is measured from
 // the moment the client's timer woke, so the client's own timer lateness
-// (up to a millisecond on Linux) is not charged to the server.
+// (up to a millisecond on Linux) is not charged to the server. The load
+// generator is package bench/internal/loadgen; any 2xx response counts as
+// a success.
 //
 // The output is one line of key=value pairs:
 //
@@ -17,12 +19,15 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"time"
+
+	"github.com/pylon-mesh/pylon/bench/internal/loadgen"
 )
 
 func main() {
@@ -50,17 +55,25 @@ func run(args []string, w io.Writer) error {
 	if *rate <= 0 || *conns <= 0 || *duration <= 0 {
 		return fmt.Errorf("check flags: -rate, -conns and -duration must be positive")
 	}
-	res, err := Load(Plan{
-		Addr:     u.Host,
-		Request:  RequestBytes(u),
-		Interval: time.Duration(float64(time.Second) / *rate),
-		Duration: *duration,
-		Conns:    *conns,
-		Timeout:  *timeout,
+	c := loadgen.New(loadgen.Config{
+		Addr:    u.Host,
+		Request: loadgen.GetRequest(u.Host, u.RequestURI(), "fixedrate"),
+		Conns:   *conns,
+		Timeout: *timeout,
 	})
-	if err != nil {
+	defer c.Close()
+	lat, errs, err := c.Run(context.Background(), time.Duration(float64(time.Second) / *rate), *duration)
+	if len(lat) == 0 && err != nil {
 		return fmt.Errorf("generate load against %s: %w", u.Host, err)
 	}
-	_, err = fmt.Fprintln(w, res.String())
+	_, err = fmt.Fprintln(w, format(loadgen.Summarize(lat, errs)))
 	return err
 }
+
+// format writes s as the command's one line of key=value pairs.
+func format(s loadgen.Summary) string {
+	return fmt.Sprintf("requests=%d errors=%d p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f",
+		s.Requests, s.Errors, micros(s.P50), micros(s.P99), micros(s.P999), micros(s.Max))
+}
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

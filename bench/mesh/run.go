@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/pylon-mesh/pylon/bench/internal/loadgen"
 )
 
 // Targets: direct calls the echo server, mesh the client sidecar's
@@ -45,12 +47,12 @@ func run(ctx context.Context, o options, logw io.Writer) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{o: o, m: m, res: res, progress: progress, clients: map[string]*client{
-		direct: newClient(app, o.conns, 5*time.Second),
-		mesh:   newClient(m.client.outbound, o.conns, 5*time.Second),
+	b := &bench{o: o, m: m, res: res, progress: progress, clients: map[string]*loadgen.Client{
+		direct: newClient(app, o.conns),
+		mesh:   newClient(m.client.outbound, o.conns),
 	}}
-	defer b.clients[direct].close()
-	defer b.clients[mesh].close()
+	defer b.clients[direct].Close()
+	defer b.clients[mesh].Close()
 	if err := b.measure(ctx); err != nil {
 		return nil, err
 	}
@@ -64,7 +66,7 @@ type bench struct {
 	m        *procs
 	res      *result
 	progress func(format string, args ...any)
-	clients  map[string]*client // by target
+	clients  map[string]*loadgen.Client // by target
 }
 
 // sidecars are the processes measured, in report order.
@@ -122,7 +124,7 @@ func (b *bench) warmUp(ctx context.Context) error {
 	}
 	for _, t := range []string{direct, mesh} {
 		b.progress("warming up %s for %v", t, b.o.warmup)
-		lat, errs, err := b.clients[t].run(ctx, b.interval(), b.o.warmup)
+		lat, errs, err := b.clients[t].Run(ctx, b.interval(), b.o.warmup)
 		if len(lat) == 0 {
 			return fmt.Errorf("warm up %s: %d failed, last error: %v", t, errs, err)
 		}
@@ -141,7 +143,7 @@ func (b *bench) round(ctx context.Context, target string) (roundResult, error) {
 	}
 	sctx, stopSampling := context.WithCancel(ctx)
 	peak := b.samplePeaks(sctx)
-	lat, errs, lastErr := b.clients[target].run(ctx, b.interval(), b.o.duration)
+	lat, errs, lastErr := b.clients[target].Run(ctx, b.interval(), b.o.duration)
 	stopSampling()
 	rr := roundResult{target: target, summary: summarize(lat, errs), peak: <-peak}
 	if err := ctx.Err(); err != nil {
@@ -227,7 +229,7 @@ func (b *bench) profile(ctx context.Context) error {
 		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.admin, secs)
 		wg.Go(func() { errs <- fetch(ctx, url, filepath.Join(b.o.profile, name+".pprof")) })
 	}
-	b.clients[mesh].run(ctx, b.interval(), b.o.duration)
+	b.clients[mesh].Run(ctx, b.interval(), b.o.duration)
 	wg.Wait()
 	close(errs)
 	for err := range errs {

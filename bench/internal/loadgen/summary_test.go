@@ -1,4 +1,4 @@
-package main
+package loadgen
 
 import (
 	"testing"
@@ -49,7 +49,7 @@ func TestPercentile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Percentile(tc.sorted, tc.q)
 			if got != tc.want {
-				t.Errorf("Percentile(%d values, %v) = %v, want %v", len(tc.sorted), tc.q, got, tc.want)
+				t.Errorf("got Percentile(%d values, %v) = %v, want %v", len(tc.sorted), tc.q, got, tc.want)
 			}
 		})
 	}
@@ -81,13 +81,5 @@ func TestSummarize(t *testing.T) {
 				t.Errorf("Summarize mismatch (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestSummaryString(t *testing.T) {
-	s := Summary{Requests: 10, Errors: 1, P50: 1500 * time.Nanosecond, P99: time.Millisecond, P999: 2 * time.Millisecond, Max: 3 * time.Millisecond}
-	want := "requests=10 errors=1 p50_us=1.5 p99_us=1000.0 p999_us=2000.0 max_us=3000.0"
-	if got := s.String(); got != want {
-		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -1,7 +1,6 @@
-package main
+package loadgen
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -10,7 +9,7 @@ import (
 // Summary is the latency distribution of one run.
 type Summary struct {
 	Requests int // responses received
-	Errors   int // requests that failed (connection, timeout or non-2xx)
+	Errors   int // requests that failed
 	P50      time.Duration
 	P99      time.Duration
 	P999     time.Duration
@@ -43,11 +42,3 @@ func Percentile(sorted []time.Duration, q float64) time.Duration {
 	rank = max(1, min(rank, len(sorted)))
 	return sorted[rank-1]
 }
-
-// String formats s as the one-line key=value output of the command.
-func (s Summary) String() string {
-	return fmt.Sprintf("requests=%d errors=%d p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f",
-		s.Requests, s.Errors, micros(s.P50), micros(s.P99), micros(s.P999), micros(s.Max))
-}
-
-func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

@@ -7,88 +7,51 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
+
+	"github.com/pylon-mesh/pylon/bench/internal/proc"
 )
 
 // controlPlane is the `pylon control` child process under test.
 type controlPlane struct {
+	*proc.Child
 	listen string // data planes dial this
 	admin  string // admin API, host:port
 	token  string // admin token
-	cmd    *exec.Cmd
-	stderr *tailBuffer
-	done   chan struct{} // closed when the process exited
 }
 
 // startControl starts `pylon control` on free loopback ports with its data
 // in dir, and returns once its admin API answers with the admin token.
 func startControl(ctx context.Context, pylon, dir string) (*controlPlane, error) {
-	listen, err := freeAddr()
+	addrs, err := proc.FreeAddrs(2)
 	if err != nil {
 		return nil, err
 	}
-	admin, err := freeAddr()
+	c := &controlPlane{listen: addrs[0], admin: addrs[1]}
+	c.Child, err = proc.Start("pylon control", pylon, "control", "--data", dir, "--listen", c.listen, "--admin", c.admin, "--log-level", "warn")
 	if err != nil {
 		return nil, err
 	}
-	c := &controlPlane{listen: listen, admin: admin, stderr: &tailBuffer{max: 32 << 10}, done: make(chan struct{})}
-	c.cmd = exec.Command(pylon, "control", "--data", dir, "--listen", listen, "--admin", admin, "--log-level", "warn")
-	c.cmd.Stderr = c.stderr
-	// A benchmark killed outright must not leave a control plane behind.
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := c.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start pylon control: %w", err)
-	}
-	go func() {
-		c.cmd.Wait()
-		close(c.done)
-	}()
-	if err := c.waitServing(ctx, filepath.Join(dir, "admin.token")); err != nil {
-		c.stop()
+	tokenFile := filepath.Join(dir, "admin.token")
+	if err := c.Poll(ctx, "pylon control to serve", func() error { return c.status(ctx, tokenFile) }); err != nil {
+		c.Stop()
 		return nil, err
 	}
 	return c, nil
 }
 
-// waitServing polls until the admin API answers GET /v1/status with the
-// token read from tokenFile.
-func (c *controlPlane) waitServing(ctx context.Context, tokenFile string) error {
-	for {
-		select {
-		case <-c.done:
-			return fmt.Errorf("pylon control exited before serving: %s", c.stderr)
-		case <-ctx.Done():
-			return fmt.Errorf("wait for pylon control to serve: %w; stderr: %s", ctx.Err(), c.stderr)
-		case <-time.After(50 * time.Millisecond):
-		}
-		b, err := os.ReadFile(tokenFile)
-		if err != nil {
-			continue
-		}
-		c.token = strings.TrimSpace(string(b))
-		if err := c.call(ctx, http.MethodGet, "/v1/status", nil, nil); err == nil {
-			return nil
-		}
+// status reads the admin token from tokenFile and calls GET /v1/status
+// with it.
+func (c *controlPlane) status(ctx context.Context, tokenFile string) error {
+	b, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return fmt.Errorf("read the admin token: %w", err)
 	}
-}
-
-// stop ends the process: SIGTERM, then SIGKILL after 10 s.
-func (c *controlPlane) stop() {
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(10 * time.Second):
-		c.cmd.Process.Kill()
-		<-c.done
-	}
+	c.token = strings.TrimSpace(string(b))
+	return c.call(ctx, http.MethodGet, "/v1/status", nil, nil)
 }
 
 // call sends body (JSON-encoded unless it is a []byte) to the admin API
@@ -130,45 +93,6 @@ func (c *controlPlane) call(ctx context.Context, method, path string, body, out 
 		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
 	}
 	return nil
-}
-
-// freeAddr returns a loopback address with a port that was free a moment
-// ago.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-// tailBuffer keeps the last max bytes written to it; safe for concurrent
-// use.
-type tailBuffer struct {
-	max int
-
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.buf) == 0 {
-		return "(nothing on stderr)"
-	}
-	return string(t.buf)
 }
 
 // errExited is returned when the control plane died during the run.

@@ -44,15 +44,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
+
+	"github.com/pylon-mesh/pylon/bench/internal/benchcmd"
 )
 
 // options are the benchmark's parameters.
 type options struct {
-	pylon                              string
+	benchcmd.Common
 	nodes, services, endpoints, rounds int
 	decode                             string
-	timeout                            time.Duration
 	cpuprofile                         string
 }
 
@@ -61,46 +61,30 @@ func main() {
 	if err != nil {
 		os.Exit(2)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
-	defer cancel()
-	res, err := run(ctx, o, os.Stderr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "controlplane:", err)
-		os.Exit(1)
-	}
-	res.print(os.Stdout)
+	os.Exit(benchcmd.Run("controlplane", o.Timeout, os.Stdout, os.Stderr, func(ctx context.Context, logw io.Writer) (benchcmd.Report, error) {
+		return run(ctx, o, logw)
+	}))
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
-	fs := flag.NewFlagSet("controlplane", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var o options
-	fs.StringVar(&o.pylon, "pylon", "", "pylon binary (default: go build ./cmd/pylon into a temp dir)")
-	fs.IntVar(&o.nodes, "nodes", 1000, "simulated data planes, each with its own agent and connection")
-	fs.IntVar(&o.services, "services", 50, "services in the config, each with one route")
-	fs.IntVar(&o.endpoints, "endpoints", 100, "static endpoints per service")
-	fs.IntVar(&o.rounds, "rounds", 5, "endpoint changes to measure")
-	fs.StringVar(&o.decode, "decode", "full", "full: nodes decode each snapshot with snapshot.Decode; envelope: only the push message; version: only its version")
-	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on the whole run")
-	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the simulated nodes during the rounds to this file")
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	if err := o.check(); err != nil {
-		fmt.Fprintln(stderr, "controlplane:", err)
-		return o, err
-	}
-	return o, nil
+	err := benchcmd.Parse("controlplane", args, stderr, &o.Common, func(fs *flag.FlagSet) {
+		fs.IntVar(&o.nodes, "nodes", 1000, "simulated data planes, each with its own agent and connection")
+		fs.IntVar(&o.services, "services", 50, "services in the config, each with one route")
+		fs.IntVar(&o.endpoints, "endpoints", 100, "static endpoints per service")
+		fs.IntVar(&o.rounds, "rounds", 5, "endpoint changes to measure")
+		fs.StringVar(&o.decode, "decode", "full", "full: nodes decode each snapshot with snapshot.Decode; envelope: only the push message; version: only its version")
+		fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the simulated nodes during the rounds to this file")
+	}, o.check)
+	return o, err
 }
 
-func (o options) check() error {
+func (o *options) check() error {
 	switch {
 	case min(o.nodes, o.services, o.endpoints, o.rounds) <= 0:
 		return fmt.Errorf("check flags: --nodes, --services, --endpoints and --rounds must be positive")
 	case o.decode != "full" && o.decode != "envelope" && o.decode != "version":
 		return fmt.Errorf("check flags: --decode %q, want full, envelope or version", o.decode)
-	case o.timeout <= 0:
-		return fmt.Errorf("check flags: --timeout must be positive")
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pylon-mesh/pylon/bench/internal/benchcmd"
+	"github.com/pylon-mesh/pylon/bench/internal/proc"
 )
 
 // TestRunSmall runs the whole benchmark at a tiny size, so that it keeps
@@ -22,13 +24,13 @@ func TestRunSmall(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	pylon, err := buildPylon(ctx, t.TempDir())
+	pylon, err := proc.BuildPylon(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, decode := range []string{"full", "envelope", "version"} {
 		t.Run("decode="+decode, func(t *testing.T) {
-			o := options{pylon: pylon, nodes: 5, services: 2, endpoints: 3, rounds: 2, decode: decode, timeout: time.Minute}
+			o := options{Common: benchcmd.Common{Pylon: pylon, Timeout: time.Minute}, nodes: 5, services: 2, endpoints: 3, rounds: 2, decode: decode}
 			var logs bytes.Buffer
 			res, err := run(ctx, o, &logs)
 			if err != nil {
@@ -43,7 +45,7 @@ func TestRunSmall(t *testing.T) {
 				t.Errorf("result shape (-want +got):\n%s", diff)
 			}
 			var out bytes.Buffer
-			res.print(&out)
+			res.Print(&out)
 			if !strings.Contains(out.String(), "| all |") {
 				t.Errorf("report has no \"all\" row:\n%s", &out)
 			}
@@ -87,29 +89,6 @@ func TestPercentile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := percentile(tc.sorted, tc.p); got != tc.want {
 				t.Errorf("percentile(%v) = %v, want %v", tc.p, got, tc.want)
-			}
-		})
-	}
-}
-
-func TestParseStat(t *testing.T) {
-	tests := []struct {
-		name    string
-		line    string
-		want    time.Duration
-		wantErr bool
-	}{
-		{"plain", "42 (pylon) S 1 42 42 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 9 0 100 1000 50", 2800 * time.Millisecond, false},
-		{"name with spaces and parens", "42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 9 0 100 1000 50", 100 * time.Millisecond, false},
-		{"no name", "42 S 1", 0, true},
-		{"too short", "42 (pylon) S 1 2", 0, true},
-		{"not a number", "42 (pylon) S 1 42 42 0 -1 4194560 100 0 0 0 x 30 0", 0, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseStat([]byte(tc.line))
-			if (err != nil) != tc.wantErr || got != tc.want {
-				t.Errorf("parseStat = %v, %v; want %v, error %v", got, err, tc.want, tc.wantErr)
 			}
 		})
 	}

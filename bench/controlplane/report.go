@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/pylon-mesh/pylon/bench/internal/proc"
 )
 
 // result is what one run measured.
@@ -14,8 +16,8 @@ type result struct {
 	loadStart, loadEnd string        // /proc/loadavg
 	payload            int64         // bytes of a snapshot message
 	connect            time.Duration // fleet start to every node acking
-	memory             memory        // control plane, with every stream connected
-	memoryEnd          memory        // control plane, after the rounds
+	memory             proc.Memory   // control plane, with every stream connected
+	memoryEnd          proc.Memory   // control plane, after the rounds
 	rounds             []roundResult
 	drops              map[string]int // streams that failed during the run, by gRPC code
 }
@@ -62,8 +64,8 @@ func (r *result) all() []time.Duration {
 	return out
 }
 
-// print writes the report as markdown.
-func (r *result) print(w io.Writer) {
+// Print writes the report as markdown.
+func (r *result) Print(w io.Writer) {
 	o := r.opts
 	fmt.Fprintf(w, "pylon control push fan-out: %d nodes, %d services × %d endpoints, snapshot %.1f KiB, decode %s\n\n",
 		o.nodes, o.services, o.endpoints, float64(r.payload)/1024, o.decode)

@@ -6,12 +6,13 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pylon-mesh/pylon/bench/internal/proc"
 )
 
 // run does the whole benchmark, writing progress to logw.
@@ -23,23 +24,23 @@ func run(ctx context.Context, o options, logw io.Writer) (*result, error) {
 		return nil, fmt.Errorf("make a temp dir: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	if o.pylon == "" {
+	if o.Pylon == "" {
 		progress("building ./cmd/pylon")
-		if o.pylon, err = buildPylon(ctx, tmp); err != nil {
+		if o.Pylon, err = proc.BuildPylon(ctx, tmp); err != nil {
 			return nil, err
 		}
 	}
-	res := &result{opts: o, loadStart: loadAverage()}
-	cp, err := startControl(ctx, o.pylon, filepath.Join(tmp, "data"))
+	res := &result{opts: o, loadStart: proc.LoadAverage()}
+	cp, err := startControl(ctx, o.Pylon, filepath.Join(tmp, "data"))
 	if err != nil {
 		return nil, err
 	}
-	defer cp.stop()
+	defer cp.Stop()
 	b := &bench{o: o, cp: cp, res: res, progress: progress}
 	if err := b.measure(ctx); err != nil {
-		return nil, fmt.Errorf("%w\npylon control stderr (tail):\n%s", err, cp.stderr)
+		return nil, fmt.Errorf("%w\npylon control stderr (tail):\n%s", err, cp.Stderr())
 	}
-	res.loadEnd = loadAverage()
+	res.loadEnd = proc.LoadAverage()
 	return res, nil
 }
 
@@ -86,7 +87,7 @@ func (b *bench) measure(ctx context.Context) error {
 		}
 	}
 	b.res.drops = b.fleet.dropCounts()
-	b.res.memoryEnd, err = readMemory(b.cp.cmd.Process.Pid)
+	b.res.memoryEnd, err = proc.ReadMemory(b.cp.Pid())
 	return err
 }
 
@@ -109,19 +110,19 @@ func (b *bench) connect(ctx context.Context, token string) error {
 	b.res.connect = time.Since(start)
 	b.res.payload = snapshotSize.Load()
 	b.progress("%d nodes acked version %s in %v", b.o.nodes, version, b.res.connect.Round(time.Millisecond))
-	b.res.memory, err = readMemory(b.cp.cmd.Process.Pid)
+	b.res.memory, err = proc.ReadMemory(b.cp.Pid())
 	return err
 }
 
 // round moves one endpoint and times its arrival at every node.
 func (b *bench) round(ctx context.Context, w *workload, r int) error {
 	old := b.fleet.track.agreed()
-	pid := b.cp.cmd.Process.Pid
-	cpu0, err := readCPU(pid)
+	pid := b.cp.Pid()
+	cpu0, err := proc.ReadCPU(pid)
 	if err != nil {
 		return err
 	}
-	self0 := selfCPU()
+	self0 := proc.SelfCPU()
 	all := b.fleet.track.expectChange(old)
 	svc := w.change(r)
 	start := time.Now()
@@ -132,12 +133,12 @@ func (b *bench) round(ctx context.Context, w *workload, r int) error {
 	if err := b.wait(ctx, all); err != nil {
 		return fmt.Errorf("wait for every node to have the change: %w; %v; streams dropped: %v", err, b.fleet.track, b.fleet.dropCounts())
 	}
-	cpu1, err := readCPU(pid)
+	cpu1, err := proc.ReadCPU(pid)
 	if err != nil {
 		return err
 	}
 	lat := b.fleet.track.since(returned)
-	b.res.rounds = append(b.res.rounds, roundResult{call: returned.Sub(start), latency: lat, cpu: cpu1 - cpu0, nodesCPU: selfCPU() - self0})
+	b.res.rounds = append(b.res.rounds, roundResult{call: returned.Sub(start), latency: lat, cpu: cpu1 - cpu0, nodesCPU: proc.SelfCPU() - self0})
 	version, err := b.settle(ctx, old)
 	if err != nil {
 		return err
@@ -152,7 +153,7 @@ func (b *bench) wait(ctx context.Context, ch <-chan struct{}) error {
 	select {
 	case <-ch:
 		return nil
-	case <-b.cp.done:
+	case <-b.cp.Done():
 		return errExited
 	case err := <-b.fleet.errs:
 		return err
@@ -203,26 +204,6 @@ func afterChan(d time.Duration) <-chan struct{} {
 	ch := make(chan struct{})
 	time.AfterFunc(d, func() { close(ch) })
 	return ch
-}
-
-// buildPylon builds ./cmd/pylon of the module the benchmark belongs to
-// into dir.
-func buildPylon(ctx context.Context, dir string) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("find the pylon module: go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("find the pylon module: go env GOMOD printed %q; run from inside the pylon module or pass --pylon", mod)
-	}
-	bin := filepath.Join(dir, "pylon")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pylon")
-	cmd.Dir = filepath.Dir(mod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/pylon: %w\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // startProfile starts profiling this process's CPU to path.

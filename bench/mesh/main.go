@@ -42,15 +42,17 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/pylon-mesh/pylon/bench/internal/benchcmd"
 )
 
 // options are the benchmark's parameters.
 type options struct {
-	pylon            string
+	benchcmd.Common
 	rate             float64
 	rounds, conns    int
 	duration, warmup time.Duration
-	settle, timeout  time.Duration
+	settle           time.Duration
 	profile          string
 }
 
@@ -59,45 +61,31 @@ func main() {
 	if err != nil {
 		os.Exit(2)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
-	defer cancel()
-	res, err := run(ctx, o, os.Stderr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "mesh:", err)
-		os.Exit(1)
-	}
-	res.print(os.Stdout)
+	os.Exit(benchcmd.Run("mesh", o.Timeout, os.Stdout, os.Stderr, func(ctx context.Context, logw io.Writer) (benchcmd.Report, error) {
+		return run(ctx, o, logw)
+	}))
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
-	fs := flag.NewFlagSet("mesh", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var o options
-	fs.StringVar(&o.pylon, "pylon", "", "pylon binary (default: go build ./cmd/pylon into a temp dir)")
-	fs.Float64Var(&o.rate, "rate", 1000, "requests per second")
-	fs.IntVar(&o.rounds, "rounds", 3, "rounds per target, interleaved")
-	fs.DurationVar(&o.duration, "duration", 20*time.Second, "length of one round")
-	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load per target before the rounds")
-	fs.IntVar(&o.conns, "conns", 16, "keep-alive connections of the load generator")
-	fs.DurationVar(&o.settle, "settle", 2*time.Second, "wait before reading the sidecars' idle memory")
-	fs.StringVar(&o.profile, "profile", "", "write CPU profiles of both sidecars, taken in an extra mesh round, to this directory")
-	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on the whole run")
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	if err := o.check(); err != nil {
-		fmt.Fprintln(stderr, "mesh:", err)
-		return o, err
-	}
-	return o, nil
+	err := benchcmd.Parse("mesh", args, stderr, &o.Common, func(fs *flag.FlagSet) {
+		fs.Float64Var(&o.rate, "rate", 1000, "requests per second")
+		fs.IntVar(&o.rounds, "rounds", 3, "rounds per target, interleaved")
+		fs.DurationVar(&o.duration, "duration", 20*time.Second, "length of one round")
+		fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load per target before the rounds")
+		fs.IntVar(&o.conns, "conns", 16, "keep-alive connections of the load generator")
+		fs.DurationVar(&o.settle, "settle", 2*time.Second, "wait before reading the sidecars' idle memory")
+		fs.StringVar(&o.profile, "profile", "", "write CPU profiles of both sidecars, taken in an extra mesh round, to this directory")
+	}, o.check)
+	return o, err
 }
 
-func (o options) check() error {
+func (o *options) check() error {
 	switch {
 	case o.rate <= 0 || o.rounds <= 0 || o.conns <= 0:
 		return fmt.Errorf("check flags: --rate, --rounds and --conns must be positive")
-	case o.duration <= 0 || o.timeout <= 0:
-		return fmt.Errorf("check flags: --duration and --timeout must be positive")
+	case o.duration <= 0:
+		return fmt.Errorf("check flags: --duration must be positive")
 	case o.warmup < 0 || o.settle < 0:
 		return fmt.Errorf("check flags: --warmup and --settle must not be negative")
 	case o.profile != "" && o.duration < time.Second:

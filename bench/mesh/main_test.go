@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pylon-mesh/pylon/bench/internal/benchcmd"
+	"github.com/pylon-mesh/pylon/bench/internal/proc"
 )
 
 // TestRunSmall runs the whole benchmark briefly at 100 req/s, so that it
@@ -23,12 +25,12 @@ func TestRunSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	pylon, err := buildPylon(ctx, dir)
+	pylon, err := proc.BuildPylon(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := options{pylon: pylon, rate: 100, rounds: 1, duration: time.Second, warmup: 200 * time.Millisecond,
-		conns: 2, settle: 100 * time.Millisecond, profile: filepath.Join(dir, "profiles"), timeout: time.Minute}
+	o := options{Common: benchcmd.Common{Pylon: pylon, Timeout: time.Minute}, rate: 100, rounds: 1, duration: time.Second,
+		warmup: 200 * time.Millisecond, conns: 2, settle: 100 * time.Millisecond, profile: filepath.Join(dir, "profiles")}
 	var logs bytes.Buffer
 	res, err := run(ctx, o, &logs)
 	if err != nil {
@@ -57,7 +59,7 @@ func TestRunSmall(t *testing.T) {
 		t.Errorf("result shape (-want +got):\n%s", diff)
 	}
 	var out bytes.Buffer
-	res.print(&out)
+	res.Print(&out)
 	for _, s := range []string{"| added (mesh − direct) |", "| both |", "| sidecar RSS idle < 20 MB |"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("report has no %q:\n%s", s, &out)
@@ -97,39 +99,6 @@ func TestParseFlags(t *testing.T) {
 				t.Errorf("parseFlags(%q) error = %v, want error %v", tc.args, err, tc.wantErr)
 			}
 		})
-	}
-}
-
-func TestParseStat(t *testing.T) {
-	tests := []struct {
-		name    string
-		line    string
-		want    time.Duration
-		wantErr bool
-	}{
-		{"plain", "42 (pylon) S 1 42 42 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 9 0 100 1000 50", 2800 * time.Millisecond, false},
-		{"name with spaces and parens", "42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 9 0 100 1000 50", 100 * time.Millisecond, false},
-		{"no name", "42 S 1", 0, true},
-		{"too short", "42 (pylon) S 1 2", 0, true},
-		{"not a number", "42 (pylon) S 1 42 42 0 -1 4194560 100 0 0 0 x 30 0", 0, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseStat([]byte(tc.line))
-			if (err != nil) != tc.wantErr || got != tc.want {
-				t.Errorf("parseStat = %v, %v; want %v, error %v", got, err, tc.want, tc.wantErr)
-			}
-		})
-	}
-}
-
-func TestReadMemoryOfSelf(t *testing.T) {
-	m, err := readMemory(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.RSS <= 0 || m.HWM < m.RSS {
-		t.Errorf("got VmRSS %d, VmHWM %d, want 0 < VmRSS <= VmHWM", m.RSS, m.HWM)
 	}
 }
 
@@ -193,7 +162,7 @@ func round(i int, target string, p50, p99 int, requests int, client, server time
 	return roundResult{index: i, target: target,
 		summary: summary{Requests: requests, P50: time.Duration(p50) * time.Microsecond, P99: time.Duration(p99) * time.Microsecond},
 		cpu:     map[string]time.Duration{"client": client, "server": server},
-		peak:    map[string]memory{"client": {RSS: int64(i) << 20, Anon: 1}, "server": {RSS: int64(2*i) << 20, Anon: int64(3 - i)}}}
+		peak:    map[string]proc.Memory{"client": {RSS: int64(i) << 20, Anon: 1}, "server": {RSS: int64(2*i) << 20, Anon: int64(3 - i)}}}
 }
 
 func TestResultFigures(t *testing.T) {
@@ -208,7 +177,7 @@ func TestResultFigures(t *testing.T) {
 	type figures struct {
 		AddedP50, AddedP99     time.Duration
 		Client, Server, Both   float64
-		PeakClient, PeakServer memory
+		PeakClient, PeakServer proc.Memory
 		DirectP50, MeshP99     time.Duration
 		Requests               int
 	}
@@ -217,42 +186,16 @@ func TestResultFigures(t *testing.T) {
 		PeakClient: res.loaded("client"), PeakServer: res.loaded("server"),
 		DirectP50: res.latency(direct).p50, MeshP99: res.latency(mesh).p99, Requests: res.latency(mesh).requests}
 	want := figures{
-		AddedP50:   300 * time.Microsecond,                                                   // rounds: 300, 260, 390
-		AddedP99:   600 * time.Microsecond,                                                   // rounds: 600, 800, 400
-		Client:     0.1,                                                                      // s per 1000 requests: 0.1, 0.15, 0.05
-		Server:     0.1,                                                                      // 0.2, 0.1, 0.1
-		Both:       0.25,                                                                     // 0.3, 0.25, 0.15
-		PeakClient: memory{RSS: 3 << 20, Anon: 1}, PeakServer: memory{RSS: 6 << 20, Anon: 2}, // each figure its own max: RSS from round 3, Anon from round 1
+		AddedP50:   300 * time.Microsecond,                                                             // rounds: 300, 260, 390
+		AddedP99:   600 * time.Microsecond,                                                             // rounds: 600, 800, 400
+		Client:     0.1,                                                                                // s per 1000 requests: 0.1, 0.15, 0.05
+		Server:     0.1,                                                                                // 0.2, 0.1, 0.1
+		Both:       0.25,                                                                               // 0.3, 0.25, 0.15
+		PeakClient: proc.Memory{RSS: 3 << 20, Anon: 1}, PeakServer: proc.Memory{RSS: 6 << 20, Anon: 2}, // each figure its own max: RSS from round 3, Anon from round 1
 		DirectP50: 100 * time.Microsecond, MeshP99: 900 * time.Microsecond, Requests: 4000,
 	}
 	opt := cmp.Comparer(func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 })
 	if diff := cmp.Diff(want, got, opt); diff != "" {
 		t.Errorf("figures (-want +got):\n%s", diff)
-	}
-}
-
-func TestParseStatus(t *testing.T) {
-	full := "Name:\tpylon\nVmHWM:\t   30000 kB\nVmRSS:\t   22000 kB\nRssAnon:\t    4000 kB\nRssFile:\t   18000 kB\nRssShmem:\t       0 kB\n"
-	tests := []struct {
-		name    string
-		status  string
-		want    memory
-		wantErr bool
-	}{
-		{"all four", full, memory{RSS: 22000 << 10, HWM: 30000 << 10, Anon: 4000 << 10, File: 18000 << 10}, false},
-		{"one missing", strings.Replace(full, "RssFile", "RssFiles", 1), memory{}, true},
-		{"not a number", strings.Replace(full, "4000 kB", "x kB", 1), memory{}, true},
-		{"empty", "", memory{}, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseStatus(tc.status)
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("parseStatus error = %v, want error %v", err, tc.wantErr)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("parseStatus (-want +got):\n%s", diff)
-			}
-		})
 	}
 }

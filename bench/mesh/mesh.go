@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/pylon-mesh/pylon/bench/internal/proc"
 )
 
 // body is what the echo server answers every request with: 64 bytes, as
@@ -36,14 +38,14 @@ func startEcho(ctx context.Context) (string, error) {
 
 // sidecar is one `pylon sidecar` process with its addresses.
 type sidecar struct {
-	*child
+	*proc.Child
 	admin    string // admin listener: /ready, /debug/pprof
 	outbound string // the loopback port of its one upstream, if any
 }
 
 // procs is the control plane and the two sidecars under test.
 type procs struct {
-	control        *child
+	control        *proc.Child
 	controlListen  string
 	controlAdmin   string
 	adminToken     string
@@ -56,17 +58,17 @@ type procs struct {
 // after an error.
 func startMesh(ctx context.Context, pylon, dir, app string) (*procs, error) {
 	m := &procs{}
-	addrs, err := freeAddrs(2)
+	addrs, err := proc.FreeAddrs(2)
 	if err != nil {
 		return m, err
 	}
 	m.controlListen, m.controlAdmin = addrs[0], addrs[1]
-	m.control, err = startChild("pylon control", pylon, "control", "--data", dir, "--listen", m.controlListen,
+	m.control, err = proc.Start("pylon control", pylon, "control", "--data", dir, "--listen", m.controlListen,
 		"--admin", m.controlAdmin, "--log-level", "warn")
 	if err != nil {
 		return m, err
 	}
-	if err := m.control.poll(ctx, "the control plane's admin API", func() error { return m.status(ctx, dir) }); err != nil {
+	if err := m.control.Poll(ctx, "the control plane's admin API", func() error { return m.status(ctx, dir) }); err != nil {
 		return m, err
 	}
 	if m.server, err = m.startSidecar(ctx, pylon, "echo", app, ""); err != nil {
@@ -76,7 +78,7 @@ func startMesh(ctx context.Context, pylon, dir, app string) (*procs, error) {
 		return m, err
 	}
 	url := "http://" + m.client.outbound + "/"
-	return m, m.client.poll(ctx, "the client sidecar to reach echo through the mesh", func() error { return get(ctx, url, body) })
+	return m, m.client.Poll(ctx, "the client sidecar to reach echo through the mesh", func() error { return get(ctx, url, body) })
 }
 
 // status reads the admin token from dir and calls GET /v1/status with it.
@@ -98,7 +100,7 @@ func (m *procs) startSidecar(ctx context.Context, pylon, service, app, upstream 
 	if err := m.call(ctx, http.MethodPost, "/v1/tokens", req, &tok); err != nil {
 		return nil, fmt.Errorf("create a join token for %s: %w", service, err)
 	}
-	addrs, err := freeAddrs(3)
+	addrs, err := proc.FreeAddrs(3)
 	if err != nil {
 		return nil, err
 	}
@@ -110,11 +112,11 @@ func (m *procs) startSidecar(ctx context.Context, pylon, service, app, upstream 
 		s.outbound = addrs[2]
 		args = append(args, "--upstream", upstream+"="+s.outbound)
 	}
-	if s.child, err = startChild(service+" sidecar", pylon, args...); err != nil {
+	if s.Child, err = proc.Start(service+" sidecar", pylon, args...); err != nil {
 		return nil, err
 	}
 	ready := "http://" + s.admin + "/ready"
-	return s, s.poll(ctx, "the "+service+" sidecar to be ready", func() error { return get(ctx, ready, nil) })
+	return s, s.Poll(ctx, "the "+service+" sidecar to be ready", func() error { return get(ctx, ready, nil) })
 }
 
 // stop stops the sidecars, then the control plane, so that the sidecars
@@ -122,11 +124,11 @@ func (m *procs) startSidecar(ctx context.Context, pylon, service, app, upstream 
 func (m *procs) stop() {
 	for _, s := range []*sidecar{m.client, m.server} {
 		if s != nil {
-			s.stop()
+			s.Stop()
 		}
 	}
 	if m.control != nil {
-		m.control.stop()
+		m.control.Stop()
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"io"
 	"runtime"
 	"time"
+
+	"github.com/pylon-mesh/pylon/bench/internal/proc"
 )
 
 // Targets of issue #4, and Istio's published sidecar CPU for comparison.
@@ -24,8 +26,8 @@ type result struct {
 	opts               options
 	start              time.Time
 	loadStart, loadEnd string
-	idle, after        map[string]memory // by sidecar: after settling, after the rounds
-	rounds             []roundResult     // in the order they ran
+	idle, after        map[string]proc.Memory // by sidecar: after settling, after the rounds
+	rounds             []roundResult          // in the order they ran
 }
 
 // roundResult is one timed round against one target.
@@ -34,7 +36,7 @@ type roundResult struct {
 	target  string
 	summary summary
 	cpu     map[string]time.Duration // by sidecar, over the round
-	peak    map[string]memory        // by sidecar, largest figures sampled
+	peak    map[string]proc.Memory   // by sidecar, largest figures sampled
 }
 
 // of returns the rounds against target, in round order.
@@ -102,16 +104,16 @@ func (r *result) vcpu(name string) float64 {
 
 // loaded returns the largest figures of sidecar name sampled during the
 // mesh rounds.
-func (r *result) loaded(name string) memory {
-	var peak memory
+func (r *result) loaded(name string) proc.Memory {
+	var peak proc.Memory
 	for _, rr := range r.of(mesh) {
-		peak = peak.max(rr.peak[name])
+		peak = peak.Max(rr.peak[name])
 	}
 	return peak
 }
 
-// print writes the report as markdown.
-func (r *result) print(w io.Writer) {
+// Print writes the report as markdown.
+func (r *result) Print(w io.Writer) {
 	o := r.opts
 	fmt.Fprintf(w, "- Date: %s; %s, %d CPUs\n", r.start.UTC().Format("2006-01-02 15:04 MST"), runtime.Version(), runtime.NumCPU())
 	fmt.Fprintf(w, "- Load average: %s at the start, %s at the end\n", r.loadStart, r.loadEnd)
@@ -159,9 +161,9 @@ func (r *result) printSidecars(w io.Writer) {
 
 func (r *result) printTargets(w io.Writer) {
 	a50, a99 := r.added()
-	var idle, loaded memory
+	var idle, loaded proc.Memory
 	for _, n := range sidecarNames {
-		idle, loaded = idle.max(r.idle[n]), loaded.max(r.loaded(n))
+		idle, loaded = idle.Max(r.idle[n]), loaded.Max(r.loaded(n))
 	}
 	fmt.Fprintf(w, "| target (issue #4) at %g req/s | measured | met? |\n| --- | --- | --- |\n", r.opts.rate)
 	fmt.Fprintf(w, "| added p50 ≤ 0.3 ms | %s | %s |\n", us(a50), yes(a50 <= maxAddedP50))

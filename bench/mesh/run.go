@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pylon-mesh/pylon/bench/internal/loadgen"
+	"github.com/pylon-mesh/pylon/bench/internal/proc"
 )
 
 // Targets: direct calls the echo server, mesh the client sidecar's
@@ -28,9 +29,9 @@ func run(ctx context.Context, o options, logw io.Writer) (*result, error) {
 		return nil, fmt.Errorf("make a temp dir: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	if o.pylon == "" {
+	if o.Pylon == "" {
 		progress("building ./cmd/pylon")
-		if o.pylon, err = buildPylon(ctx, tmp); err != nil {
+		if o.Pylon, err = proc.BuildPylon(ctx, tmp); err != nil {
 			return nil, err
 		}
 	}
@@ -40,9 +41,9 @@ func run(ctx context.Context, o options, logw io.Writer) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &result{opts: o, start: time.Now(), loadStart: loadAverage()}
+	res := &result{opts: o, start: time.Now(), loadStart: proc.LoadAverage()}
 	progress("starting the control plane and two sidecars")
-	m, err := startMesh(ctx, o.pylon, filepath.Join(tmp, "data"), app)
+	m, err := startMesh(ctx, o.Pylon, filepath.Join(tmp, "data"), app)
 	defer m.stop()
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func run(ctx context.Context, o options, logw io.Writer) (*result, error) {
 	if err := b.measure(ctx); err != nil {
 		return nil, err
 	}
-	res.loadEnd = loadAverage()
+	res.loadEnd = proc.LoadAverage()
 	return res, nil
 }
 
@@ -77,7 +78,7 @@ func (b *bench) sidecars() map[string]*sidecar {
 func (b *bench) measure(ctx context.Context) error {
 	for _, n := range sidecarNames {
 		s := b.sidecars()[n]
-		b.progress("%s sidecar: pid %d, admin (pprof) http://%s", n, s.pid(), s.admin)
+		b.progress("%s sidecar: pid %d, admin (pprof) http://%s", n, s.Pid(), s.admin)
 	}
 	b.progress("mesh reached; settling %v before reading idle memory", b.o.settle)
 	select {
@@ -167,7 +168,7 @@ func (b *bench) round(ctx context.Context, target string) (roundResult, error) {
 func (b *bench) cpu() (map[string]time.Duration, error) {
 	out := map[string]time.Duration{}
 	for name, s := range b.sidecars() {
-		t, err := readCPU(s.pid())
+		t, err := proc.ReadCPU(s.Pid())
 		if err != nil {
 			return nil, fmt.Errorf("%s sidecar: %w", name, err)
 		}
@@ -176,11 +177,11 @@ func (b *bench) cpu() (map[string]time.Duration, error) {
 	return out, nil
 }
 
-// memory reads each sidecar's VmRSS and VmHWM.
-func (b *bench) memory() (map[string]memory, error) {
-	out := map[string]memory{}
+// memory reads each sidecar's resident set.
+func (b *bench) memory() (map[string]proc.Memory, error) {
+	out := map[string]proc.Memory{}
 	for name, s := range b.sidecars() {
-		mem, err := readMemory(s.pid())
+		mem, err := proc.ReadMemory(s.Pid())
 		if err != nil {
 			return nil, fmt.Errorf("%s sidecar: %w", name, err)
 		}
@@ -191,16 +192,16 @@ func (b *bench) memory() (map[string]memory, error) {
 
 // samplePeaks reads each sidecar's memory every 250 ms until ctx ends,
 // and then sends the largest figures seen per sidecar.
-func (b *bench) samplePeaks(ctx context.Context) <-chan map[string]memory {
-	out := make(chan map[string]memory, 1)
+func (b *bench) samplePeaks(ctx context.Context) <-chan map[string]proc.Memory {
+	out := make(chan map[string]proc.Memory, 1)
 	go func() {
-		peak := map[string]memory{}
+		peak := map[string]proc.Memory{}
 		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			if mem, err := b.memory(); err == nil {
 				for name, m := range mem {
-					peak[name] = peak[name].max(m)
+					peak[name] = peak[name].Max(m)
 				}
 			}
 			select {

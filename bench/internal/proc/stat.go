@@ -1,4 +1,4 @@
-package main
+package proc
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -13,33 +14,33 @@ import (
 // which is 100 on every Linux architecture Go supports.
 const clockTick = 10 * time.Millisecond
 
-// memory is a process's resident set from /proc/PID/status, in bytes.
-type memory struct {
+// Memory is a process's resident set from /proc/PID/status, in bytes.
+type Memory struct {
 	RSS, HWM   int64 // VmRSS and VmHWM
 	Anon, File int64 // RssAnon and RssFile: VmRSS is their sum (plus RssShmem)
 }
 
-// max returns the larger of m's and o's figures, each on its own.
-func (m memory) max(o memory) memory {
-	return memory{RSS: max(m.RSS, o.RSS), HWM: max(m.HWM, o.HWM), Anon: max(m.Anon, o.Anon), File: max(m.File, o.File)}
+// Max returns the larger of m's and o's figures, each on its own.
+func (m Memory) Max(o Memory) Memory {
+	return Memory{RSS: max(m.RSS, o.RSS), HWM: max(m.HWM, o.HWM), Anon: max(m.Anon, o.Anon), File: max(m.File, o.File)}
 }
 
-// readMemory reads the resident set of pid.
-func readMemory(pid int) (memory, error) {
+// ReadMemory reads the resident set of pid.
+func ReadMemory(pid int) (Memory, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return memory{}, fmt.Errorf("read memory of pid %d: %w", pid, err)
+		return Memory{}, fmt.Errorf("read memory of pid %d: %w", pid, err)
 	}
 	m, err := parseStatus(string(b))
 	if err != nil {
-		return memory{}, fmt.Errorf("read memory of pid %d: %w", pid, err)
+		return Memory{}, fmt.Errorf("read memory of pid %d: %w", pid, err)
 	}
 	return m, nil
 }
 
 // parseStatus takes the resident set from the text of /proc/PID/status.
-func parseStatus(status string) (memory, error) {
-	var m memory
+func parseStatus(status string) (Memory, error) {
+	var m Memory
 	fields := map[string]*int64{"VmRSS": &m.RSS, "VmHWM": &m.HWM, "RssAnon": &m.Anon, "RssFile": &m.File}
 	found := 0
 	for line := range strings.Lines(status) {
@@ -50,19 +51,19 @@ func parseStatus(status string) (memory, error) {
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
 		if err != nil {
-			return memory{}, fmt.Errorf("parse %s: %w", key, err)
+			return Memory{}, fmt.Errorf("parse %s: %w", key, err)
 		}
 		*dst = kb << 10
 		found++
 	}
 	if found != len(fields) {
-		return memory{}, fmt.Errorf("parse /proc status: found %d of VmRSS, VmHWM, RssAnon and RssFile", found)
+		return Memory{}, fmt.Errorf("parse /proc status: found %d of VmRSS, VmHWM, RssAnon and RssFile", found)
 	}
 	return m, nil
 }
 
-// readCPU returns the user plus system CPU time pid has used.
-func readCPU(pid int) (time.Duration, error) {
+// ReadCPU returns the user plus system CPU time pid has used.
+func ReadCPU(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, fmt.Errorf("read cpu time of pid %d: %w", pid, err)
@@ -93,8 +94,19 @@ func parseStat(b []byte) (time.Duration, error) {
 	return time.Duration(ticks) * clockTick, nil
 }
 
-// loadAverage is the first three fields of /proc/loadavg, or "unknown".
-func loadAverage() string {
+// SelfCPU returns the user plus system CPU time this process has used, or
+// 0 if it cannot be read.
+func SelfCPU() time.Duration {
+	var u syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &u) != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+// LoadAverage returns the first three fields of /proc/loadavg, or
+// "unknown".
+func LoadAverage() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
 		return strings.Join(f[:3], " ")

@@ -1,0 +1,104 @@
+package proc
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseStat(t *testing.T) {
+	tests := []struct {
+		name    string
+		line    string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"plain", "42 (pylon) S 1 42 42 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 9 0 100 1000 50", 2800 * time.Millisecond, false},
+		{"name with spaces and parens", "42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 9 0 100 1000 50", 100 * time.Millisecond, false},
+		{"no name", "42 S 1", 0, true},
+		{"too short", "42 (pylon) S 1 2", 0, true},
+		{"not a number", "42 (pylon) S 1 42 42 0 -1 4194560 100 0 0 0 x 30 0", 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseStat([]byte(tc.line))
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Errorf("got parseStat = %v, %v; want %v, error %v", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	full := "Name:\tpylon\nVmHWM:\t   30000 kB\nVmRSS:\t   22000 kB\nRssAnon:\t    4000 kB\nRssFile:\t   18000 kB\nRssShmem:\t       0 kB\n"
+	tests := []struct {
+		name    string
+		status  string
+		want    Memory
+		wantErr bool
+	}{
+		{"all four", full, Memory{RSS: 22000 << 10, HWM: 30000 << 10, Anon: 4000 << 10, File: 18000 << 10}, false},
+		{"one missing", strings.Replace(full, "RssFile", "RssFiles", 1), Memory{}, true},
+		{"not a number", strings.Replace(full, "4000 kB", "x kB", 1), Memory{}, true},
+		{"empty", "", Memory{}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseStatus(tc.status)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("got parseStatus error %v, want error %v", err, tc.wantErr)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("parseStatus (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMemoryMax(t *testing.T) {
+	a := Memory{RSS: 3, HWM: 1, Anon: 5, File: 0}
+	b := Memory{RSS: 2, HWM: 4, Anon: 5, File: 7}
+	if diff := cmp.Diff(Memory{RSS: 3, HWM: 4, Anon: 5, File: 7}, a.Max(b)); diff != "" {
+		t.Errorf("Max (-want +got):\n%s", diff)
+	}
+}
+
+func TestReadSelf(t *testing.T) {
+	m, err := ReadMemory(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.RSS <= 0 || m.HWM < m.RSS || m.Anon <= 0 {
+		t.Errorf("got VmRSS %d, VmHWM %d, RssAnon %d, want 0 < VmRSS <= VmHWM and RssAnon > 0", m.RSS, m.HWM, m.Anon)
+	}
+	if _, err := ReadCPU(os.Getpid()); err != nil {
+		t.Errorf("got ReadCPU error %v, want none", err)
+	}
+	if got := strings.Fields(LoadAverage()); len(got) != 3 {
+		t.Errorf("got load average %q, want three fields", got)
+	}
+}
+
+func TestReadGone(t *testing.T) {
+	const pid = 1 << 30 // above the kernel's pid_max
+	if _, err := ReadMemory(pid); err == nil {
+		t.Error("got no ReadMemory error for a missing process, want one")
+	}
+	if _, err := ReadCPU(pid); err == nil {
+		t.Error("got no ReadCPU error for a missing process, want one")
+	}
+}
+
+func FuzzParseStat(f *testing.F) {
+	f.Add([]byte("42 (pylon) S 1 42 42 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 9 0 100 1000 50"))
+	f.Add([]byte("42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 9 0 100 1000 50"))
+	f.Add([]byte("42 S 1"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if d, err := parseStat(b); err != nil && d != 0 {
+			t.Errorf("got %v with error %v, want 0 with an error", d, err)
+		}
+	})
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,9 @@ func startSidecar(t *testing.T, cp *controlPlane, token, service, app string, ex
 	for _, u := range upstreams {
 		s.outbound[u] = freeAddr(t)
 		args = append(args, "--upstream", u+"="+s.outbound[u])
+	}
+	if !slices.Contains(extra, "--proxy") {
+		args = append(args, "--proxy", "off") // many sidecars share this host's loopback
 	}
 	s.cmd = exec.Command(pylonBin, append(args, extra...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr

@@ -107,7 +107,7 @@ func (m *procs) startSidecar(ctx context.Context, pylon, service, app, upstream 
 	s := &sidecar{admin: addrs[1]}
 	args := []string{"sidecar", "--control", m.controlListen, "--join-token", tok.Token, "--service", service,
 		"--app", app, "--inbound", addrs[0], "--admin", s.admin, "--access-log", "off",
-		"--log-level", "warn", "--drain-timeout", "2s"}
+		"--log-level", "warn", "--drain-timeout", "2s", "--proxy", "off"}
 	if upstream != "" {
 		s.outbound = addrs[2]
 		args = append(args, "--upstream", upstream+"="+s.outbound)

@@ -43,7 +43,7 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&o.Protocol, "protocol", "http1", "how the app speaks: http1, h2c, grpc or tcp")
 	fs.StringVar(&o.Inbound, "inbound", "127.0.0.1:15006", "where other sidecars reach this one (mutual TLS)")
 	fs.Var(&ups, "upstream", "a service the app calls and the loopback address it calls it at: NAME=ADDR (repeatable)")
-	fs.StringVar(&o.ProxyAddr, "proxy", "", "an HTTP proxy listener: the app sends http://<service>/... there")
+	fs.StringVar(&o.ProxyAddr, "proxy", "127.0.0.1:15001", "an HTTP proxy listener: the app sends http://<service>/... there; off for none")
 	fs.StringVar(&o.InstanceID, "instance-id", "", "the instance's name at the control plane (default <service>-<pid>)")
 	httpPath := fs.String("health-http", "", "check the app with GET PATH (any 2xx is healthy)")
 	grpcSvc := fs.String("health-grpc", "", "check the app with the gRPC health protocol; the value is the service to ask about, or - for the server")
@@ -79,6 +79,9 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	o.Control, o.Upstreams, o.Build = strings.Split(*control, ","), ups, version
+	if o.ProxyAddr == "off" {
+		o.ProxyAddr = ""
+	}
 	o.Health = appCheck(o.Protocol, *httpPath, *grpcSvc, *interval)
 	o.Local = config.Config{Admin: config.Admin{Address: *admin}, AccessLog: config.AccessLog{Path: *accessLog, Sample: 1}}
 	if err := o.Local.ValidateMode(config.Managed); err != nil {

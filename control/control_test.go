@@ -7,12 +7,9 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +24,7 @@ import (
 
 	"github.com/pylon-mesh/pylon/ca"
 	"github.com/pylon-mesh/pylon/internal/grpcjson"
+	"github.com/pylon-mesh/pylon/internal/testpki"
 	"github.com/pylon-mesh/pylon/push"
 	"github.com/pylon-mesh/pylon/store/bolt"
 )
@@ -71,28 +69,6 @@ func startReplica(t *testing.T, data string) Options {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// leafFrom issues a certificate for id with key, signed by signer/parent,
-// valid from notBefore to notAfter.
-func leafFrom(t *testing.T, id spiffeid.ID, parent *x509.Certificate, signer any, notBefore, notAfter time.Time) tls.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	u, _ := url.Parse(id.String())
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), URIs: []*url.URL{u},
-		NotBefore: notBefore, NotAfter: notAfter, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	if parent == nil {
-		parent, signer = tmpl, key
-		tmpl.Subject = pkix.Name{CommonName: "foreign"}
-		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
-		tmpl.KeyUsage |= x509.KeyUsageCertSign
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // openStream opens the config push stream presenting cert and returns the
@@ -151,7 +127,7 @@ func TestStreamNeedsAValidCertificate(t *testing.T) {
 	st.Close()
 
 	o := startReplica(t, data)
-	foreign := leafFrom(t, id, nil, nil, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	foreign := testpki.NewCA(t).Issue(t, id.String())
 	for name, cert := range map[string]*tls.Certificate{"none": nil, "foreign CA": &foreign, "expired": &expired} {
 		err := openStream(t, o.ControlAddr, cert)
 		if status.Code(err) != codes.Unauthenticated {

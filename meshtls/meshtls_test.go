@@ -1,48 +1,22 @@
 package meshtls
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
 	"log"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"github.com/pylon-mesh/pylon/internal/testpki"
 )
-
-// testCA issues workload certificates for the tests.
-type testCA struct {
-	root *x509.Certificate
-	key  crypto.Signer
-}
-
-func newCA(t *testing.T) *testCA {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test root"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, _ := x509.ParseCertificate(der)
-	return &testCA{root: root, key: key}
-}
 
 // identity is a workload identity issued by ca.
 type identity struct {
@@ -55,21 +29,10 @@ func (i *identity) Certificate() (*tls.Certificate, error) { return i.cert, nil 
 func (i *identity) Roots() []*x509.Certificate             { return i.roots }
 func (i *identity) ID() spiffeid.ID                        { return i.id }
 
-func (ca *testCA) issue(t *testing.T, id string) *identity {
+func issue(t *testing.T, ca *testpki.CA, id string) *identity {
 	t.Helper()
-	sid := spiffeid.RequireFromString(id)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	u, _ := url.Parse(id)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), URIs: []*url.URL{u},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.root, key.Public(), ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return &identity{id: sid, cert: &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, roots: []*x509.Certificate{ca.root}}
+	cert := ca.Issue(t, id)
+	return &identity{id: spiffeid.RequireFromString(id), cert: &cert, roots: []*x509.Certificate{ca.Cert}}
 }
 
 // inbound serves an HTTP/2 echo of the caller's SPIFFE ID behind
@@ -97,9 +60,9 @@ func inbound(t *testing.T, server *identity, permissive bool, stats *Stats) stri
 }
 
 func TestMeshRoundTrip(t *testing.T) {
-	ca := newCA(t)
-	catalog := ca.issue(t, "spiffe://pylon.local/ns/default/svc/catalog")
-	orders := ca.issue(t, "spiffe://pylon.local/ns/default/svc/orders")
+	ca := testpki.NewCA(t)
+	catalog := issue(t, ca, "spiffe://pylon.local/ns/default/svc/catalog")
+	orders := issue(t, ca, "spiffe://pylon.local/ns/default/svc/orders")
 	addr := inbound(t, catalog, false, &Stats{})
 	var dials atomic.Int32
 	peers := func(a string) (spiffeid.ID, bool) {
@@ -125,10 +88,10 @@ func TestMeshRoundTrip(t *testing.T) {
 }
 
 func TestMeshRefusals(t *testing.T) {
-	ca, foreign := newCA(t), newCA(t)
-	catalog := ca.issue(t, "spiffe://pylon.local/ns/default/svc/catalog")
-	orders := ca.issue(t, "spiffe://pylon.local/ns/default/svc/orders")
-	stranger := foreign.issue(t, "spiffe://pylon.local/ns/default/svc/orders")
+	ca, foreign := testpki.NewCA(t), testpki.NewCA(t)
+	catalog := issue(t, ca, "spiffe://pylon.local/ns/default/svc/catalog")
+	orders := issue(t, ca, "spiffe://pylon.local/ns/default/svc/orders")
+	stranger := issue(t, foreign, "spiffe://pylon.local/ns/default/svc/orders")
 	addr := inbound(t, catalog, false, &Stats{})
 	get := func(client *identity, peers Peers) error {
 		resp, err := (&http.Client{Transport: Transport(client, peers, &Stats{})}).Get("https://" + addr + "/")
@@ -176,9 +139,9 @@ func TestMeshRefusals(t *testing.T) {
 }
 
 func TestBurstSharesOneConnection(t *testing.T) {
-	ca := newCA(t)
-	catalog := ca.issue(t, "spiffe://pylon.local/ns/default/svc/catalog")
-	orders := ca.issue(t, "spiffe://pylon.local/ns/default/svc/orders")
+	ca := testpki.NewCA(t)
+	catalog := issue(t, ca, "spiffe://pylon.local/ns/default/svc/catalog")
+	orders := issue(t, ca, "spiffe://pylon.local/ns/default/svc/orders")
 	addr := inbound(t, catalog, false, &Stats{})
 	var dials atomic.Int32
 	rt := Transport(orders, func(string) (spiffeid.ID, bool) { dials.Add(1); return catalog.id, true }, &Stats{})

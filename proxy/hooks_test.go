@@ -2,18 +2,11 @@ package proxy
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -24,75 +17,10 @@ import (
 	"github.com/pylon-mesh/pylon/flow"
 	"github.com/pylon-mesh/pylon/h1"
 	"github.com/pylon-mesh/pylon/health/outlier"
+	"github.com/pylon-mesh/pylon/internal/testpki"
 	"github.com/pylon-mesh/pylon/retry"
 	"github.com/pylon-mesh/pylon/router"
 )
-
-// testCA issues certificates for the hook tests.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestCA(t testing.TB) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "pylon test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// issue returns a leaf for 127.0.0.1 (server) or with a SPIFFE ID (client).
-func (ca *testCA) issue(t testing.TB, spiffeID string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	if spiffeID == "" {
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-	} else {
-		u, err := url.Parse(spiffeID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl.URIs = []*url.URL{u}
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // seen is what a hook or the observer saw of one request, copied out.
 type seen struct {
@@ -247,7 +175,7 @@ func testListener(t testing.TB, name string, svc *Service) *ListenerConfig {
 // hookEnv is a pylon server with an mTLS listener "tls" and a plaintext
 // listener "plain", both forwarding to one upstream.
 type hookEnv struct {
-	ca        *testCA
+	ca        *testpki.CA
 	up        *upstream
 	rec       *recorder
 	tlsAddr   string
@@ -260,13 +188,13 @@ const clientID = "spiffe://pylon.test/ns/default/svc/orders"
 
 // newHookEnv starts the server; edit adjusts each listener config.
 func newHookEnv(t testing.TB, edit func(lc *ListenerConfig, rec *recorder)) *hookEnv {
-	e := &hookEnv{ca: newTestCA(t), up: newUpstream(t), rec: &recorder{}}
-	e.client = e.ca.issue(t, clientID)
+	e := &hookEnv{ca: testpki.NewCA(t), up: newUpstream(t), rec: &recorder{}}
+	e.client = e.ca.Issue(t, clientID)
 	svc := testService(t, e.up.srv.Listener.Addr().String())
 	tlsLC := testListener(t, "tls", svc)
 	tlsLC.TLS = &tls.Config{
-		Certificates: []tls.Certificate{e.ca.issue(t, "")},
-		ClientCAs:    e.ca.pool,
+		Certificates: []tls.Certificate{e.ca.Issue(t, "")},
+		ClientCAs:    e.ca.Pool,
 		ClientAuth:   tls.VerifyClientCertIfGiven,
 		NextProtos:   []string{"h2", "http/1.1"},
 		MinVersion:   tls.VersionTLS12,
@@ -302,7 +230,7 @@ func serveOn(t testing.TB, srv *Server, name string) string {
 // clientTLS is the client side of the mTLS listener; withCert presents
 // the client certificate.
 func (e *hookEnv) clientTLS(withCert bool) *tls.Config {
-	c := &tls.Config{RootCAs: e.ca.pool, ServerName: "127.0.0.1"}
+	c := &tls.Config{RootCAs: e.ca.Pool, ServerName: "127.0.0.1"}
 	if withCert {
 		c.Certificates = []tls.Certificate{e.client}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/pylon-mesh/pylon/internal/testpki"
 	"github.com/pylon-mesh/pylon/tracing/tracecontext"
 )
 
@@ -140,7 +141,7 @@ func TestTracePropagation(t *testing.T) {
 					srv.Shutdown(ctx)
 				})
 				addr := serveOn(t, srv, "plain")
-				e := &hookEnv{ca: newTestCA(t)}
+				e := &hookEnv{ca: testpki.NewCA(t)}
 				req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/x", nil)
 				if err != nil {
 					t.Fatal(err)

@@ -1,40 +1,16 @@
 package snapshot
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/internal/testpki"
 )
-
-func selfSigned(t *testing.T) *x509.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "root"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 func TestRoundTrip(t *testing.T) {
 	want, err := config.ParseMode("f.yaml", []byte(`listeners: [{name: web, address: "127.0.0.1:8080"}]
@@ -44,7 +20,7 @@ services: [{name: s, endpoints: ["127.0.0.1:9001"], balancer: least_request}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := selfSigned(t)
+	root := testpki.NewCA(t).Cert
 	payload, err := Encode(want, nil, []*x509.Certificate{root})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +42,7 @@ services: [{name: s, endpoints: ["127.0.0.1:9001"], balancer: least_request}]
 }
 
 func TestBundleSurvivesABadConfig(t *testing.T) {
-	root := selfSigned(t)
+	root := testpki.NewCA(t).Cert
 	payload, err := Encode(&config.Config{}, nil, []*x509.Certificate{root})
 	if err != nil {
 		t.Fatal(err)

@@ -1,14 +1,8 @@
 package test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -19,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pylon-mesh/pylon/internal/testpki"
 )
 
 // meshSidecar is one running `pylon sidecar`.
@@ -84,7 +80,9 @@ func TestMeshHTTP(t *testing.T) {
 		resp.Body.Close()
 		t.Errorf("TLS without a client certificate got an answer: %d", resp.StatusCode)
 	}
-	foreign := foreignSVID(t, "spiffe://other.example/ns/default/svc/orders")
+	otherCA := testpki.NewCA(t) // the CA of another trust domain
+	foreign := otherCA.Issue(t, "spiffe://other.example/ns/default/svc/orders")
+	foreign.Certificate = append(foreign.Certificate, otherCA.Cert.Raw) // the whole chain, and still refused
 	stranger := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{foreign}}}}
 	if resp, err := stranger.Get("https://" + catalog.inbound + "/items/1"); err == nil {
 		resp.Body.Close()
@@ -356,27 +354,4 @@ func TestMeshViews(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"caller"`) || !strings.Contains(out, `"healthy": true`) {
 		t.Errorf("get views -o json: exit %d\n%s\n%s", code, out, errs)
 	}
-}
-
-// foreignSVID makes an SVID for id from a CA of another trust domain.
-func foreignSVID(t *testing.T, id string) tls.Certificate {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "other.example root"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	u, _ := url.Parse(id)
-	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), URIs: []*url.URL{u}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, root, key.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key}
 }

@@ -3,25 +3,22 @@ package tunnel
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pylon-mesh/pylon/internal/testpki"
 )
 
 // testTimeout bounds every wait in the tests.
@@ -53,14 +50,12 @@ func waitGoroutines(n int) error {
 		if time.Now().After(end) {
 			buf := make([]byte, 1<<20)
 			buf = buf[:runtime.Stack(buf, true)]
-			return errors.New("leaked goroutines: got " + itoa(runtime.NumGoroutine()) + ", want at most " + itoa(n) + "\n" + string(buf))
+			return errors.New("leaked goroutines: got " + strconv.Itoa(runtime.NumGoroutine()) + ", want at most " + strconv.Itoa(n) + "\n" + string(buf))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
 }
-
-func itoa(n int) string { return big.NewInt(int64(n)).String() }
 
 // pki is a test CA with a server and a client certificate.
 type pki struct {
@@ -82,59 +77,8 @@ func getPKI(t testing.TB) *pki {
 
 func newPKI(t testing.TB) *pki {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "test ca"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pki{pool: x509.NewCertPool()}
-	p.pool.AddCert(ca)
-	p.server = leaf(t, ca, caKey, serverID, 2)
-	p.client = leaf(t, ca, caKey, clientID, 3)
-	return p
-}
-
-// leaf issues an SVID-like certificate for id, valid for 127.0.0.1.
-func leaf(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, id string, serial int64) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		URIs:         []*url.URL{u},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	ca := testpki.NewCA(t)
+	return &pki{pool: ca.Pool, server: ca.Issue(t, serverID), client: ca.Issue(t, clientID)}
 }
 
 // startSidecar serves Handler(o) over mTLS HTTP/2 on loopback and returns

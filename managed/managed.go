@@ -8,11 +8,9 @@ package managed
 
 import (
 	"net/http"
-	"sync/atomic"
 
 	"context"
 	"fmt"
-	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"log/slog"
 	"os"
 	"strconv"
@@ -55,7 +53,7 @@ type Runtime interface {
 type Gateway struct {
 	o         Options
 	agent     *enroll.Agent
-	peers     atomic.Pointer[map[string]spiffeid.ID]
+	peers     meshtls.PeerSet
 	transport http.RoundTripper
 	stats     meshtls.Stats
 }
@@ -72,9 +70,7 @@ func New(o Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{o: o, agent: agent}
-	empty := map[string]spiffeid.ID{}
-	g.peers.Store(&empty)
-	g.transport = meshtls.Transport(agent, g.peer, &g.stats)
+	g.transport = meshtls.Transport(agent, g.peers.Lookup, &g.stats)
 	return g, nil
 }
 
@@ -82,11 +78,6 @@ func New(o Options) (*Gateway, error) {
 // with the gateway's identity to their sidecars (the data plane's
 // Mesh.Transport).
 func (g *Gateway) Transport() http.RoundTripper { return g.transport }
-
-func (g *Gateway) peer(addr string) (spiffeid.ID, bool) {
-	id, ok := (*g.peers.Load())[addr]
-	return id, ok
-}
 
 // Run enrolls and then keeps rt's config in step with the control plane
 // until ctx ends. It returns early only when enrollment is refused.
@@ -139,18 +130,8 @@ func (a *applier) apply(ctx context.Context, s push.Snapshot) error {
 		a.localize(cfg)
 		err = cfg.ValidateMode(config.Managed)
 	}
-	var ids map[string]spiffeid.ID
 	if err == nil {
-		ids, err = parsePeers(peers)
-	}
-	if err == nil {
-		// New peers first: the new config may route to them at once.
-		merged := union(*a.g.peers.Load(), ids)
-		a.g.peers.Store(&merged)
-		err = a.rt.Apply(ctx, cfg)
-	}
-	if err == nil {
-		a.g.peers.Store(&ids)
+		err = a.g.peers.Replace(peers, func() error { return a.rt.Apply(ctx, cfg) })
 	}
 	if err != nil {
 		a.o.Logger.Error("refused a config from the control plane; the previous one keeps serving", "version", s.Version, "err", err.Error())
@@ -186,29 +167,6 @@ func listenerNames(cfg *config.Config) []string {
 	out := make([]string, len(cfg.Listeners))
 	for i, l := range cfg.Listeners {
 		out[i] = l.Name
-	}
-	return out
-}
-
-func parsePeers(peers map[string]string) (map[string]spiffeid.ID, error) {
-	out := make(map[string]spiffeid.ID, len(peers))
-	for addr, s := range peers {
-		id, err := spiffeid.FromString(s)
-		if err != nil {
-			return nil, fmt.Errorf("mesh endpoint %s: %w", addr, err)
-		}
-		out[addr] = id
-	}
-	return out, nil
-}
-
-func union(a, b map[string]spiffeid.ID) map[string]spiffeid.ID {
-	out := make(map[string]spiffeid.ID, len(a)+len(b))
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
 	}
 	return out
 }

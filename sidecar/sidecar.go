@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -125,7 +126,7 @@ type sidecar struct {
 	agent  *enroll.Agent
 	log    *slog.Logger
 	rt     *dataplane.Runtime
-	peers  atomic.Pointer[map[string]spiffeid.ID]
+	peers  meshtls.PeerSet
 	authz  *authorizer
 	app    *appHealth
 	stats  meshtls.Stats
@@ -141,8 +142,6 @@ type sidecar struct {
 
 func newSidecar(o Options, agent *enroll.Agent) *sidecar {
 	s := &sidecar{o: o, agent: agent, log: o.Logger}
-	empty := map[string]spiffeid.ID{}
-	s.peers.Store(&empty)
 	s.authz = &authorizer{self: agent.ID().String(), log: o.Logger}
 	s.edges = newEdgeMetrics(o.Service, &s.stats)
 	s.app = newAppHealth(o.App, o.Health, o.Logger)
@@ -150,7 +149,7 @@ func newSidecar(o Options, agent *enroll.Agent) *sidecar {
 		ListenerTLS:   meshtls.ServerConfig(agent, false, &s.stats, o.Logger),
 		PermissiveTLS: meshtls.ServerConfig(agent, true, &s.stats, o.Logger),
 		OnPlaintext:   s.edges.plaintext.Inc,
-		Transport:     meshtls.Transport(agent, s.peer, &s.stats),
+		Transport:     meshtls.Transport(agent, s.peers.Lookup, &s.stats),
 		Authorize:     s.authz.authorize,
 		Connect:       s.tunnels(),
 		Observe:       s.edges.observe,
@@ -178,12 +177,6 @@ func (s *sidecar) tunnels() http.Handler {
 		IdleTimeout: l4IdleTimeout,
 		Logger:      s.log,
 	})
-}
-
-// peer is the identity the sidecar at addr must present.
-func (s *sidecar) peer(addr string) (spiffeid.ID, bool) {
-	id, ok := (*s.peers.Load())[addr]
-	return id, ok
 }
 
 // run starts every part and stops them in order: the registration first
@@ -248,32 +241,21 @@ func (s *sidecar) apply(ctx context.Context, snap push.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	ids := make(map[string]spiffeid.ID, len(peers))
-	for addr, id := range peers {
-		parsed, err := spiffeid.FromString(id)
-		if err != nil {
-			return fmt.Errorf("upstream endpoint %s: %w", addr, err)
-		}
-		ids[addr] = parsed
+	for _, up := range tcpUpstreams(sc) {
+		maps.Copy(peers, up.Peers) // TCP upstreams ride the same transport
 	}
 	// TCP upstreams that became HTTP give their address to the data plane
 	// first; those that became TCP take theirs after it let go of it.
 	s.closeL4Except(sc)
-	l4Peers, err := l4Peers(sc)
+	err = s.peers.Replace(peers, func() error {
+		if err := s.rt.Apply(ctx, cfg); err != nil {
+			return err
+		}
+		return s.openL4(sc)
+	})
 	if err != nil {
 		return err
 	}
-	// New peers first: the new config may route to them at once.
-	merged := maps(maps(*s.peers.Load(), ids), l4Peers)
-	s.peers.Store(&merged)
-	if err := s.rt.Apply(ctx, cfg); err != nil {
-		return err
-	}
-	if err := s.openL4(sc); err != nil {
-		return err
-	}
-	ids = maps(ids, l4Peers)
-	s.peers.Store(&ids)
 	s.authz.engine.Store(engine)
 	select { // the inbound listener is open: report the health now
 	case s.app.changed <- struct{}{}:
@@ -281,17 +263,6 @@ func (s *sidecar) apply(ctx context.Context, snap push.Snapshot) error {
 	}
 	s.log.Info("applied config from the control plane", "version", snap.Version, "upstreams", len(sc.Upstreams), "policies", len(sc.Policies))
 	return nil
-}
-
-func maps(a, b map[string]spiffeid.ID) map[string]spiffeid.ID {
-	out := make(map[string]spiffeid.ID, len(a)+len(b))
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
-	return out
 }
 
 // tcpUpstreams returns the upstreams the snapshot says speak TCP, by name.
@@ -314,21 +285,6 @@ func (s *sidecar) closeL4Except(sc *snapshot.Sidecar) {
 			delete(s.l4, name)
 		}
 	}
-}
-
-// l4Peers returns the identities of the TCP upstreams' endpoints.
-func l4Peers(sc *snapshot.Sidecar) (map[string]spiffeid.ID, error) {
-	ids := map[string]spiffeid.ID{}
-	for _, up := range tcpUpstreams(sc) {
-		for addr, id := range up.Peers {
-			parsed, err := spiffeid.FromString(id)
-			if err != nil {
-				return nil, fmt.Errorf("upstream endpoint %s: %w", addr, err)
-			}
-			ids[addr] = parsed
-		}
-	}
-	return ids, nil
 }
 
 // openL4 opens a loopback listener for each TCP upstream that has none

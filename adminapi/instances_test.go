@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/registry"
 )
 
@@ -30,7 +31,7 @@ func TestInstances(t *testing.T) {
 	var got registry.Instance
 	decode(t, resp, &got)
 	wantIn := registry.Instance{ID: "i1", Service: "orders", Namespace: "default", Address: "127.0.0.1:9001",
-		Labels: map[string]string{"zone": "a"}, Health: registry.Unknown, TTL: registry.Duration(30 * time.Second)}
+		Labels: map[string]string{"zone": "a"}, Health: registry.Unknown, TTL: config.Duration(30 * time.Second)}
 	ignore := cmpopts.IgnoreFields(registry.Instance{}, "Lease", "Registered")
 	if diff := cmp.Diff(wantIn, got, ignore); diff != "" {
 		t.Errorf("registered instance (-want +got):\n%s", diff)

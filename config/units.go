@@ -31,11 +31,11 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("decode duration: %w", err)
+		return fmt.Errorf("a duration is a string like \"10s\", not %s", b)
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("decode duration: %w", err)
+		return fmt.Errorf("a duration is a string like \"10s\": %w", err)
 	}
 	*d = Duration(v)
 	return nil

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/internal/grpcjson"
 	"github.com/pylon-mesh/pylon/registry"
 )
@@ -52,7 +53,7 @@ func (k *Keeper) Run(ctx context.Context) error {
 		k.Logger = slog.New(slog.DiscardHandler)
 	}
 	if k.Instance.TTL == 0 {
-		k.Instance.TTL = registry.Duration(registry.DefaultTTL)
+		k.Instance.TTL = config.Duration(registry.DefaultTTL)
 	}
 	every := time.Duration(k.Instance.TTL) / 3
 	var conn *grpc.ClientConn

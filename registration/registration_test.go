@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/registry"
 	"github.com/pylon-mesh/pylon/store/bolt"
 )
@@ -53,7 +54,7 @@ func TestKeeperLifecycle(t *testing.T) {
 	health.Store(registry.Unknown)
 	changed := make(chan struct{}, 1)
 	k := &Keeper{Dial: dial, Health: func() string { return health.Load().(string) }, Changed: changed,
-		Instance: registry.Instance{ID: "orders-1", Service: "orders", Address: "127.0.0.1:15006", TTL: registry.Duration(3 * time.Second)},
+		Instance: registry.Instance{ID: "orders-1", Service: "orders", Address: "127.0.0.1:15006", TTL: config.Duration(3 * time.Second)},
 		Logger:   slog.New(slog.DiscardHandler)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/store"
 )
 
@@ -46,29 +47,9 @@ type Instance struct {
 	// mesh's mutual TLS (set for instances its sidecar registered).
 	Mesh bool `json:"mesh,omitempty"`
 	// TTL is how long the instance stays registered without a heartbeat.
-	TTL        Duration      `json:"ttl"`
-	Lease      store.LeaseID `json:"lease"`
-	Registered time.Time     `json:"registered"`
-}
-
-// Duration is a time.Duration written as "10s" in JSON.
-type Duration time.Duration
-
-// MarshalJSON writes d as a duration string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads a duration string like "10s".
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string like \"10s\": %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
+	TTL        config.Duration `json:"ttl"`
+	Lease      store.LeaseID   `json:"lease"`
+	Registered time.Time       `json:"registered"`
 }
 
 // Registry reads and writes instances in a store.
@@ -125,7 +106,7 @@ func (r *Registry) Register(ctx context.Context, in Instance) (Instance, error) 
 		return Instance{}, err
 	}
 	if in.TTL == 0 {
-		in.TTL = Duration(DefaultTTL)
+		in.TTL = config.Duration(DefaultTTL)
 	}
 	if in.Namespace == "" {
 		in.Namespace = "default"

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/store/bolt"
 )
 
@@ -23,7 +24,7 @@ func newRegistry(t *testing.T) *Registry {
 func TestRegisterHeartbeatDeregister(t *testing.T) {
 	ctx := context.Background()
 	r := newRegistry(t)
-	in, err := r.Register(ctx, Instance{ID: "orders-1", Service: "orders", Address: "127.0.0.1:9001", TTL: Duration(time.Minute)})
+	in, err := r.Register(ctx, Instance{ID: "orders-1", Service: "orders", Address: "127.0.0.1:9001", TTL: config.Duration(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func TestRegisterHeartbeatDeregister(t *testing.T) {
 func TestLapsedLeaseRemovesInstance(t *testing.T) {
 	ctx := context.Background()
 	r := newRegistry(t)
-	if _, err := r.Register(ctx, Instance{ID: "a", Service: "s", Address: "127.0.0.1:1", TTL: Duration(time.Second)}); err != nil {
+	if _, err := r.Register(ctx, Instance{ID: "a", Service: "s", Address: "127.0.0.1:1", TTL: config.Duration(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -90,7 +91,7 @@ func TestCheck(t *testing.T) {
 		{ID: "a", Service: "s", Address: "127.0.0.1"},
 		{ID: "a", Service: "s", Address: "127.0.0.1:0"},
 		{ID: "a", Service: "s", Address: "127.0.0.1:1", Health: "fine"},
-		{ID: "a", Service: "s", Address: "127.0.0.1:1", TTL: Duration(time.Hour)},
+		{ID: "a", Service: "s", Address: "127.0.0.1:1", TTL: config.Duration(time.Hour)},
 	} {
 		if err := in.Check(); err == nil {
 			t.Errorf("%+v: accepted", in)

@@ -9,6 +9,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/meshtls"
 )
 
 // policy is one compiled AuthorizationPolicy.
@@ -109,15 +110,7 @@ func callerOf(id spiffeid.ID) caller {
 		return caller{}
 	}
 	c := caller{id: id.String()}
-	rest, ok := strings.CutPrefix(id.Path(), "/ns/")
-	if !ok {
-		return c
-	}
-	ns, rest, ok := strings.Cut(rest, "/")
-	svc, ok2 := strings.CutPrefix(rest, "svc/")
-	if ok && ok2 && ns != "" && svc != "" && !strings.Contains(svc, "/") {
-		c.ns, c.svc, c.workload = ns, svc, true
-	}
+	c.ns, c.svc, c.workload = meshtls.Workload(id)
 	return c
 }
 

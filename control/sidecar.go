@@ -88,7 +88,7 @@ func sidecarOf(v *view, ns, svc string, wants []string) snapshot.Sidecar {
 			}
 			up.Service.Endpoints = append(up.Service.Endpoints, config.Endpoint{Address: in.Address, Weight: 1})
 			if in.Mesh {
-				up.Peers[in.Address] = "spiffe://" + v.td + "/ns/" + in.Namespace + "/svc/" + in.Service
+				up.Peers[in.Address] = meshtls.WorkloadID(v.td, in.Namespace, in.Service)
 			}
 		}
 		out.Upstreams = append(out.Upstreams, up)

@@ -11,6 +11,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/meshtls"
 	"github.com/pylon-mesh/pylon/push"
 	"github.com/pylon-mesh/pylon/registry"
 	"github.com/pylon-mesh/pylon/resource"
@@ -42,7 +43,7 @@ func gatewayConfig(st *resource.State, instances []registry.Instance, td string)
 		if in.Health == registry.Healthy {
 			byService[in.Service] = append(byService[in.Service], config.Endpoint{Address: in.Address, Weight: 1})
 			if in.Mesh {
-				peers[in.Address] = "spiffe://" + td + "/ns/" + in.Namespace + "/svc/" + in.Service
+				peers[in.Address] = meshtls.WorkloadID(td, in.Namespace, in.Service)
 			}
 		}
 	}

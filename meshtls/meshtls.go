@@ -198,11 +198,22 @@ func dial(ctx context.Context, d *net.Dialer, id Identity, peers Peers, network,
 }
 
 // Workload splits a workload identity, spiffe://<td>/ns/<namespace>/svc/<service>,
-// into its namespace and service; ok is false for any other identity.
+// into its namespace and service; ok is false for any other identity. It
+// does not allocate: the per-request metrics and authorization call it.
 func Workload(id spiffeid.ID) (ns, svc string, ok bool) {
-	parts := strings.Split(strings.TrimPrefix(id.Path(), "/"), "/")
-	if len(parts) != 4 || parts[0] != "ns" || parts[2] != "svc" || parts[1] == "" || parts[3] == "" {
+	rest, ok := strings.CutPrefix(id.Path(), "/ns/")
+	if !ok {
 		return "", "", false
 	}
-	return parts[1], parts[3], true
+	ns, rest, ok = strings.Cut(rest, "/")
+	svc, ok2 := strings.CutPrefix(rest, "svc/")
+	if !ok || !ok2 || ns == "" || svc == "" || strings.Contains(svc, "/") {
+		return "", "", false
+	}
+	return ns, svc, true
+}
+
+// WorkloadID is the identity of a workload of service svc in namespace ns.
+func WorkloadID(td, ns, svc string) string {
+	return "spiffe://" + td + "/ns/" + ns + "/svc/" + svc
 }

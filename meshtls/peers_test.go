@@ -3,6 +3,8 @@ package meshtls
 import (
 	"errors"
 	"testing"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 )
 
 func TestPeerSetReplace(t *testing.T) {
@@ -40,5 +42,26 @@ func TestPeerSetReplace(t *testing.T) {
 	}
 	if err := p.Replace(map[string]string{"d:1": "not a spiffe id"}, func() error { t.Fatal("applied"); return nil }); err == nil {
 		t.Error("a bad SPIFFE ID was accepted")
+	}
+}
+
+func TestWorkload(t *testing.T) {
+	for id, want := range map[string][2]string{
+		"spiffe://td/ns/shop/svc/orders":     {"shop", "orders"},
+		"spiffe://td/control":                {},
+		"spiffe://td/ns/shop/svc/orders/x":   {},
+		"spiffe://td/ns/shop/workload/order": {},
+	} {
+		ns, svc, ok := Workload(spiffeid.RequireFromString(id))
+		if got := [2]string{ns, svc}; got != want || ok != (want[0] != "") {
+			t.Errorf("%s: got %v %v, want %v", id, got, ok, want)
+		}
+		if ok && WorkloadID("td", ns, svc) != id {
+			t.Errorf("WorkloadID does not give back %s", id)
+		}
+	}
+	id := spiffeid.RequireFromString("spiffe://td/ns/shop/svc/orders")
+	if n := testing.AllocsPerRun(100, func() { Workload(id) }); n != 0 {
+		t.Errorf("Workload allocates %v times", n)
 	}
 }

@@ -40,6 +40,10 @@ type edgeMetrics struct {
 
 var edgeLabels = []string{"direction", "source", "destination"}
 
+// statusClasses label a response by its status's first digit; "none" when
+// no response was sent.
+var statusClasses = [6]string{"none", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
 func newEdgeMetrics(self string, stats *meshtls.Stats) *edgeMetrics {
 	return &edgeMetrics{
 		self:  self,
@@ -101,9 +105,9 @@ func (m *edgeMetrics) observe(r *proxy.Record) {
 		m.tcpBytes.WithLabelValues(dir, src, dst, "out").Add(float64(r.BytesOut))
 		return
 	}
-	class := "none"
+	class := statusClasses[0]
 	if r.Status >= 100 && r.Status < 600 {
-		class = string(rune('0'+r.Status/100)) + "xx"
+		class = statusClasses[r.Status/100]
 	}
 	m.requests.WithLabelValues(dir, src, dst, class).Inc()
 	m.duration.WithLabelValues(dir, src, dst).Observe(r.Duration.Seconds())

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/registry"
 	"go.yaml.in/yaml/v3"
 )
@@ -36,7 +37,7 @@ func TestGetTables(t *testing.T) {
 	s := newServer(t)
 	must(t, s.ctl(t, "apply", "-f", exampleConfig))
 	v := versionOf(t, s, "service", "orders")
-	in, err := s.Registry.Register(context.Background(), registry.Instance{ID: "orders-1", Service: "orders", Address: "127.0.0.1:9001", TTL: registry.Duration(time.Minute)})
+	in, err := s.Registry.Register(context.Background(), registry.Instance{ID: "orders-1", Service: "orders", Address: "127.0.0.1:9001", TTL: config.Duration(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
@@ -68,20 +69,25 @@ func sidecarOf(v *view, ns, svc string, wants []string) snapshot.Sidecar {
 		if ok {
 			up.Service, up.Protocol = stored, stored.Protocol
 		} else {
-			up.Service = meshDefaults(name)
-			up.Protocol = config.ProtocolHTTP1
+			// Nothing known yet: the callers detect what the app speaks
+			// until an instance says.
+			up.Service, up.Protocol = meshDefaults(name), snapshot.ProtocolAuto
 		}
 		up.Service.Endpoints = slices.Clone(up.Service.Endpoints)
-		protocolSet := false
+		var declared, auto bool
 		for _, in := range v.instances {
 			if in.Service != name {
 				continue
 			}
 			// The protocol is known from any instance, healthy or not,
 			// so a caller sets up the right kind of listener before the
-			// first one is ready.
-			if in.Protocol != "" && !protocolSet {
-				up.Protocol, protocolSet = in.Protocol, true
+			// first one is ready. A declared protocol wins over auto.
+			switch {
+			case in.Protocol == "" || declared:
+			case in.Protocol == snapshot.ProtocolAuto:
+				auto = true
+			default:
+				up.Protocol, declared = in.Protocol, true
 			}
 			if in.Health != registry.Healthy {
 				continue
@@ -90,6 +96,9 @@ func sidecarOf(v *view, ns, svc string, wants []string) snapshot.Sidecar {
 			if in.Mesh {
 				up.Peers[in.Address] = meshtls.WorkloadID(v.td, in.Namespace, in.Service)
 			}
+		}
+		if auto && !declared {
+			up.Protocol = snapshot.ProtocolAuto
 		}
 		out.Upstreams = append(out.Upstreams, up)
 	}
@@ -105,10 +114,16 @@ func serviceNamed(cfg *config.Config, name string) (config.Service, bool) {
 	return config.Service{}, false
 }
 
+// meshSlowStart is how long an instance of a service without a resource
+// takes to get its full share again after it recovered.
+const meshSlowStart = 10 * time.Second
+
 // meshDefaults are the settings of a service the mesh knows only from its
-// registered instances: the config defaults, balanced by least request.
+// registered instances: the config defaults, balanced by peak EWMA, with
+// a slow start.
 func meshDefaults(name string) config.Service {
-	c := &config.Config{Services: []config.Service{{Name: name, Balancer: config.BalancerLeastRequest}}}
+	c := &config.Config{Services: []config.Service{{Name: name, Balancer: config.BalancerPeakEWMA,
+		Health: config.Health{SlowStart: config.Duration(meshSlowStart)}}}}
 	c.SetDefaults()
 	return c.Services[0]
 }

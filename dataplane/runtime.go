@@ -60,6 +60,11 @@ type Options struct {
 	// Tracer, when set, turns tracing on: each HTTP request gets a span in
 	// a W3C trace (see proxy.Tracing) and the tracer sees its record.
 	Tracer Tracer
+	// Listen, when set, opens the socket of a listener instead of
+	// net.Listen (a sidecar hands some connections of a listener to its
+	// data plane and keeps the others). Closing what it returns must free
+	// the address.
+	Listen func(name, address string) (net.Listener, error)
 }
 
 // Tracer exports the spans of traced requests (package tracing does, over
@@ -289,7 +294,7 @@ func (rt *Runtime) bindListeners(cfg *config.Config) (map[string]*listenerState,
 			continue
 		}
 		rt.releaseAddress(cfg, lc.Address)
-		ln, err := net.Listen("tcp", lc.Address)
+		ln, err := rt.listen(lc.Name, lc.Address)
 		if err != nil {
 			closeListeners(opened)
 			return nil, cfg.FieldError(fmt.Sprintf("listeners[%d].address", i), err)
@@ -297,6 +302,13 @@ func (rt *Runtime) bindListeners(cfg *config.Config) (map[string]*listenerState,
 		opened[lc.Name] = &listenerState{address: lc.Address, ln: ln}
 	}
 	return opened, nil
+}
+
+func (rt *Runtime) listen(name, address string) (net.Listener, error) {
+	if rt.opts.Listen != nil {
+		return rt.opts.Listen(name, address)
+	}
+	return net.Listen("tcp", address)
 }
 
 // releaseAddress closes a running listener that holds address but will not

@@ -13,25 +13,21 @@ const (
 	inboundListener = "inbound"
 	proxyListener   = "proxy"
 	appService      = "app"
+	appGRPCService  = "app-grpc"
 )
 
 func outboundListener(upstream string) string { return "out-" + upstream }
 
 // buildConfig turns a sidecar snapshot into the data plane's config: the
 // inbound mesh listener forwarding to the app, one loopback listener per
-// HTTP upstream (and the HTTP-proxy listener, routing by host), and the
-// upstream services reached over the mesh. TCP upstreams are served
-// beside the data plane (see l4), not in it.
+// upstream (and the HTTP-proxy listener, routing by host), and the
+// upstream services reached over the mesh. An upstream's listener gives
+// the data plane only its HTTP connections; its TCP ones are tunnelled
+// beside it (see upstreamListener).
 func buildConfig(o *Options, s *snapshot.Sidecar, local config.Config, log *slog.Logger) (*config.Config, map[string]string, error) {
 	cfg := local
 	cfg.Listeners = []config.Listener{{Name: inboundListener, Address: o.Inbound, Mesh: true, MeshPermissive: s.MTLS == config.MTLSPermissive}}
-	cfg.Routes = []config.Route{{Name: inboundListener, Listeners: []string{inboundListener}, Service: appService,
-		Match: config.Match{Path: config.PathMatch{Prefix: "/"}}}}
-	appProto := o.Protocol
-	if appProto == ProtocolTCP {
-		appProto = config.ProtocolHTTP1 // only CONNECT tunnels reach it
-	}
-	cfg.Services = []config.Service{{Name: appService, Protocol: appProto, Endpoints: []config.Endpoint{{Address: o.App}}}}
+	cfg.Routes, cfg.Services = inboundRoutes(o)
 	if o.ProxyAddr != "" {
 		cfg.Listeners = append(cfg.Listeners, config.Listener{Name: proxyListener, Address: o.ProxyAddr})
 	}
@@ -44,9 +40,6 @@ func buildConfig(o *Options, s *snapshot.Sidecar, local config.Config, log *slog
 		up, ok := byName[u.Name]
 		if !ok {
 			return nil, nil, fmt.Errorf("the control plane sent nothing about upstream %q", u.Name)
-		}
-		if up.Protocol == ProtocolTCP {
-			continue
 		}
 		svc := up.Service
 		svc.Name = u.Name
@@ -71,19 +64,44 @@ func buildConfig(o *Options, s *snapshot.Sidecar, local config.Config, log *slog
 		}
 	}
 	cfg.SetDefaults()
-	for i := range cfg.Routes {
+	for i, r := range cfg.Routes {
 		// The apps' own deadlines (and gRPC's grpc-timeout) bound their
 		// calls; a mesh hop adds none, so streams can live as long as
 		// the apps keep them.
 		cfg.Routes[i].Timeout = 0
+		if r.Listeners[0] == inboundListener {
+			// Retries are the caller's sidecar's to make, on another
+			// instance; the callee's sidecar retrying its one app too
+			// would multiply them.
+			cfg.Routes[i].Retries.Attempts = 0
+		}
 	}
-	// Retries are the caller's sidecar's to make, on another instance;
-	// the callee's sidecar retrying its one app too would multiply them.
-	cfg.Routes[0].Retries.Attempts = 0
 	if err := cfg.ValidateMode(config.Managed); err != nil {
 		return nil, nil, err
 	}
 	return &cfg, peers, nil
+}
+
+// inboundRoutes is the inbound listener's routes to the app and the app's
+// services. An app of protocol auto gets gRPC requests (by content type)
+// over HTTP/2 and the others over HTTP/1.1; a TCP app gets only the
+// tunnels, which do not go through routes.
+func inboundRoutes(o *Options) ([]config.Route, []config.Service) {
+	all := config.Match{Path: config.PathMatch{Prefix: "/"}}
+	routes := []config.Route{{Name: inboundListener, Listeners: []string{inboundListener}, Service: appService, Match: all}}
+	proto := o.Protocol
+	switch proto {
+	case snapshot.ProtocolTCP, snapshot.ProtocolAuto, "":
+		proto = config.ProtocolHTTP1
+	}
+	services := []config.Service{{Name: appService, Protocol: proto, Endpoints: []config.Endpoint{{Address: o.App}}}}
+	if o.Protocol == snapshot.ProtocolAuto {
+		grpc := all
+		grpc.Headers = []config.ValueMatch{{Name: "content-type", Regex: `application/grpc([+;].*)?`}}
+		routes = append(routes, config.Route{Name: inboundListener + "-grpc", Listeners: []string{inboundListener}, Service: appGRPCService, Match: grpc})
+		services = append(services, config.Service{Name: appGRPCService, Protocol: config.ProtocolGRPC, Endpoints: []config.Endpoint{{Address: o.App}}})
+	}
+	return routes, services
 }
 
 // meshRoute sends everything on listener to service; with host set, only

@@ -24,7 +24,7 @@ func TestBuildConfig(t *testing.T) {
 	s := &snapshot.Sidecar{Service: "orders", Namespace: "default", MTLS: config.MTLSPermissive, Upstreams: []snapshot.Upstream{
 		{Service: svc("catalog", "10.0.0.1:15006", "10.0.0.9:80"), Protocol: "http1",
 			Peers: map[string]string{"10.0.0.1:15006": "spiffe://pylon.local/ns/default/svc/catalog"}},
-		{Service: svc("redis", "10.0.0.2:15006"), Protocol: ProtocolTCP, Peers: map[string]string{"10.0.0.2:15006": "spiffe://pylon.local/ns/default/svc/redis"}},
+		{Service: svc("redis", "10.0.0.2:15006"), Protocol: snapshot.ProtocolTCP, Peers: map[string]string{"10.0.0.2:15006": "spiffe://pylon.local/ns/default/svc/redis"}},
 		{Service: svc("payments", "10.0.0.3:443"), Protocol: "http1", Peers: map[string]string{}},
 	}}
 	local := config.Config{Admin: config.Admin{Address: "off"}, AccessLog: config.AccessLog{Path: "off", Sample: 1}}
@@ -43,7 +43,8 @@ func TestBuildConfig(t *testing.T) {
 	wantL := []listener{
 		{"inbound", "127.0.0.1:15006", true, true},
 		{"proxy", "127.0.0.1:15001", false, false},
-		{"out-catalog", "127.0.0.1:7001", false, false}, // redis is TCP: served beside the data plane
+		{"out-catalog", "127.0.0.1:7001", false, false},
+		{"out-redis", "127.0.0.1:7002", false, false}, // its connections are tunnelled beside the data plane
 		{"out-payments", "127.0.0.1:7003", false, false},
 	}
 	if d := cmp.Diff(wantL, ls); d != "" {
@@ -65,12 +66,14 @@ func TestBuildConfig(t *testing.T) {
 	wantS := []service{
 		{"app", "grpc", false, []string{"127.0.0.1:9001"}},
 		{"catalog", "http1", true, []string{"10.0.0.1:15006"}}, // the endpoint without a sidecar is left out
+		{"redis", "http1", true, []string{"10.0.0.2:15006"}},
 		{"payments", "http1", false, []string{"10.0.0.3:443"}}, // no sidecars at all: reached in plain
 	}
 	if d := cmp.Diff(wantS, ss); d != "" {
 		t.Errorf("services (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff(map[string]string{"10.0.0.1:15006": "spiffe://pylon.local/ns/default/svc/catalog"}, peers); d != "" {
+	wantPeers := map[string]string{"10.0.0.1:15006": "spiffe://pylon.local/ns/default/svc/catalog", "10.0.0.2:15006": "spiffe://pylon.local/ns/default/svc/redis"}
+	if d := cmp.Diff(wantPeers, peers); d != "" {
 		t.Errorf("peers (-want +got):\n%s", d)
 	}
 	for _, r := range cfg.Routes {
@@ -80,5 +83,52 @@ func TestBuildConfig(t *testing.T) {
 	}
 	if _, _, err := buildConfig(&Options{Upstreams: []Upstream{{Name: "ghost", Listen: "127.0.0.1:1"}}, Inbound: "127.0.0.1:2", App: "127.0.0.1:3", Protocol: "http1"}, &snapshot.Sidecar{}, local, slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("an upstream the control plane sent nothing about was accepted")
+	}
+}
+
+// TestInboundRoutes checks how the inbound listener reaches the app for
+// each declared protocol, and that the callee's sidecar never retries.
+func TestInboundRoutes(t *testing.T) {
+	type route struct {
+		Name, Service, Header string
+		Retries               int
+	}
+	type service struct{ Name, Protocol string }
+	cases := []struct {
+		protocol string
+		routes   []route
+		services []service
+	}{
+		{"http1", []route{{"inbound", "app", "", 0}}, []service{{"app", "http1"}}},
+		{"grpc", []route{{"inbound", "app", "", 0}}, []service{{"app", "grpc"}}},
+		{"tcp", []route{{"inbound", "app", "", 0}}, []service{{"app", "http1"}}},
+		{"auto", []route{{"inbound", "app", "", 0}, {"inbound-grpc", "app-grpc", "content-type", 0}},
+			[]service{{"app", "http1"}, {"app-grpc", "grpc"}}},
+	}
+	local := config.Config{Admin: config.Admin{Address: "off"}, AccessLog: config.AccessLog{Path: "off", Sample: 1}}
+	for _, c := range cases {
+		o := &Options{Service: "orders", App: "127.0.0.1:9001", Protocol: c.protocol, Inbound: "127.0.0.1:15006"}
+		cfg, _, err := buildConfig(o, &snapshot.Sidecar{Service: "orders", Namespace: "default"}, local, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("%s: %v", c.protocol, err)
+		}
+		var rs []route
+		for _, r := range cfg.Routes {
+			h := ""
+			if len(r.Match.Headers) > 0 {
+				h = r.Match.Headers[0].Name
+			}
+			rs = append(rs, route{r.Name, r.Service, h, r.Retries.Attempts})
+		}
+		var ss []service
+		for _, sv := range cfg.Services {
+			ss = append(ss, service{sv.Name, sv.Protocol})
+		}
+		if d := cmp.Diff(c.routes, rs); d != "" {
+			t.Errorf("%s: routes (-want +got):\n%s", c.protocol, d)
+		}
+		if d := cmp.Diff(c.services, ss); d != "" {
+			t.Errorf("%s: services (-want +got):\n%s", c.protocol, d)
+		}
 	}
 }

@@ -18,13 +18,11 @@ import (
 // either way for this long.
 const l4IdleTimeout = time.Hour
 
-// l4Upstream serves one TCP upstream: a loopback listener whose
-// connections are spliced with tunnels (HTTP/2 CONNECT streams over the
-// mesh's pooled mTLS connections) to the least busy of two endpoints chosen
-// at random.
+// l4Upstream carries the TCP connections of one upstream: each is spliced
+// with a tunnel (an HTTP/2 CONNECT stream over the mesh's pooled mTLS
+// connections) to the least busy of two endpoints chosen at random.
 type l4Upstream struct {
 	name      string
-	ln        net.Listener
 	transport http.RoundTripper
 	edges     *edgeMetrics
 	log       *slog.Logger
@@ -34,12 +32,8 @@ type l4Upstream struct {
 	active    map[string]*atomic.Int64
 }
 
-func listenL4(name, addr string, transport http.RoundTripper, edges *edgeMetrics, log *slog.Logger) (*l4Upstream, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	return &l4Upstream{name: name, ln: ln, transport: transport, edges: edges, log: log.With("upstream", name), active: map[string]*atomic.Int64{}}, nil
+func newL4Upstream(name string, transport http.RoundTripper, edges *edgeMetrics, log *slog.Logger) *l4Upstream {
+	return &l4Upstream{name: name, transport: transport, edges: edges, log: log.With("upstream", name), active: map[string]*atomic.Int64{}}
 }
 
 // setEndpoints replaces the mesh endpoints connections may go to.
@@ -51,23 +45,6 @@ func (u *l4Upstream) setEndpoints(eps []string) {
 		if u.active[e] == nil {
 			u.active[e] = new(atomic.Int64)
 		}
-	}
-}
-
-// serve accepts until the listener closes.
-func (u *l4Upstream) serve(ctx context.Context) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		c, err := u.ln.Accept()
-		if err != nil {
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			u.handle(ctx, c)
-		}()
 	}
 }
 
@@ -120,5 +97,3 @@ func (u *l4Upstream) pick(tried map[string]bool) (string, *atomic.Int64) {
 	}
 	return a, u.active[a]
 }
-
-func (u *l4Upstream) close() { u.ln.Close() }

@@ -14,7 +14,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -40,9 +39,6 @@ import (
 	"github.com/pylon-mesh/pylon/snapshot"
 	"github.com/pylon-mesh/pylon/tunnel"
 )
-
-// ProtocolTCP is the app protocol of a service that is not HTTP.
-const ProtocolTCP = "tcp"
 
 // Upstream is a service the app calls, and the loopback address it calls
 // it at.
@@ -136,8 +132,10 @@ type sidecar struct {
 	// expiredLogged keeps the expired-certificate error to one line per
 	// expiry.
 	expiredLogged atomic.Bool
-	l4            map[string]*l4Upstream // TCP upstreams by name; guarded by applyM
-	ctx           context.Context        // the data plane's, for the TCP listeners
+	// upstreams are the app's upstreams by the name of their loopback
+	// listener.
+	upstreams map[string]*upstream
+	ctx       context.Context // the data plane's, for the TCP streams
 }
 
 func newSidecar(o Options, agent *enroll.Agent) *sidecar {
@@ -155,11 +153,23 @@ func newSidecar(o Options, agent *enroll.Agent) *sidecar {
 		Observe:       s.edges.observe,
 		Collectors:    s.edges.collectors(),
 	}
-	s.l4 = map[string]*l4Upstream{}
+	s.upstreams = map[string]*upstream{}
+	for _, u := range o.Upstreams {
+		s.upstreams[outboundListener(u.Name)] = &upstream{name: u.Name, l4: newL4Upstream(u.Name, s.mesh.Transport, s.edges, o.Logger)}
+	}
 	local := o.Local
 	s.rt = dataplane.New(dataplane.Options{Managed: &local, Mesh: s.mesh, Logger: o.Logger, DrainTimeout: o.DrainTimeout,
-		Ready: s.certValid, Tracer: o.Tracer})
+		Ready: s.certValid, Tracer: o.Tracer, Listen: s.listen})
 	return s
+}
+
+// listen opens a listener of the data plane: an upstream's splits its
+// connections between the data plane (HTTP) and tunnels (TCP).
+func (s *sidecar) listen(name, addr string) (net.Listener, error) {
+	if u := s.upstreams[name]; u != nil {
+		return listenUpstream(s.ctx, addr, u, s.log)
+	}
+	return net.Listen("tcp", addr)
 }
 
 // tunnels serves the TCP streams other sidecars open to this one's app
@@ -186,7 +196,6 @@ func (s *sidecar) run(ctx context.Context) error {
 	dctx, stopData := context.WithCancel(context.Background())
 	defer stopData()
 	s.ctx = dctx
-	defer s.closeL4()
 	rtDone := make(chan error, 1)
 	go func() { rtDone <- s.rt.Run(dctx) }()
 	go s.agent.Run(dctx)
@@ -241,19 +250,8 @@ func (s *sidecar) apply(ctx context.Context, snap push.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	for _, up := range tcpUpstreams(sc) {
-		maps.Copy(peers, up.Peers) // TCP upstreams ride the same transport
-	}
-	// TCP upstreams that became HTTP give their address to the data plane
-	// first; those that became TCP take theirs after it let go of it.
-	s.closeL4Except(sc)
-	err = s.peers.Replace(peers, func() error {
-		if err := s.rt.Apply(ctx, cfg); err != nil {
-			return err
-		}
-		return s.openL4(sc)
-	})
-	if err != nil {
+	s.setUpstreams(sc)
+	if err := s.peers.Replace(peers, func() error { return s.rt.Apply(ctx, cfg) }); err != nil {
 		return err
 	}
 	s.authz.engine.Store(engine)
@@ -265,62 +263,22 @@ func (s *sidecar) apply(ctx context.Context, snap push.Snapshot) error {
 	return nil
 }
 
-// tcpUpstreams returns the upstreams the snapshot says speak TCP, by name.
-func tcpUpstreams(sc *snapshot.Sidecar) map[string]snapshot.Upstream {
-	out := map[string]snapshot.Upstream{}
+// setUpstreams gives each upstream the protocol the snapshot says it
+// speaks and the mesh endpoints its TCP connections may go to.
+func (s *sidecar) setUpstreams(sc *snapshot.Sidecar) {
 	for _, up := range sc.Upstreams {
-		if up.Protocol == ProtocolTCP {
-			out[up.Service.Name] = up
-		}
-	}
-	return out
-}
-
-// closeL4Except closes the TCP listeners of upstreams no longer TCP.
-func (s *sidecar) closeL4Except(sc *snapshot.Sidecar) {
-	tcp := tcpUpstreams(sc)
-	for name, l := range s.l4 {
-		if _, ok := tcp[name]; !ok {
-			l.close()
-			delete(s.l4, name)
-		}
-	}
-}
-
-// openL4 opens a loopback listener for each TCP upstream that has none
-// and sets every TCP upstream's mesh endpoints.
-func (s *sidecar) openL4(sc *snapshot.Sidecar) error {
-	tcp := tcpUpstreams(sc)
-	for _, u := range s.o.Upstreams {
-		up, ok := tcp[u.Name]
-		if !ok {
+		u := s.upstreams[outboundListener(up.Service.Name)]
+		if u == nil {
 			continue
 		}
-		l := s.l4[u.Name]
-		if l == nil {
-			var err error
-			if l, err = listenL4(u.Name, u.Listen, s.mesh.Transport, s.edges, s.log); err != nil {
-				return fmt.Errorf("upstream %s: %w", u.Name, err)
-			}
-			s.l4[u.Name] = l
-			go l.serve(s.ctx)
-		}
+		u.setProtocol(up.Protocol)
 		var eps []string
 		for _, e := range up.Service.Endpoints {
 			if _, ok := up.Peers[e.Address]; ok {
 				eps = append(eps, e.Address)
 			}
 		}
-		l.setEndpoints(eps)
-	}
-	return nil
-}
-
-func (s *sidecar) closeL4() {
-	s.applyM.Lock()
-	defer s.applyM.Unlock()
-	for _, l := range s.l4 {
-		l.close()
+		u.l4.setEndpoints(eps)
 	}
 }
 
@@ -349,8 +307,9 @@ func (s *sidecar) health() string {
 // heartbeat a change.
 func (s *sidecar) views() []registry.View {
 	wanted := map[string]bool{}
-	for _, u := range s.o.Upstreams {
-		wanted[u.Name] = true
+	for _, u := range s.upstreams {
+		// TCP upstreams have no per-request balancing or ejection to show.
+		wanted[u.name] = u.currentProtocol() != snapshot.ProtocolTCP
 	}
 	var out []registry.View
 	for _, st := range s.rt.Services() {

@@ -26,13 +26,25 @@ type Sidecar struct {
 	Roots []string `json:"roots"`
 }
 
+// App protocols beside config's HTTP ones.
+const (
+	// ProtocolTCP is the protocol of an app that does not speak HTTP: its
+	// callers' sidecars tunnel every connection to it.
+	ProtocolTCP = "tcp"
+	// ProtocolAuto is the protocol of an app that declared none: its
+	// callers' sidecars tell HTTP from other TCP traffic on the first
+	// bytes of each connection.
+	ProtocolAuto = "auto"
+)
+
 // Upstream is one service a sidecar's app calls.
 type Upstream struct {
 	// Service holds the settings (balancer, health, breaker, retry
 	// budget, pool) and, as endpoints, the inbound addresses of the
 	// service's healthy sidecars.
 	Service config.Service `json:"service"`
-	// Protocol is how the service's app speaks: http1, h2c, grpc or tcp.
+	// Protocol is how the service's app speaks: http1, h2c, grpc,
+	// ProtocolTCP or ProtocolAuto.
 	Protocol string `json:"protocol"`
 	// Peers maps each endpoint address to the SPIFFE ID its sidecar must
 	// present.

@@ -49,6 +49,17 @@ func TestMeshDocFlags(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("flags of pylon sidecar -h (-) and in docs/mesh.md's table (+) differ:\n%s", d)
 	}
+	// Each default -h prints is the table's.
+	defaults := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z-]+).*\n.*\(default "?([^")]*)"?\)$`).FindAllSubmatch(out, -1) {
+		defaults[string(m[1])] = string(m[2])
+	}
+	for _, m := range regexp.MustCompile("(?m)^\\| `--([a-z][a-z-]*)[^|]*\\| ([^|]*) \\|").FindAllSubmatch(table, -1) {
+		name, cell := string(m[1]), string(m[2])
+		if d, ok := defaults[name]; ok && !strings.Contains(cell, d) {
+			t.Errorf("--%s: docs/mesh.md gives the default %s, pylon sidecar -h %q", name, cell, d)
+		}
+	}
 }
 
 // TestMeshDocQuotesTunnel checks that the wire protocol quoted in

@@ -15,6 +15,7 @@ import (
 	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/health"
 	"github.com/pylon-mesh/pylon/sidecar"
+	"github.com/pylon-mesh/pylon/snapshot"
 )
 
 // upstreamFlag collects --upstream NAME=ADDR.
@@ -40,7 +41,7 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&o.JoinToken, "join-token", os.Getenv("PYLON_JOIN_TOKEN"), "the token from 'pylon ctl token create --service NAME' (env PYLON_JOIN_TOKEN)")
 	fs.StringVar(&o.Service, "service", "", "the app's service (required; the token must be for it)")
 	fs.StringVar(&o.App, "app", "", "the app's address, host:port (required)")
-	fs.StringVar(&o.Protocol, "protocol", "http1", "how the app speaks: http1, h2c, grpc or tcp")
+	fs.StringVar(&o.Protocol, "protocol", snapshot.ProtocolAuto, "how the app speaks: http1, h2c, grpc, tcp, or auto (callers detect HTTP on each connection's first bytes)")
 	fs.StringVar(&o.Inbound, "inbound", "127.0.0.1:15006", "where other sidecars reach this one (mutual TLS)")
 	fs.Var(&ups, "upstream", "a service the app calls and the loopback address it calls it at: NAME=ADDR (repeatable)")
 	fs.StringVar(&o.ProxyAddr, "proxy", "127.0.0.1:15001", "an HTTP proxy listener: the app sends http://<service>/... there; off for none")
@@ -68,9 +69,9 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	switch o.Protocol {
-	case config.ProtocolHTTP1, config.ProtocolH2C, config.ProtocolGRPC, sidecar.ProtocolTCP:
+	case config.ProtocolHTTP1, config.ProtocolH2C, config.ProtocolGRPC, snapshot.ProtocolTCP, snapshot.ProtocolAuto:
 	default:
-		fmt.Fprintf(stderr, "pylon sidecar: --protocol %q: want http1, h2c, grpc or tcp\n", o.Protocol)
+		fmt.Fprintf(stderr, "pylon sidecar: --protocol %q: want http1, h2c, grpc, tcp or auto\n", o.Protocol)
 		return 2
 	}
 	var lvl slog.Level
@@ -113,6 +114,9 @@ func appCheck(protocol, httpPath, grpcSvc string, interval time.Duration) health
 	switch {
 	case httpPath != "":
 		c.Kind, c.HTTPPath, c.Protocol = health.HTTP, httpPath, protocol
+		if protocol == snapshot.ProtocolAuto {
+			c.Protocol = config.ProtocolHTTP1
+		}
 	case grpcSvc != "" || protocol == config.ProtocolGRPC:
 		c.Kind = health.GRPC
 		if grpcSvc != "-" {

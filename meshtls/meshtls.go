@@ -8,14 +8,11 @@
 package meshtls
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -110,92 +107,6 @@ func PeerID(chain []*x509.Certificate) (spiffeid.ID, bool) {
 
 // Peers says which SPIFFE ID the sidecar at an address must present.
 type Peers func(addr string) (spiffeid.ID, bool)
-
-// Transport is the client side between sidecars: HTTP/2 only, one pool of
-// connections per destination address, each checked to present the
-// identity peers expects there.
-func Transport(id Identity, peers Peers, stats *Stats) *http.Transport {
-	var protos http.Protocols
-	protos.SetHTTP2(true)
-	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		Protocols:           &protos,
-		ForceAttemptHTTP2:   true,
-		DisableCompression:  true,
-		MaxIdleConnsPerHost: 8,
-		// For HTTP/2 this bounds the connections being dialed at once per
-		// destination: a burst of requests and tunnels to a sidecar with no
-		// connection yet shares the first one instead of dialing one each.
-		MaxConnsPerHost:     1,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: 5 * time.Second,
-		HTTP2: &http.HTTP2Config{
-			SendPingTimeout:               30 * time.Second,
-			PingTimeout:                   15 * time.Second,
-			MaxReceiveBufferPerStream:     4 << 20,
-			MaxReceiveBufferPerConnection: 16 << 20,
-		},
-		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dial(ctx, d, id, peers, network, addr)
-			if err != nil {
-				stats.OutboundFailures.Add(1)
-			}
-			return c, err
-		},
-	}
-}
-
-func dial(ctx context.Context, d *net.Dialer, id Identity, peers Peers, network, addr string) (net.Conn, error) {
-	want, ok := peers(addr)
-	if !ok {
-		return nil, fmt.Errorf("mesh: no identity is known for %s", addr)
-	}
-	raw, err := d.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	conn := tls.Client(raw, &tls.Config{
-		MinVersion: tls.VersionTLS13,
-		NextProtos: []string{"h2"},
-		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			return id.Certificate()
-		},
-		// The server is checked by its SPIFFE ID, not a host name, in
-		// VerifyConnection below; Go's name-based verification is off.
-		InsecureSkipVerify: true,
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			raws := make([][]byte, len(cs.PeerCertificates))
-			for i, c := range cs.PeerCertificates {
-				raws[i] = c.Raw
-			}
-			got, err := verify(id, raws)
-			if err != nil {
-				return fmt.Errorf("mesh: %s: %w", addr, err)
-			}
-			if got != want {
-				return fmt.Errorf("mesh: %s presented %s, want %s", addr, got, want)
-			}
-			return nil
-		},
-	})
-	if err := conn.HandshakeContext(ctx); err != nil {
-		raw.Close()
-		return nil, err
-	}
-	cs := conn.ConnectionState()
-	if p := cs.NegotiatedProtocol; p != "h2" {
-		conn.Close()
-		return nil, fmt.Errorf("mesh: %s negotiated %q, want h2", addr, p)
-	}
-	// A pooled connection outliving the destination's certificate would
-	// let it be called after it expired: close the connection then, and
-	// the next request dials again (and verifies again). The transport
-	// needs the *tls.Conn itself to speak HTTP/2, so the timer cannot be
-	// stopped when the connection closes earlier; it then only closes a
-	// closed connection.
-	time.AfterFunc(time.Until(cs.PeerCertificates[0].NotAfter), func() { conn.Close() })
-	return conn, nil
-}
 
 // Workload splits a workload identity, spiffe://<td>/ns/<namespace>/svc/<service>,
 // into its namespace and service; ok is false for any other identity. It

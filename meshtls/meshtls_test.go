@@ -29,7 +29,7 @@ func (i *identity) Certificate() (*tls.Certificate, error) { return i.cert, nil 
 func (i *identity) Roots() []*x509.Certificate             { return i.roots }
 func (i *identity) ID() spiffeid.ID                        { return i.id }
 
-func issue(t *testing.T, ca *testpki.CA, id string) *identity {
+func issue(t testing.TB, ca *testpki.CA, id string) *identity {
 	t.Helper()
 	cert := ca.Issue(t, id)
 	return &identity{id: spiffeid.RequireFromString(id), cert: &cert, roots: []*x509.Certificate{ca.Cert}}
@@ -37,7 +37,7 @@ func issue(t *testing.T, ca *testpki.CA, id string) *identity {
 
 // inbound serves an HTTP/2 echo of the caller's SPIFFE ID behind
 // ServerConfig, and returns its address.
-func inbound(t *testing.T, server *identity, permissive bool, stats *Stats) string {
+func inbound(t testing.TB, server *identity, permissive bool, stats *Stats) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

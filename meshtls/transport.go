@@ -1,0 +1,143 @@
+package meshtls
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// Pool is the client side between sidecars, an http.RoundTripper: HTTP/2
+// over mutual TLS only, a pool of connections per destination address,
+// each checked to present the identity Peers expects there.
+//
+// Per address it multiplexes requests on one connection and opens another
+// only while every open one is at the destination's limit of concurrent
+// streams; a burst of requests to an address with no connection waits for
+// one dial instead of dialing one each.
+//
+// Each connection is drained before the certificate its destination
+// presented expires (see drainAt): from then on it takes no new request,
+// which dial a new connection (verified again, and by then holding the
+// destination's renewed certificate), while its requests, gRPC streams
+// and CONNECT tunnels in flight carry on; it is closed once they are done,
+// or at the expiry at the latest, so an expired destination is never
+// called.
+//
+// A Pool is safe for concurrent use.
+type Pool struct {
+	t *http.Transport
+
+	mu    sync.Mutex
+	hosts map[string]*host
+}
+
+// Transport makes the Pool of a workload: it dials with id's certificate
+// and expects at each address the identity peers gives; failed dials are
+// counted in stats.OutboundFailures.
+func Transport(id Identity, peers Peers, stats *Stats) *Pool {
+	var protos http.Protocols
+	protos.SetHTTP2(true)
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	// The http.Transport only makes connections (NewClientConn), with its
+	// HTTP/2 settings; it pools nothing, so its pool limits do not apply.
+	t := &http.Transport{
+		Protocols:          &protos,
+		DisableCompression: true,
+		IdleConnTimeout:    90 * time.Second,
+		HTTP2: &http.HTTP2Config{
+			SendPingTimeout:               30 * time.Second,
+			PingTimeout:                   15 * time.Second,
+			MaxReceiveBufferPerStream:     4 << 20,
+			MaxReceiveBufferPerConnection: 16 << 20,
+		},
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialTLS(ctx, d, id, peers, network, addr)
+			if err != nil {
+				stats.OutboundFailures.Add(1)
+			}
+			return c, err
+		},
+	}
+	return &Pool{t: t, hosts: make(map[string]*host)}
+}
+
+// maxTries bounds the attempts of a request that the destination did not
+// process (see unsent): each goes out on another connection.
+const maxTries = 3
+
+// RoundTrip sends req (an https URL) to the sidecar at its host on a
+// pooled connection. A request that the destination refused unprocessed
+// (it was shutting the connection down) is sent again on another
+// connection if its body can be sent again.
+func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" {
+		closeBody(req)
+		return nil, fmt.Errorf("mesh: %s: scheme %q, want https", req.URL.Host, req.URL.Scheme)
+	}
+	addr := authority(req.URL)
+	for try := 1; ; try++ {
+		c, err := p.get(req.Context(), addr)
+		if err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		c.gotConn(req.Context())
+		resp, err := c.cc.RoundTrip(req)
+		if err == nil || try == maxTries || !unsent(err) {
+			return resp, err
+		}
+		var ok bool
+		if req, ok = rewind(req); !ok {
+			return nil, err
+		}
+	}
+}
+
+// CloseIdleConnections closes the pooled connections that carry no
+// request. http.Client.CloseIdleConnections calls it.
+func (p *Pool) CloseIdleConnections() {
+	var idle []*conn
+	p.mu.Lock()
+	for _, h := range p.hosts {
+		for _, c := range h.conns {
+			if c.cc.InFlight() == 0 {
+				idle = append(idle, c)
+			}
+		}
+	}
+	p.mu.Unlock()
+	for _, c := range idle {
+		c.cc.Close()
+	}
+}
+
+// authority is the host:port of u, the port 443 if u has none.
+func authority(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "443")
+}
+
+// gotConn reports c to req's httptrace.ClientTrace, if any (tunnel.Dial
+// learns its addresses from it).
+func (c *conn) gotConn(ctx context.Context) {
+	trace := httptrace.ContextClientTrace(ctx)
+	if trace == nil || trace.GotConn == nil {
+		return
+	}
+	trace.GotConn(httptrace.GotConnInfo{Conn: c.nc, Reused: c.used.Swap(true)})
+}
+
+// closeBody closes req's body, as a RoundTripper must even when it fails
+// before sending.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"testing"
 	"time"
@@ -290,4 +291,39 @@ func TestCloseIdleConnections(t *testing.T) {
 		t.Errorf("a request after CloseIdleConnections went out on the closed connection %s", first)
 	}
 	p.CloseIdleConnections()
+}
+
+func TestGotConnTrace(t *testing.T) {
+	ca := testpki.NewCA(t)
+	catalog := issue(t, ca, "spiffe://pylon.local/ns/default/svc/catalog")
+	orders := issue(t, ca, "spiffe://pylon.local/ns/default/svc/orders")
+	addr, _ := serveH2(t, catalog, http.HandlerFunc(remote))
+	p := Transport(orders, func(string) (spiffeid.ID, bool) { return catalog.id, true }, &Stats{})
+	t.Cleanup(p.CloseIdleConnections)
+	type seen struct {
+		Remote, Local string
+		Reused        bool
+	}
+	var got []seen
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		got = append(got, seen{i.Conn.RemoteAddr().String(), i.Conn.LocalAddr().String(), i.Reused})
+	}}
+	var local string
+	for range 2 {
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), http.MethodGet, "https://"+addr+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := p.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		local = string(b)
+	}
+	want := []seen{{addr, local, false}, {addr, local, true}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("GotConn (-want +got):\n%s", diff)
+	}
 }

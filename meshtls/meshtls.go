@@ -1,10 +1,12 @@
 // Package meshtls is the mutual TLS of the mesh: the server config of a
 // sidecar's inbound listener, which takes only peers whose certificate
-// chains to the trust bundle, and the client transport between sidecars,
-// which pools HTTP/2 connections per destination and checks that each
-// destination presents the SPIFFE ID expected at its address. Both read
-// the workload's certificate and the trust bundle on every handshake, so
-// renewals and CA rotations apply without restarting anything.
+// chains to the trust bundle, and the client transport between sidecars
+// (Pool), which pools HTTP/2 connections per destination, checks that each
+// destination presents the SPIFFE ID expected at its address, and hands a
+// connection over to a new one before the certificate its destination
+// presented expires. Both read the workload's certificate and the trust
+// bundle on every handshake, so renewals and CA rotations apply without
+// restarting anything.
 package meshtls
 
 import (

@@ -58,8 +58,11 @@ type Options struct {
 	// or tcp).
 	App      string
 	Protocol string
-	// Inbound is where other sidecars reach this one (mutual TLS).
-	Inbound string
+	// Inbound is where other sidecars reach this one (mutual TLS);
+	// Advertise is the address they dial, registered with the instance
+	// (Inbound when empty).
+	Inbound   string
+	Advertise string
 	// Upstreams are the services the app calls.
 	Upstreams []Upstream
 	// ProxyAddr, when set, is an HTTP proxy listener: the app sends
@@ -202,7 +205,7 @@ func (s *sidecar) run(ctx context.Context) error {
 	go s.app.run(dctx)
 
 	keeper := &registration.Keeper{Dial: s.agent.Dial, Health: s.health, Changed: s.app.changed, Views: s.views, Logger: s.log,
-		Instance: registry.Instance{ID: s.o.InstanceID, Service: s.o.Service, Address: s.o.Inbound, Protocol: s.o.Protocol}}
+		Instance: registry.Instance{ID: s.o.InstanceID, Service: s.o.Service, Address: cmp.Or(s.o.Advertise, s.o.Inbound), Protocol: s.o.Protocol}}
 	kctx, stopKeeper := context.WithCancel(ctx)
 	defer stopKeeper()
 	kDone := make(chan error, 1)

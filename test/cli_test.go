@@ -79,3 +79,25 @@ func TestCLI(t *testing.T) {
 		}
 	})
 }
+
+// TestSidecarAdvertise: a sidecar whose inbound listens on every address
+// must be told the address callers dial, and says so before doing anything.
+func TestSidecarAdvertise(t *testing.T) {
+	base := []string{"sidecar", "--control", "127.0.0.1:1", "--join-token", "x", "--service", "orders", "--app", "127.0.0.1:9001"}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--inbound", "0.0.0.0:15006"}, `--inbound "0.0.0.0:15006" listens on every address; give --advertise HOST:PORT`},
+		{[]string{"--inbound", "[::]:15006"}, `--inbound "[::]:15006" listens on every address`},
+		{[]string{"--inbound", "0.0.0.0:15006", "--advertise", "0.0.0.0:15006"}, `--advertise "0.0.0.0:15006": callers cannot dial`},
+		{[]string{"--advertise", "10.0.0.7"}, `--advertise "10.0.0.7": want HOST:PORT`},
+		{[]string{"--inbound", ":15006"}, `--inbound ":15006": want HOST:PORT`},
+	}
+	for _, c := range cases {
+		code, _, stderr := runPylon(t, append(base, c.args...)...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("pylon sidecar %v: got exit %d, stderr %q; want 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+}

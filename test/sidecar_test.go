@@ -121,6 +121,22 @@ func TestMeshHTTP(t *testing.T) {
 	})
 }
 
+// TestMeshAdvertisedAddress: a sidecar listening on every address
+// registers the address it advertises, and callers reach it there.
+func TestMeshAdvertisedAddress(t *testing.T) {
+	cp := startControl(t, "")
+	port := freeAddr(t)[len("127.0.0.1:"):]
+	startSidecar(t, cp, cp.joinToken("catalog"), "catalog", startEcho(t, "catalog-1"),
+		[]string{"--inbound", "0.0.0.0:" + port, "--advertise", "127.0.0.1:" + port})
+	orders := startSidecar(t, cp, cp.joinToken("orders"), "orders", startEcho(t, "orders-1"), nil, "catalog")
+	waitFor(t, 10*time.Second, "orders to reach catalog at its advertised address", func() bool {
+		return servedBy(orders.url("catalog")+"/items/1", "catalog-1")
+	})
+	if got := cp.mustCtl("get", "instances", "-o", "json"); !strings.Contains(got, `"address": "127.0.0.1:`+port+`"`) {
+		t.Errorf("the registry does not hold the advertised address 127.0.0.1:%s:\n%s", port, got)
+	}
+}
+
 // TestMeshSidecarDeregistersOnStop: a stopped sidecar leaves the registry
 // at once, so callers stop choosing it before its lease would lapse.
 func TestMeshSidecarDeregistersOnStop(t *testing.T) {

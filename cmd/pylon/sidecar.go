@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -43,6 +44,7 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&o.App, "app", "", "the app's address, host:port (required)")
 	fs.StringVar(&o.Protocol, "protocol", snapshot.ProtocolAuto, "how the app speaks: http1, h2c, grpc, tcp, or auto (callers detect HTTP on each connection's first bytes)")
 	fs.StringVar(&o.Inbound, "inbound", "127.0.0.1:15006", "where other sidecars reach this one (mutual TLS)")
+	fs.StringVar(&o.Advertise, "advertise", "", "the inbound address callers dial, registered with the instance; --inbound when not given, and required when --inbound listens on every address")
 	fs.Var(&ups, "upstream", "a service the app calls and the loopback address it calls it at: NAME=ADDR (repeatable)")
 	fs.StringVar(&o.ProxyAddr, "proxy", "127.0.0.1:15001", "an HTTP proxy listener: the app sends http://<service>/... there; off for none")
 	fs.StringVar(&o.InstanceID, "instance-id", "", "the instance's name at the control plane (default <service>-<pid>)")
@@ -68,6 +70,12 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "pylon sidecar: %s required\n", strings.Join(missing, ", "))
 		return 2
 	}
+	advertise, err := advertiseAddr(o.Inbound, o.Advertise)
+	if err != nil {
+		fmt.Fprintf(stderr, "pylon sidecar: %v\n", err)
+		return 2
+	}
+	o.Advertise = advertise
 	switch o.Protocol {
 	case config.ProtocolHTTP1, config.ProtocolH2C, config.ProtocolGRPC, snapshot.ProtocolTCP, snapshot.ProtocolAuto:
 	default:
@@ -105,6 +113,26 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	return 0
+}
+
+// advertiseAddr is the address the instance registers: advertise, or the
+// inbound address when callers can dial it as it is.
+func advertiseAddr(inbound, advertise string) (string, error) {
+	addr, name := advertise, "--advertise"
+	if addr == "" {
+		addr, name = inbound, "--inbound"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || port == "" || port == "0" {
+		return "", fmt.Errorf("%s %q: want HOST:PORT with a port callers can dial", name, addr)
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if advertise != "" {
+			return "", fmt.Errorf("--advertise %q: callers cannot dial an unspecified address; give this host's address", advertise)
+		}
+		return "", fmt.Errorf("--inbound %q listens on every address; give --advertise HOST:PORT, the one callers dial", inbound)
+	}
+	return addr, nil
 }
 
 // appCheck is the app's health check from the flags: HTTP when a path is

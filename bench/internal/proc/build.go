@@ -11,7 +11,9 @@ import (
 )
 
 // BuildPylon builds ./cmd/pylon of the module the working directory
-// belongs to into dir and returns the binary's path.
+// belongs to into dir, as it is released (static, without cgo: pylon uses
+// none, and a binary that maps no libc is 2 to 3 MB smaller in RSS), and
+// returns the binary's path.
 func BuildPylon(ctx context.Context, dir string) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
@@ -24,6 +26,7 @@ func BuildPylon(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "pylon")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pylon")
 	cmd.Dir = filepath.Dir(mod)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/pylon: %w\n%s", err, out)
 	}

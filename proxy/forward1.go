@@ -171,7 +171,7 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 	for {
 		uc, err := pool.get(tryDeadline, time.Now())
 		if err != nil {
-			return c.connectFailed(svc, ep, began, err)
+			return connectFailed(svc, ep, began, err)
 		}
 		slack := min(10*time.Millisecond, route.Timeout/16)
 		uc.dl.setRead(uc.Conn, tryDeadline, slack)
@@ -190,12 +190,12 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 			if stale && (!h.written || tp.idempotent) {
 				continue
 			}
-			return c.failedTry(svc, ep, began, h.upErr)
+			return failedTry(svc, ep, began, h.upErr)
 		}
 		status := uc.resp.Status
 		if tp.retryStatus && route.Retry.RetryableStatus(status) && svc.Budget.TryRetry(time.Now()) {
 			uc.Close()
-			c.endTry(svc, ep, balancer.ServerError, began)
+			endTry(svc, ep, balancer.ServerError, began)
 			return attempt{fe: errKeptFailing, cond: condStatus}
 		}
 		fe := c.relayAndRelease(uc, lc, route, h.streaming)
@@ -206,18 +206,18 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 		case status >= 500:
 			outcome = balancer.ServerError
 		}
-		c.endTry(svc, ep, outcome, began)
+		endTry(svc, ep, outcome, began)
 		return attempt{fe: fe}
 	}
 }
 
 // connectFailed ends a try whose connection could not be had.
-func (c *conn) connectFailed(svc *Service, ep *balancer.Endpoint, began time.Time, err error) attempt {
+func connectFailed(svc *Service, ep *balancer.Endpoint, began time.Time, err error) attempt {
 	if err == errConnLimit {
 		ep.Cancel()
 		return attempt{fe: errCircuitOpen}
 	}
-	c.endTry(svc, ep, balancer.ConnectFailure, began)
+	endTry(svc, ep, balancer.ConnectFailure, began)
 	if isTimeout(err) {
 		return attempt{fe: errUpTimeout, cond: retry.ConnectFailure}
 	}
@@ -296,26 +296,26 @@ func (c *conn) clientFailed(ep *balancer.Endpoint, uc *upConn, fe *flow.Error) a
 }
 
 // failedTry classifies an upstream failure after the connection was made.
-func (c *conn) failedTry(svc *Service, ep *balancer.Endpoint, began time.Time, err error) attempt {
+func failedTry(svc *Service, ep *balancer.Endpoint, began time.Time, err error) attempt {
 	if isTLSRefusal(err) {
-		c.endTry(svc, ep, balancer.ConnectFailure, began)
+		endTry(svc, ep, balancer.ConnectFailure, began)
 		return attempt{fe: flow.Wrap(502, flow.CodeUpstreamConnectFailed, "the upstream refused the TLS connection", err), cond: retry.ConnectFailure}
 	}
 	if isTimeout(err) {
-		c.endTry(svc, ep, balancer.Timeout, began)
+		endTry(svc, ep, balancer.Timeout, began)
 		return attempt{fe: errUpTimeout}
 	}
 	var he *h1.Error
 	if errors.As(err, &he) {
-		c.endTry(svc, ep, balancer.Reset, began)
+		endTry(svc, ep, balancer.Reset, began)
 		return attempt{fe: flow.Wrap(502, flow.CodeUpstreamProtocolError, "the upstream sent a malformed response", err)}
 	}
-	c.endTry(svc, ep, balancer.Reset, began)
+	endTry(svc, ep, balancer.Reset, began)
 	return attempt{fe: flow.Wrap(502, flow.CodeUpstreamReset, "the upstream closed the connection", err), cond: retry.Reset}
 }
 
 // endTry reports the try's outcome to the endpoint and outlier detection.
-func (c *conn) endTry(svc *Service, ep *balancer.Endpoint, o balancer.Outcome, began time.Time) {
+func endTry(svc *Service, ep *balancer.Endpoint, o balancer.Outcome, began time.Time) {
 	now := time.Now()
 	ep.End(o, now.Sub(began))
 	if svc.Outlier != nil {

@@ -153,6 +153,7 @@ func (x *h2Exchange) serve() {
 	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
 		body = &limitedBody{r: r.Body, max: x.lc.MaxBodyBytes}
 		rq.body = body
+		rq.stopBody = r.Body
 		defer func() { x.rec.BytesIn = body.n }()
 	}
 	res, fe := roundTrip(x.route, x.svc, rq)

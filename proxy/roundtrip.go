@@ -17,8 +17,9 @@ import (
 	"github.com/pylon-mesh/pylon/retry"
 )
 
-// rtRequest is a request forwarded through a service's RoundTripper: every
-// request to an HTTP/2 service, and HTTP/2 clients' requests to any service.
+// rtRequest is a request forwarded through a service's RoundTripper (every
+// request to an HTTP/2 service) or, for HTTP/2 clients' requests to an
+// HTTP/1.1 service, over the endpoint's Pool (see tryPool).
 type rtRequest struct {
 	ctx    context.Context
 	method string
@@ -26,7 +27,10 @@ type rtRequest struct {
 	host   string
 	header http.Header
 	// body is nil when the request has none.
-	body          io.Reader
+	body io.Reader
+	// stopBody, when set, closes the client's body, waking a read of it
+	// that is blocked (an upload cut short).
+	stopBody      io.Closer
 	contentLength int64
 	hash          uint64
 	idempotent    bool
@@ -62,15 +66,19 @@ func roundTrip(route *Route, svc *Service, rq *rtRequest) (*rtResult, *flow.Erro
 		deadline = rq.start.Add(route.Timeout)
 	}
 	replayable := rq.body == nil && (route.Retry.NonIdempotent || rq.idempotent)
-	scheme := "http"
-	if svc.Protocol == H2 || svc.TLS {
-		scheme = "https"
+	// An HTTP/1.1 service takes the requests over its endpoints' pools;
+	// the others through the RoundTripper, which wants a URL.
+	var u *url.URL
+	if svc.Protocol == HTTP1 {
+		if fe := checkWire(rq); fe != nil {
+			return nil, fe
+		}
+	} else {
+		var err error
+		if u, err = rtURL(svc, rq.target); err != nil {
+			return nil, flow.Wrap(400, flow.CodeBadPath, "the request target is not a valid URI", err)
+		}
 	}
-	u, err := url.ParseRequestURI(rq.target)
-	if err != nil {
-		return nil, flow.Wrap(400, flow.CodeBadPath, "the request target is not a valid URI", err)
-	}
-	u.Scheme = scheme
 	retries := 0
 	var prev *balancer.Endpoint
 	for n := 0; ; n++ {
@@ -79,9 +87,16 @@ func roundTrip(route *Route, svc *Service, rq *rtRequest) (*rtResult, *flow.Erro
 			return nil, errNoHealthy
 		}
 		prev = ep
-		u.Host = ep.Addr()
 		mayRetry := n < route.Retry.Attempts && (deadline.IsZero() || time.Now().Before(deadline))
-		res, fe, cond := tryRT(route, svc, rq, ep, u, deadline, mayRetry && replayable)
+		var res *rtResult
+		var fe *flow.Error
+		var cond retry.Condition
+		if u == nil {
+			res, fe, cond = tryPool(route, svc, rq, ep, deadline, mayRetry && replayable)
+		} else {
+			u.Host = ep.Addr()
+			res, fe, cond = tryRT(route, svc, rq, ep, u, deadline, mayRetry && replayable)
+		}
 		if fe == nil {
 			res.retries = retries
 			return res, nil
@@ -94,6 +109,19 @@ func roundTrip(route *Route, svc *Service, rq *rtRequest) (*rtResult, *flow.Erro
 		}
 		retries++
 	}
+}
+
+// rtURL parses an origin-form target into the URL a RoundTripper is given.
+func rtURL(svc *Service, target string) (*url.URL, error) {
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return nil, err
+	}
+	u.Scheme = "http"
+	if svc.Protocol == H2 || svc.TLS {
+		u.Scheme = "https"
+	}
+	return u, nil
 }
 
 // tryRT makes one try on one endpoint. The wait for the response head is

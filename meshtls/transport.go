@@ -124,14 +124,14 @@ func authority(u *url.URL) string {
 	return net.JoinHostPort(u.Hostname(), "443")
 }
 
-// gotConn reports c to req's httptrace.ClientTrace, if any (tunnel.Dial
-// learns its addresses from it).
+// gotConn notes that a request goes out on c and reports c to the
+// request's httptrace.ClientTrace, if any (tunnel.Dial learns its
+// addresses from it).
 func (c *conn) gotConn(ctx context.Context) {
-	trace := httptrace.ContextClientTrace(ctx)
-	if trace == nil || trace.GotConn == nil {
-		return
+	reused := c.used.Swap(true)
+	if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.GotConn != nil {
+		trace.GotConn(httptrace.GotConnInfo{Conn: c.nc, Reused: reused})
 	}
-	trace.GotConn(httptrace.GotConnInfo{Conn: c.nc, Reused: c.used.Swap(true)})
 }
 
 // closeBody closes req's body, as a RoundTripper must even when it fails

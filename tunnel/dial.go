@@ -37,10 +37,10 @@ func (e *StatusError) Error() string {
 // ctx bounds the opening only, as with net.Dialer.DialContext; the tunnel
 // lives until it is closed. A refusal is a *StatusError.
 //
-// An *http.Transport used as rt should set MaxConnsPerHost to 1 (for
-// HTTP/2 that bounds the connections being dialed at once, not those open):
-// otherwise a burst of tunnels to an endpoint with no connection yet dials
-// one connection per tunnel.
+// rt should share one dial among the requests and tunnels that find no
+// connection to an endpoint (meshtls.Pool does; an *http.Transport does
+// with MaxConnsPerHost set to 1): otherwise a burst of tunnels dials one
+// connection per tunnel.
 func Dial(ctx context.Context, rt http.RoundTripper, endpoint, target string) (net.Conn, error) {
 	body := newBodyPipe()
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))

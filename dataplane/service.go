@@ -116,12 +116,16 @@ func buildService(sc config.Service, prev *serviceState, logger *slog.Logger, me
 	st.svc = svc
 	st.pools = map[*balancer.Endpoint]*proxy.Pool{}
 	st.installPools(eps)
-	svc.RT = roundTripper(svc.Protocol, serviceTLSName(tlsCfg, st.targets), sc)
-	if sc.Mesh {
+	switch {
+	case sc.Mesh:
 		// Always HTTP/2 over the mesh's mTLS connections, whatever the
 		// apps at either end speak.
 		svc.Protocol, svc.TLS, svc.RT = proxy.H2, true, mesh.Transport
+	case svc.Protocol != proxy.HTTP1:
+		svc.RT = roundTripper(serviceTLSName(tlsCfg, st.targets), sc)
 	}
+	// An http1 service has no RoundTripper: every client's requests to it,
+	// HTTP/2 clients' too, go over its endpoints' pools.
 	return st, nil
 }
 
@@ -211,15 +215,12 @@ func upstreamTLS(sc config.Service) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// roundTripper returns the transport for requests that do not take the
-// HTTP/1.1 fast path: HTTP/1.1 (or HTTP/1.1 over TLS) for http1 services,
-// HTTP/2 only for the others (prior knowledge when cleartext).
-func roundTripper(p proxy.Protocol, tlsCfg *tls.Config, sc config.Service) http.RoundTripper {
+// roundTripper returns the transport of an h2c, h2 or grpc service:
+// HTTP/2 only, with prior knowledge when cleartext.
+func roundTripper(tlsCfg *tls.Config, sc config.Service) http.RoundTripper {
 	d := &net.Dialer{Timeout: sc.Pool.ConnectTimeout.Duration(), KeepAlive: 30 * time.Second}
 	var protos http.Protocols
 	switch {
-	case p == proxy.HTTP1:
-		protos.SetHTTP1(true)
 	case tlsCfg != nil:
 		protos.SetHTTP2(true)
 	default:

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -15,8 +17,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pylon-mesh/pylon/balancer"
 	"github.com/pylon-mesh/pylon/h1"
 )
 
@@ -316,5 +320,43 @@ func TestCheckWire(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestH2ToHTTP1UpstreamTLS checks the pool's TLS connections carry HTTP/2
+// clients' requests too, reused across requests.
+func TestH2ToHTTP1UpstreamTLS(t *testing.T) {
+	var conns atomic.Int32
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(r.Proto))
+	}))
+	up.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	up.StartTLS()
+	t.Cleanup(up.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(up.Certificate())
+	e := newH2H1Env(t, up.Listener.Addr().String(), func(lc *ListenerConfig) {
+		svc := lc.Routes[0].Backends[0].Service
+		svc.TLS = true
+		pool := NewPool(up.Listener.Addr().String(), PoolConfig{DialTimeout: time.Second, MaxIdle: 4,
+			TLS: &tls.Config{RootCAs: roots, ServerName: "example.com", NextProtos: []string{"http/1.1"}}})
+		t.Cleanup(pool.Close)
+		svc.SetPools(map[*balancer.Endpoint]*Pool{svc.Set.Endpoints()[0]: pool})
+	})
+	for range 3 {
+		resp, body, err := e.do(t, "GET", "/x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]any{200, "HTTP/1.1"}, []any{resp.StatusCode, body}); diff != "" {
+			t.Errorf("status and upstream protocol (-want +got):\n%s", diff)
+		}
+	}
+	if got := conns.Load(); got != 1 {
+		t.Errorf("got %d upstream connections, want 1", got)
 	}
 }

@@ -143,14 +143,10 @@ func testService(t testing.TB, addr string) *Service {
 		Breaker: breaker.New(breaker.Limits{}),
 		Budget:  retry.NewBudget(20, 10),
 		Outlier: outlier.NewDetector(outlier.Config{}, set, nil),
-		RT:      &http.Transport{},
 	}
 	pool := NewPool(addr, PoolConfig{DialTimeout: time.Second, IdleTimeout: time.Minute, MaxIdle: 4})
 	svc.SetPools(map[*balancer.Endpoint]*Pool{ep: pool})
-	t.Cleanup(func() {
-		pool.Close()
-		svc.RT.(*http.Transport).CloseIdleConnections()
-	})
+	t.Cleanup(pool.Close)
 	return svc
 }
 

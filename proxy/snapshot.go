@@ -166,11 +166,11 @@ type Service struct {
 	Breaker  *breaker.Breaker
 	Budget   *retry.Budget
 	Outlier  *outlier.Detector
-	// RT forwards requests that do not take the HTTP/1.1 fast path: every
-	// request to an h2c, h2 or grpc service, and HTTP/2 clients' requests to
-	// an http1 service.
+	// RT forwards every request to an h2c, h2 or grpc service; an http1
+	// service needs none, as its requests go over its endpoints' pools.
 	RT http.RoundTripper
-	// pools maps each endpoint to its HTTP/1.1 connection pool.
+	// pools maps each endpoint to its HTTP/1.1 connection pool, which
+	// carries every request to an http1 service (see tryPool).
 	pools atomic.Pointer[map[*balancer.Endpoint]*Pool]
 }
 

@@ -101,7 +101,7 @@ func TestTracePropagation(t *testing.T) {
 	}{
 		{"http1 to http1", false, HTTP1},
 		{"http1 to roundtripper", false, H2C},
-		{"h2c to roundtripper", true, HTTP1},
+		{"h2c to http1", true, HTTP1},
 	}
 	tests := []struct {
 		name    string
@@ -127,6 +127,13 @@ func TestTracePropagation(t *testing.T) {
 				up := newTraceUpstream(t)
 				svc := testService(t, up.srv.Listener.Addr().String())
 				svc.Protocol = p.proto
+				if p.proto != HTTP1 {
+					// An HTTP/1.1 transport stands in for the service's
+					// HTTP/2 one, so the same upstream serves every path.
+					tr := &http.Transport{}
+					t.Cleanup(tr.CloseIdleConnections)
+					svc.RT = tr
+				}
 				lc := testListener(t, "plain", svc)
 				rec := &spanRecorder{}
 				snap := &Snapshot{Listeners: map[string]*ListenerConfig{"plain": lc}, Observer: rec}

@@ -167,3 +167,39 @@ func TestValidateBuiltInGo(t *testing.T) {
 		t.Errorf("got %v, want %s", err, want)
 	}
 }
+
+func BenchmarkParse(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("/app/app.yaml", []byte(shop)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestPaths(t *testing.T) {
+	in := `services:
+  - name: a
+    command: [a]
+    dir: /srv/a
+  - name: b
+    command: [b]
+    dir: ../b
+gateway:
+  listeners:
+    - name: web
+      address: 127.0.0.1:8443
+      tls: { certificates: [{ cert: tls/cert.pem, key: /etc/key.pem }] }
+  routes: [{ name: r, service: a }]
+`
+	a, err := Parse("/app/shop/app.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := a.Gateway.Listeners[0].TLS.Certificates[0]
+	got := []string{a.Services[0].Dir, a.Services[1].Dir, cert.Cert, cert.Key}
+	want := []string{"/srv/a", "/app/b", "/app/shop/tls/cert.pem", "/etc/key.pem"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("paths (-want +got):\n%s", diff)
+	}
+}

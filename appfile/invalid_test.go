@@ -85,6 +85,10 @@ var invalidCases = []struct {
 			"app.yaml:6:44: gateway.routes[0].timeout: 5 needs a unit, like 5s or 5ms"},
 	{"policy", svc + "authorization_policies:\n  - name: p\n    service: a\n    action: maybe\n",
 		"app.yaml:7:5: authorization_policies[0].action: \"maybe\" is not valid; use one of: allow, deny"},
+	{"replace_after below interval", svc + "    health: { interval: 5s, replace_after: 2s }\n",
+		"app.yaml:4:29: services[0].health.replace_after: must be at least interval (5s)"},
+	{"gateway split to unknown services", svc + "gateway:\n  listeners: [{ name: web, address: 127.0.0.1:8080 }]\n  routes: [{ name: r, split: [{ service: a }, { service: x }] }]\n",
+		"app.yaml:6:49: gateway.routes[0].split[1].service: unknown service \"x\"; defined: a"},
 }
 
 func TestParseInvalid(t *testing.T) {

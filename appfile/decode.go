@@ -3,7 +3,6 @@ package appfile
 import (
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/pylon-mesh/pylon/config"
@@ -68,7 +67,7 @@ func (f *file) app(src *config.Source, errs *config.Errors) (*App, error) {
 	}
 	a := &App{Dir: dir, Policies: f.AuthorizationPolicies, src: src}
 	for i := range f.Services {
-		a.Services = append(a.Services, f.Services[i].service(src, "services["+strconv.Itoa(i)+"]", dir, errs))
+		a.Services = append(a.Services, f.Services[i].service(src, index("services", i), dir, errs))
 	}
 	if g := f.Gateway; g != nil {
 		a.Gateway = &config.Config{Listeners: g.Listeners, Routes: g.Routes, Services: g.Services}

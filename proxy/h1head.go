@@ -82,17 +82,19 @@ func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// writeRequestHead writes the request line, Host, the header fields and
+// writeRequestHead writes the request line, Host (host, the request's or
+// for a request without one the endpoint's address, as the transport did),
+// the header fields and
 // the body's framing: Content-Length when its length is known, chunked
 // when it is not. Expect and TE are not sent: pylon invites the client's
 // body itself, and the upstream's trailers are taken whether or not it was
 // told they would be.
-func writeRequestHead(w *bufio.Writer, rq *rtRequest) {
+func writeRequestHead(w *bufio.Writer, rq *rtRequest, host string) {
 	w.WriteString(rq.method)
 	w.WriteByte(' ')
 	writeTarget(w, rq.target)
 	w.WriteString(" HTTP/1.1\r\nHost: ")
-	w.WriteString(rq.host)
+	w.WriteString(host)
 	w.WriteString("\r\n")
 	for k, vv := range rq.header {
 		switch k {

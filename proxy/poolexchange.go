@@ -58,7 +58,11 @@ func (x *poolExchange) send(tryDeadline time.Time, slack time.Duration) (written
 	uc := x.uc
 	uc.dl.setRead(uc.Conn, tryDeadline, slack)
 	uc.dl.setWrite(uc.Conn, tryDeadline, slack)
-	writeRequestHead(uc.bw, x.rq)
+	host := x.rq.host
+	if host == "" {
+		host = uc.pool.addr
+	}
+	writeRequestHead(uc.bw, x.rq, host)
 	if err := uc.bw.Flush(); err != nil {
 		return false, err
 	}

@@ -103,21 +103,61 @@ func answerWith(resp string, closeAfter bool) func(net.Conn, *h1.Request) bool {
 type h2h1Env struct {
 	url    string
 	client *http.Client
-	rec    *recorder
-	route  *Route
+	log    *tryLog
+}
+
+// tryLog is an Observer keeping what the access log would show of the
+// forwarding of each request.
+type tryLog struct {
+	mu      sync.Mutex
+	records []tryRecord
+}
+
+// tryRecord is one request's record, copied out.
+type tryRecord struct {
+	Status   int
+	Code     string
+	Endpoint string
+	Retries  int
+	BytesIn  int64
+	BytesOut int64
+}
+
+func (l *tryLog) Observe(r *Record) {
+	rec := tryRecord{Status: r.Status, Endpoint: r.Endpoint, Retries: r.Retries, BytesIn: r.BytesIn, BytesOut: r.BytesOut}
+	if r.Err != nil {
+		rec.Code = string(r.Err.Code)
+	}
+	l.mu.Lock()
+	l.records = append(l.records, rec)
+	l.mu.Unlock()
+}
+
+// wait returns the first n records, waiting for them a while: the server
+// records a request once its handler has returned, a moment after the
+// client saw the end.
+func (l *tryLog) wait(t testing.TB, n int) []tryRecord {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		l.mu.Lock()
+		got := append([]tryRecord(nil), l.records...)
+		l.mu.Unlock()
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+	}
 }
 
 // newH2H1Env starts pylon in front of the upstream at addr; edit may
 // change the listener (its route, limits) before it serves.
 func newH2H1Env(t testing.TB, addr string, edit func(lc *ListenerConfig)) *h2h1Env {
-	e := &h2h1Env{rec: &recorder{}}
+	e := &h2h1Env{log: &tryLog{}}
 	lc := testListener(t, "plain", testService(t, addr))
-	e.route = lc.Routes[0]
 	if edit != nil {
 		edit(lc)
 	}
 	srv := NewServer(slog.New(slog.DiscardHandler))
-	srv.Store(&Snapshot{Listeners: map[string]*ListenerConfig{"plain": lc}, Observer: e.rec})
+	srv.Store(&Snapshot{Listeners: map[string]*ListenerConfig{"plain": lc}, Observer: e.log})
 	e.url = "http://" + serveOn(t, srv, "plain")
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

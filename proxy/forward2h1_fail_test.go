@@ -50,29 +50,47 @@ func wait(t testing.TB, ch chan struct{}, what string) {
 func TestH2ToHTTP1ClientCancel(t *testing.T) {
 	for _, tc := range []struct {
 		name, head string
+		// partial is how much body the client reads before it cancels;
+		// -1: it cancels while waiting for the head.
+		partial int
+		want    tryRecord // the access log's record, Endpoint aside
 	}{
-		{"waiting for the head", ""},
-		{"mid-body", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nten bytes."},
+		{"waiting for the head", "", -1, tryRecord{Status: 499, Code: "bad_request"}},
+		{"mid-body", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nten bytes.", 10, tryRecord{Status: 200, BytesOut: 10}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up, got, closed := stallUpstream(t, tc.head)
 			e := newH2H1Env(t, up.addr, nil)
 			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
+			seen, done := make(chan struct{}, 1), make(chan error, 1)
 			go func() {
 				req, _ := http.NewRequestWithContext(ctx, "GET", e.url+"/x", nil)
 				resp, err := e.client.Do(req)
 				if err == nil {
-					_, err = io.ReadAll(resp.Body)
-					resp.Body.Close()
+					defer resp.Body.Close()
+					_, err = io.ReadFull(resp.Body, make([]byte, tc.partial))
+					seen <- struct{}{}
+					if err == nil {
+						_, err = io.ReadAll(resp.Body)
+					}
 				}
 				done <- err
 			}()
-			wait(t, got, "the upstream's read of the request")
+			if tc.partial < 0 {
+				wait(t, got, "the upstream's read of the request")
+			} else {
+				wait(t, seen, "the client's read of the body's start")
+			}
 			cancel()
 			wait(t, closed, "the close of the upstream connection")
 			if err := <-done; err == nil {
 				t.Error("got a complete response, want the request cancelled")
+			}
+			if tc.partial >= 0 {
+				tc.want.Endpoint = up.addr
+			}
+			if diff := cmp.Diff([]tryRecord{tc.want}, e.log.wait(t, 1)); diff != "" {
+				t.Errorf("access log record (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -85,10 +103,9 @@ func TestH2ToHTTP1Timeouts(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		route func(r *Route)
-		tries int
 	}{
-		{"route timeout", func(r *Route) { r.Timeout = 100 * time.Millisecond }, 1},
-		{"per-try timeout", func(r *Route) { r.Retry.PerTryTimeout = 100 * time.Millisecond }, 1},
+		{"route timeout", func(r *Route) { r.Timeout = 100 * time.Millisecond }},
+		{"per-try timeout", func(r *Route) { r.Retry.PerTryTimeout = 100 * time.Millisecond }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up, _, closed := stallUpstream(t, "")
@@ -142,9 +159,12 @@ func TestH2ToHTTP1Retries(t *testing.T) {
 			t.Errorf("%s: status and body (-want +got):\n%s", tc.method, diff)
 		}
 	}
-	_, logs := waitLogs(t, e.rec)
-	if len(logs) == 0 || logs[0].Status != 200 {
-		t.Errorf("got log records %+v, want a 200 first", logs)
+	want := []tryRecord{
+		{Status: 200, Endpoint: up.addr, Retries: 1, BytesOut: 2},
+		{Status: 503, Endpoint: up.addr, BytesIn: 1, BytesOut: 4},
+	}
+	if diff := cmp.Diff(want, e.log.wait(t, 2)); diff != "" {
+		t.Errorf("access log records (-want +got):\n%s", diff)
 	}
 }
 

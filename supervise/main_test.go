@@ -49,6 +49,13 @@ func helper(behaviour string) {
 		fmt.Println(strings.Repeat("y", MaxLine) + "\nnext")
 	case "crash":
 		os.Exit(3)
+	case "crashfile":
+		// Crash until the file named by the argument exists.
+		if _, err := os.Stat(os.Args[len(os.Args)-1]); err != nil {
+			os.Exit(3)
+		}
+		fmt.Println("ready")
+		time.Sleep(time.Hour)
 	case "sleep":
 		fmt.Println("ready")
 		time.Sleep(time.Hour)

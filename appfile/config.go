@@ -9,7 +9,8 @@ import (
 
 // Config returns the resources the control plane stores for the app, in
 // the shape it validates them (config.Stored): one service per app
-// service, with no endpoints because its instances register, then the
+// service with the mesh defaults (config.MeshService) and no endpoints,
+// because its instances register, then the
 // gateway's listeners, routes and own services, then the policies. Its
 // admin listener and access log are off, as in the control plane's view.
 //
@@ -24,12 +25,11 @@ func (a *App) Config() *config.Config {
 		Admin:     config.Admin{Address: config.AdminOff},
 		AccessLog: config.AccessLog{Path: "off", Sample: 1},
 	}
-	mesh := &config.Config{}
 	for _, s := range a.Services {
-		mesh.Services = append(mesh.Services, config.Service{Name: s.Name, Protocol: storedProtocol(s.Protocol)})
+		svc := config.MeshService(s.Name)
+		svc.Protocol = storedProtocol(s.Protocol)
+		c.Services = append(c.Services, svc)
 	}
-	mesh.SetDefaults()
-	c.Services = mesh.Services
 	if g := a.Gateway; g != nil {
 		c.Listeners, c.Routes = g.Listeners, g.Routes
 		c.Services = append(c.Services, g.Services...)

@@ -124,3 +124,16 @@ func (h *Health) setDefaults(c *Config, p string) {
 	def(c, &o.Interval, op+"interval", sec(10))
 	def(c, &h.PanicThreshold, p+"panic_threshold", 50)
 }
+
+// MeshSlowStart is the slow start of a mesh service's defaults.
+const MeshSlowStart = 10 * time.Second
+
+// MeshService is a service the mesh knows only from its registered
+// instances (no endpoints of its own), with the mesh's defaults: the
+// config defaults, balanced by peak EWMA, with a slow start so an instance
+// that recovers takes its full share gradually.
+func MeshService(name string) Service {
+	c := &Config{Services: []Service{{Name: name, Balancer: BalancerPeakEWMA, Health: Health{SlowStart: Duration(MeshSlowStart)}}}}
+	c.SetDefaults()
+	return c.Services[0]
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
@@ -71,7 +70,7 @@ func sidecarOf(v *view, ns, svc string, wants []string) snapshot.Sidecar {
 		} else {
 			// Nothing known yet: the callers detect what the app speaks
 			// until an instance says.
-			up.Service, up.Protocol = meshDefaults(name), snapshot.ProtocolAuto
+			up.Service, up.Protocol = config.MeshService(name), snapshot.ProtocolAuto
 		}
 		up.Service.Endpoints = slices.Clone(up.Service.Endpoints)
 		var declared, auto bool
@@ -112,18 +111,4 @@ func serviceNamed(cfg *config.Config, name string) (config.Service, bool) {
 		}
 	}
 	return config.Service{}, false
-}
-
-// meshSlowStart is how long an instance of a service without a resource
-// takes to get its full share again after it recovered.
-const meshSlowStart = 10 * time.Second
-
-// meshDefaults are the settings of a service the mesh knows only from its
-// registered instances: the config defaults, balanced by peak EWMA, with
-// a slow start.
-func meshDefaults(name string) config.Service {
-	c := &config.Config{Services: []config.Service{{Name: name, Balancer: config.BalancerPeakEWMA,
-		Health: config.Health{SlowStart: config.Duration(meshSlowStart)}}}}
-	c.SetDefaults()
-	return c.Services[0]
 }

@@ -137,4 +137,3 @@ func TestHealth(t *testing.T) {
 		t.Errorf("got status %d, want %d", got, want)
 	}
 }
-

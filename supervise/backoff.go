@@ -13,8 +13,8 @@ type Options struct {
 	// MinBackoff again; zero means 10 s.
 	ResetAfter time.Duration
 	// OnEvent, if not nil, is called with every event, in order, from
-	// one goroutine at a time; it must not block for long nor call the
-	// Supervisor.
+	// one goroutine at a time; it must not block for long nor call
+	// Restart or Stop, which wait for it.
 	OnEvent func(Event)
 }
 

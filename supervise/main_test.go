@@ -63,7 +63,15 @@ func helper(behaviour string) {
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ready")
 		time.Sleep(time.Hour)
-	case "grandchild", "grandchild-ignoreterm", "orphan":
+	case "graceful":
+		// Like a server under `go run`: drain for a while after SIGTERM.
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGTERM)
+		fmt.Println("ready")
+		<-c
+		time.Sleep(50 * time.Millisecond)
+		fmt.Println("bye")
+	case "grandchild", "grandchild-ignoreterm", "grandchild-graceful", "orphan":
 		spawn(behaviour)
 	}
 }
@@ -72,9 +80,12 @@ func helper(behaviour string) {
 // pid; the child then sleeps, except "orphan", which exits leaving it.
 func spawn(behaviour string) {
 	gc := "sleep"
-	if behaviour == "grandchild-ignoreterm" {
+	switch behaviour {
+	case "grandchild-ignoreterm":
 		gc = "ignoreterm"
 		signal.Ignore(syscall.SIGTERM)
+	case "grandchild-graceful":
+		gc = "graceful"
 	}
 	cmd := exec.Command(self(), "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+gc)
@@ -100,9 +111,9 @@ func self() string {
 // helperSpec runs the test binary as a child doing behaviour.
 func helperSpec(name, behaviour string) Spec {
 	return Spec{
-		Name:        name,
-		Path:        self(),
-		Args:        []string{"-test.run=^$"},
+		Name: name,
+		Path: self(),
+		Args: []string{"-test.run=^$"},
 		// Under -race a child exiting 0 would sleep a second first.
 		Env:         append(os.Environ(), helperEnv+"="+behaviour, "GORACE=atexit_sleep_ms=0"),
 		StopTimeout: 5 * time.Second,

@@ -93,6 +93,10 @@ func TestProcessStop(t *testing.T) {
 			Exit{Code: -1, Signal: syscall.SIGTERM, Stopped: true}},
 		{"grandchild ignores sigterm", "grandchild-ignoreterm", 100 * time.Millisecond, true,
 			Exit{Code: -1, Signal: syscall.SIGKILL, Stopped: true, Killed: true}},
+		// The child dies at once, as `go run` does; the grandchild
+		// still has its StopTimeout to finish.
+		{"grandchild drains", "grandchild-graceful", 5 * time.Second, true,
+			Exit{Code: -1, Signal: syscall.SIGTERM, Stopped: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,6 +126,9 @@ func TestProcessStop(t *testing.T) {
 			}
 			if gc != 0 && !waitGone(gc) {
 				t.Errorf("grandchild %d still running after Stop", gc)
+			}
+			if tc.behaviour == "grandchild-graceful" {
+				c.wait(t, "bye") // already there: Stop waited for it
 			}
 		})
 	}

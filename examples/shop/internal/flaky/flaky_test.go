@@ -75,7 +75,7 @@ func TestErrorBody(t *testing.T) {
 	h := Config{ErrorRate: 1}.Middleware(http.NotFoundHandler())
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-	want := `{"error":{"code":"flaky","message":"this instance fails 1 of its requests on purpose (FLAKY_ERROR_RATE)"}}` + "\n"
+	want := `{"error":{"code":"flaky","message":"this instance fails 100% of its requests on purpose (FLAKY_ERROR_RATE)"}}` + "\n"
 	if diff := cmp.Diff(want, rec.Body.String()); diff != "" {
 		t.Errorf("body (-want +got):\n%s", diff)
 	}

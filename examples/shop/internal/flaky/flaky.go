@@ -77,7 +77,7 @@ func (c Config) Middleware(next http.Handler) http.Handler {
 		}
 		if c.ErrorRate > 0 && rand.Float64() < c.ErrorRate {
 			httpjson.Error(w, http.StatusServiceUnavailable, "flaky",
-				fmt.Sprintf("this instance fails %g%% of its requests on purpose (%s)", c.ErrorRate*100, EnvErrorRate))
+				fmt.Sprintf("this instance fails %.4g%% of its requests on purpose (%s)", c.ErrorRate*100, EnvErrorRate))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -94,14 +94,25 @@ func inboundRoutes(o *Options) ([]config.Route, []config.Service) {
 	case snapshot.ProtocolTCP, snapshot.ProtocolAuto, "":
 		proto = config.ProtocolHTTP1
 	}
-	services := []config.Service{{Name: appService, Protocol: proto, Endpoints: []config.Endpoint{{Address: o.App}}}}
+	services := []config.Service{appServiceOf(o, appService, proto)}
 	if o.Protocol == snapshot.ProtocolAuto {
 		grpc := all
 		grpc.Headers = []config.ValueMatch{{Name: "content-type", Regex: `application/grpc([+;].*)?`}}
 		routes = append(routes, config.Route{Name: inboundListener + "-grpc", Listeners: []string{inboundListener}, Service: appGRPCService, Match: grpc})
-		services = append(services, config.Service{Name: appGRPCService, Protocol: config.ProtocolGRPC, Endpoints: []config.Endpoint{{Address: o.App}}})
+		services = append(services, appServiceOf(o, appGRPCService, config.ProtocolGRPC))
 	}
 	return routes, services
+}
+
+// appServiceOf is the service of the app behind the inbound listener. Its
+// one endpoint is never ejected: the sidecar's checks of the app say
+// whether the instance takes traffic, and callers eject the instance; an
+// ejected app would stay unreachable for the ejection time after it came
+// back.
+func appServiceOf(o *Options, name, protocol string) config.Service {
+	svc := config.Service{Name: name, Protocol: protocol, Endpoints: []config.Endpoint{{Address: o.App}}}
+	svc.Health.Outlier.Disabled = true
+	return svc
 }
 
 // meshRoute sends everything on listener to service; with host set, only

@@ -123,6 +123,9 @@ func TestInboundRoutes(t *testing.T) {
 		var ss []service
 		for _, sv := range cfg.Services {
 			ss = append(ss, service{sv.Name, sv.Protocol})
+			if !sv.Health.Outlier.Disabled {
+				t.Errorf("%s: the app service %s ejects its one endpoint on failures", c.protocol, sv.Name)
+			}
 		}
 		if d := cmp.Diff(c.routes, rs); d != "" {
 			t.Errorf("%s: routes (-want +got):\n%s", c.protocol, d)

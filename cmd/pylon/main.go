@@ -1,6 +1,7 @@
 // Command pylon is one binary for every role of Pylon: the API gateway
-// (`pylon gateway`), the control plane (`pylon control`) and its client
-// (`pylon ctl`), config validation (`pylon validate`) and `pylon version`.
+// (`pylon gateway`), the mesh sidecar (`pylon sidecar`), the control plane
+// (`pylon control`) and its client (`pylon ctl`), the local platform
+// (`pylon up`), config validation (`pylon validate`) and `pylon version`.
 // This file only dispatches; each role lives in its own file and package.
 package main
 
@@ -25,6 +26,7 @@ var commands = []command{
 	{"gateway", "run the API gateway on a config file or from a control plane", runGateway},
 	{"control", "run the control plane", runControl},
 	{"sidecar", "run the mesh sidecar beside one instance of a service", runSidecar},
+	{"up", "run a whole app on this machine: control plane, instances with sidecars, gateway", runUp},
 	{"ctl", "drive a control plane: get, describe, apply, delete, tokens, certs, nodes", runCtl},
 	{"validate", "check a config file without serving it", runValidate},
 	{"version", "print the version", runVersion},

@@ -1,0 +1,248 @@
+package lifecycle
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pylon-mesh/pylon/appfile"
+	"github.com/pylon-mesh/pylon/supervise"
+)
+
+// startInstance starts instance n of svc: its app, then its sidecar,
+// which registers it and lets traffic in once the app is healthy.
+func (p *platform) startInstance(svc *appfile.Service, n int) error {
+	in, err := newInstance(svc, n, &p.ports)
+	if err != nil {
+		return err
+	}
+	in.health.restarted(time.Now())
+	opts := p.o.Backoff
+	opts.OnEvent = func(e supervise.Event) {
+		if e.Kind == supervise.Started {
+			p.mu.Lock()
+			in.health.restarted(e.Time)
+			p.mu.Unlock()
+		}
+		p.events.add(e)
+	}
+	if in.app, err = supervise.Supervise(in.appSpec(), p.out, opts); err != nil {
+		return fmt.Errorf("start %s: %w", in.name, err)
+	}
+	sopts := p.o.Backoff
+	sopts.OnEvent = p.events.add
+	spec := in.sidecarSpec(p.o.Pylon, p.o.ControlAddr, p.tokens[svc.Name], p.o.LogLevel)
+	if in.sidecar, err = supervise.Supervise(spec, p.out, sopts); err != nil {
+		in.app.Stop(context.Background())
+		return fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	p.mu.Lock()
+	p.instances = append(p.instances, in)
+	p.mu.Unlock()
+	return nil
+}
+
+// startGateway starts `pylon gateway` under the control plane: it serves
+// the listeners and routes of the app file.
+func (p *platform) startGateway(ctx context.Context) error {
+	if err := p.token(ctx, gatewayService); err != nil {
+		return err
+	}
+	admin, err := p.ports.next()
+	if err != nil {
+		return err
+	}
+	opts := p.o.Backoff
+	opts.OnEvent = p.events.add
+	spec := supervise.Spec{Name: gatewayService, Path: p.o.Pylon, StopTimeout: sidecarDrain + 5*time.Second,
+		Args: []string{"gateway", "--control", p.o.ControlAddr, "--join-token", p.tokens[gatewayService], "--node-id", gatewayService,
+			"--admin", admin, "--access-log", "off", "--log-level", p.o.LogLevel, "--drain-timeout", sidecarDrain.String()}}
+	g, err := supervise.Supervise(spec, p.out, opts)
+	if err != nil {
+		return fmt.Errorf("start the gateway: %w", err)
+	}
+	p.mu.Lock()
+	p.gateway = g
+	p.mu.Unlock()
+	p.sayGateway()
+	return nil
+}
+
+// sayGateway prints where the app is reached and what to try.
+func (p *platform) sayGateway() {
+	g := p.o.App.Gateway
+	for _, l := range g.Listeners {
+		scheme := "http"
+		if l.TLS != nil {
+			scheme = "https"
+		}
+		p.say("gateway listener %s: %s://%s", l.Name, scheme, l.Address)
+	}
+	p.say("admin API: http://%s (token in %s)", p.o.AdminAddr, tokenPath(p.o.DataDir))
+	p.say("try:")
+	for _, r := range g.Routes {
+		path := cmp.Or(r.Match.Path.Exact, r.Match.Path.Prefix)
+		if path == "" || len(g.Listeners) == 0 {
+			continue
+		}
+		p.say("  curl -s http://%s%s", g.Listeners[0].Address, path)
+	}
+	p.say("  PYLON_SERVER=http://%s PYLON_TOKEN=$(cat %s) pylon ctl get instances", p.o.AdminAddr, tokenPath(p.o.DataDir))
+}
+
+// registered is an instance as the registry lists it.
+type registered struct {
+	ID     string `json:"id"`
+	Health string `json:"health"`
+}
+
+// healthOf returns the health of every registered instance by ID.
+func (p *platform) healthOf(ctx context.Context) (map[string]string, error) {
+	doc, err := p.client.Do(ctx, http.MethodGet, "/v1/instances", nil, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	var list struct {
+		Items []registered `json:"items"`
+	}
+	if err := json.Unmarshal(doc, &list); err != nil {
+		return nil, fmt.Errorf("read the registry: %w", err)
+	}
+	out := map[string]string{}
+	for _, in := range list.Items {
+		out[in.ID] = in.Health
+	}
+	return out, nil
+}
+
+// waitReady waits until every instance is healthy, or ReadyTimeout,
+// saying which it still waits for every ten seconds.
+func (p *platform) waitReady(ctx context.Context) error {
+	start := time.Now()
+	lastSaid := start
+	for {
+		health, err := p.healthOf(ctx)
+		if err != nil {
+			return err
+		}
+		var waiting []string
+		p.mu.Lock()
+		for _, in := range p.instances {
+			if h := health[in.name]; h != stateHealthy {
+				waiting = append(waiting, in.name+" ("+cmp.Or(h, "not registered")+")")
+			}
+		}
+		p.mu.Unlock()
+		switch {
+		case len(waiting) == 0:
+			p.say("all %d instances are healthy (%v)", len(p.instances), time.Since(start).Round(100*time.Millisecond))
+			return nil
+		case time.Since(start) > p.o.ReadyTimeout:
+			p.say("starting the gateway although these are not healthy after %v: %s", p.o.ReadyTimeout, strings.Join(waiting, ", "))
+			return nil
+		case time.Since(lastSaid) >= 10*time.Second:
+			p.say("waiting for %s", strings.Join(waiting, ", "))
+			lastSaid = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// monitor watches the instances' health until ctx ends, replacing those
+// failing for longer than their service allows.
+func (p *platform) monitor(ctx context.Context, controlDone <-chan error) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-controlDone:
+			return fmt.Errorf("the control plane stopped: %w", err)
+		case <-tick.C:
+		}
+		health, err := p.healthOf(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.say("reading the registry failed: %v", err)
+			}
+			continue
+		}
+		now := time.Now()
+		p.mu.Lock()
+		var replace []*instance
+		var why []string
+		for _, in := range p.instances {
+			if reason := in.health.observe(health[in.name], now, in.svc.Health.ReplaceAfter); reason != "" {
+				in.health.restarted(now)
+				replace, why = append(replace, in), append(why, reason)
+			}
+		}
+		p.mu.Unlock()
+		for i, in := range replace {
+			p.events.note(in.name, "replacing it: "+why[i])
+			go in.app.Restart(context.Background())
+		}
+	}
+}
+
+// shutdown stops everything in order: the gateway (it stops accepting
+// and drains), then every instance at once, each sidecar (it deregisters
+// and drains) before its app. It reports whether no process needed
+// SIGKILL.
+func (p *platform) shutdown() bool {
+	p.mu.Lock()
+	g, ins := p.gateway, slices.Clone(p.instances)
+	p.mu.Unlock()
+	if g == nil && len(ins) == 0 {
+		return true
+	}
+	p.say("shutting down: the gateway first, then each sidecar and its app")
+	clean := true
+	if g != nil {
+		clean = g.Stop(context.Background())
+	}
+	var mu sync.Mutex
+	var killed []string
+	var wg sync.WaitGroup
+	for _, in := range ins {
+		wg.Go(func() {
+			for _, s := range []*supervise.Supervisor{in.sidecar, in.app} {
+				if s != nil && !s.Stop(context.Background()) {
+					mu.Lock()
+					killed = append(killed, in.name)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(killed) > 0 {
+		sort.Strings(killed)
+		p.say("killed after their stop timeout: %s", strings.Join(killed, ", "))
+		clean = false
+	}
+	p.say("stopped")
+	return clean
+}
+
+// level parses a log level, warn when it does not parse.
+func level(s string) slog.Level {
+	var l slog.Level
+	if l.UnmarshalText([]byte(s)) != nil {
+		return slog.LevelWarn
+	}
+	return l
+}

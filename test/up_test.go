@@ -1,0 +1,250 @@
+package test
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	upstreamOnce sync.Once
+	upstreamBin  string
+	upstreamErr  error
+)
+
+// buildUpstream builds examples/upstream, the echo server the app files of
+// these tests run as their instances.
+func buildUpstream(t *testing.T) string {
+	t.Helper()
+	upstreamOnce.Do(func() {
+		upstreamBin = filepath.Join(filepath.Dir(pylonBin), "upstream")
+		out, err := exec.Command("go", "build", "-o", upstreamBin, "../examples/upstream").CombinedOutput()
+		if err != nil {
+			upstreamErr = err
+			t.Logf("%s", out)
+		}
+	})
+	if upstreamErr != nil {
+		t.Fatalf("building examples/upstream: %v", upstreamErr)
+	}
+	return upstreamBin
+}
+
+// up is a running `pylon up`.
+type up struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	errb   *syncBuffer
+	done   chan struct{}
+	err    error
+	web    string // the gateway listener's address
+	admin  string
+	appDir string
+}
+
+// startUp writes app (with $UPSTREAM, $WEB as placeholders) to a temp
+// dir and runs `pylon up -f` on it until it says the app is running.
+func startUp(t *testing.T, app string) *up {
+	t.Helper()
+	u := &up{t: t, out: &syncBuffer{}, errb: &syncBuffer{}, done: make(chan struct{}), web: freeAddr(t), admin: freeAddr(t), appDir: t.TempDir()}
+	app = strings.NewReplacer("$UPSTREAM", buildUpstream(t), "$WEB", u.web).Replace(app)
+	if err := os.WriteFile(filepath.Join(u.appDir, "app.yaml"), []byte(app), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u.cmd = exec.Command(pylonBin, "up", "-f", filepath.Join(u.appDir, "app.yaml"), "--listen", freeAddr(t), "--admin", u.admin)
+	u.cmd.Stdout, u.cmd.Stderr = u.out, u.errb
+	if err := u.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { u.err = u.cmd.Wait(); close(u.done) }()
+	t.Cleanup(func() {
+		u.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-u.done:
+		case <-time.After(40 * time.Second):
+			u.cmd.Process.Kill()
+			t.Error("pylon up did not stop within 40s of SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("pylon up stdout:\n%s\nstderr:\n%s", u.out, u.errb)
+		}
+	})
+	waitFor(t, 60*time.Second, "pylon up to say the app is running", func() bool {
+		select {
+		case <-u.done:
+			t.Fatalf("pylon up exited: %v\n%s\n%s", u.err, u.out, u.errb)
+		default:
+		}
+		return strings.Contains(u.out.String(), "is running; Ctrl-C stops it")
+	})
+	return u
+}
+
+var startedRE = regexp.MustCompile(`(?m)\| (\S+): started \(pid (\d+)\)$`)
+
+// pids returns the pid of every process the run has started, by name (the
+// latest start of each).
+func (u *up) pids() map[string]int {
+	out := map[string]int{}
+	for _, m := range startedRE.FindAllStringSubmatch(u.out.String(), -1) {
+		pid, _ := strconv.Atoi(m[2])
+		out[m[1]] = pid
+	}
+	return out
+}
+
+// health is what the registry says of an instance.
+func (u *up) health(instance string) string {
+	tok, err := os.ReadFile(filepath.Join(u.appDir, ".pylon", "admin.token"))
+	if err != nil {
+		return ""
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+u.admin+"/v1/instances", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Items []struct{ ID, Health string }
+	}
+	json.NewDecoder(resp.Body).Decode(&list)
+	for _, in := range list.Items {
+		if in.ID == instance {
+			return in.Health
+		}
+	}
+	return ""
+}
+
+// stop sends SIGINT (Ctrl-C) and returns the exit code.
+func (u *up) stop() int {
+	u.t.Helper()
+	u.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-u.done:
+	case <-time.After(40 * time.Second):
+		u.t.Fatal("pylon up did not stop within 40s of SIGINT")
+	}
+	return u.cmd.ProcessState.ExitCode()
+}
+
+const upApp = `services:
+  - name: orders
+    command: ["$UPSTREAM", "-addr", "127.0.0.1:${PORT}", "-name", "${PYLON_INSTANCE}"]
+    replicas: 2
+    protocol: http1
+    health: { http: { path: / } }
+gateway:
+  listeners:
+    - name: web
+      address: $WEB
+  routes:
+    - name: orders
+      match: { path: { prefix: /orders } }
+      service: orders
+`
+
+// TestUp: pylon up runs an app (two instances, each with its sidecar,
+// and a gateway); a killed instance is restarted while no request through
+// the gateway fails; Ctrl-C stops every process cleanly.
+func TestUp(t *testing.T) {
+	u := startUp(t, upApp)
+	base := "http://" + u.web + "/orders/1"
+	for _, inst := range []string{"orders-1", "orders-2"} {
+		waitFor(t, 10*time.Second, "the gateway to reach "+inst, func() bool { return servedBy(base, inst) })
+	}
+	for _, want := range []string{"gateway listener web: http://" + u.web, "admin API: http://" + u.admin, "curl -s http://" + u.web + "/orders"} {
+		if !strings.Contains(u.out.String(), want) {
+			t.Errorf("pylon up did not print %q", want)
+		}
+	}
+
+	stop := make(chan struct{})
+	var total, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if code, _ := body(base); code != http.StatusOK {
+					failed.Add(1)
+				}
+				total.Add(1)
+			}
+		})
+	}
+	before := u.pids()["orders-1"]
+	syscall.Kill(before, syscall.SIGKILL)
+	waitFor(t, 15*time.Second, "orders-1 to be restarted", func() bool {
+		pid := u.pids()["orders-1"]
+		return pid != 0 && pid != before
+	})
+	// Callers ejected the instance while it was down (30 s); the registry
+	// says when it is back.
+	waitFor(t, 15*time.Second, "the restarted orders-1 to be healthy again", func() bool { return u.health("orders-1") == "healthy" })
+	close(stop)
+	wg.Wait()
+	if f := failed.Load(); f != 0 {
+		t.Errorf("%d of %d GETs through the gateway failed while an instance was killed and restarted", f, total.Load())
+	}
+	for _, want := range []string{"orders-1: exited (signal: killed", "orders-1: restarting in"} {
+		if !strings.Contains(u.out.String(), want) {
+			t.Errorf("no event %q printed", want)
+		}
+	}
+
+	pids := u.pids()
+	if code := u.stop(); code != 0 {
+		t.Errorf("pylon up exited %d after Ctrl-C, want 0 (a clean shutdown)\n%s", code, u.errb)
+	}
+	for name, pid := range pids {
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Errorf("%s (pid %d) is still running after pylon up exited", name, pid)
+		}
+	}
+	if len(pids) != 5 {
+		t.Errorf("got processes %v, want 5: two instances, their sidecars and the gateway", pids)
+	}
+}
+
+// TestUpRefusesToStart: problems found before anything starts are all
+// reported at once, and nothing is left running.
+func TestUpRefusesToStart(t *testing.T) {
+	dir := t.TempDir()
+	taken := freeAddr(t)
+	ln, err := net.Listen("tcp", taken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	app := strings.NewReplacer("$UPSTREAM", "no-such-command-here", "$WEB", taken).Replace(upApp)
+	os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(app), 0o600)
+	code, _, stderr := runPylon(t, "up", "-f", filepath.Join(dir, "app.yaml"), "--listen", freeAddr(t), "--admin", freeAddr(t))
+	for _, want := range []string{`service orders: check orders: command "no-such-command-here" not found`, "gateway listener web's address " + taken + " is taken"} {
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("got exit %d, stderr %q; want 1 and %q", code, stderr, want)
+		}
+	}
+	code, _, stderr = runPylon(t, "up", "-f", filepath.Join(dir, "missing.yaml"))
+	if code != 1 || !strings.Contains(stderr, "missing.yaml") {
+		t.Errorf("a missing app file: got exit %d, stderr %q", code, stderr)
+	}
+}

@@ -33,6 +33,8 @@ type App struct {
 	Gateway *config.Config
 	// Policies are the authorization policies the control plane applies.
 	Policies []config.AuthorizationPolicy
+	// Try are commands to show once the app runs, like curl lines.
+	Try []string
 
 	src *config.Source // where the fields were written; nil for an App built in Go
 }
@@ -62,6 +64,10 @@ type Service struct {
 	// StopTimeout is how long an instance has to exit after SIGTERM before
 	// it gets SIGKILL. Default 10s.
 	StopTimeout time.Duration
+	// Optional marks a service the app can run without: when Command[0]
+	// is not installed, the service is left out (and its callers get no
+	// address for it) instead of the app not starting.
+	Optional bool
 }
 
 // Health says how an instance is checked and when a failing one is replaced.

@@ -13,6 +13,7 @@ type file struct {
 	Services              []serviceFile                `yaml:"services"`
 	Gateway               *gatewayFile                 `yaml:"gateway"`
 	AuthorizationPolicies []config.AuthorizationPolicy `yaml:"authorization_policies"`
+	Try                   []string                     `yaml:"try"`
 }
 
 type serviceFile struct {
@@ -25,6 +26,7 @@ type serviceFile struct {
 	Dir         string            `yaml:"dir"`
 	Upstreams   []string          `yaml:"upstreams"`
 	StopTimeout config.Duration   `yaml:"stop_timeout"`
+	Optional    bool              `yaml:"optional"`
 }
 
 type healthFile struct {
@@ -65,7 +67,7 @@ func (f *file) app(src *config.Source, errs *config.Errors) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve the directory of %s: %w", src.File(), err)
 	}
-	a := &App{Dir: dir, Policies: f.AuthorizationPolicies, src: src}
+	a := &App{Dir: dir, Policies: f.AuthorizationPolicies, Try: f.Try, src: src}
 	for i := range f.Services {
 		a.Services = append(a.Services, f.Services[i].service(src, index("services", i), dir, errs))
 	}
@@ -95,6 +97,7 @@ func (s *serviceFile) service(src *config.Source, p, appDir string, errs *config
 		Dir:         s.Dir,
 		Upstreams:   s.Upstreams,
 		StopTimeout: s.StopTimeout.Duration(),
+		Optional:    s.Optional,
 	}
 	if !src.Written(p + ".replicas") {
 		out.Replicas = defaultReplicas

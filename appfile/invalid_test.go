@@ -20,9 +20,9 @@ var invalidCases = []struct {
 		"app.yaml:1:1: services: at least one service is required"},
 	{"unknown top field", "servces: []\n",
 		"app.yaml: services: at least one service is required\n" +
-			"app.yaml:1:1: servces: unknown field \"servces\"; valid fields: authorization_policies, gateway, services"},
+			"app.yaml:1:1: servces: unknown field \"servces\"; valid fields: authorization_policies, gateway, services, try"},
 	{"unknown service field", svc + "    replica: 2\n",
-		"app.yaml:4:5: services[0].replica: unknown field \"replica\"; valid fields: command, dir, env, health, name, protocol, replicas, stop_timeout, upstreams"},
+		"app.yaml:4:5: services[0].replica: unknown field \"replica\"; valid fields: command, dir, env, health, name, optional, protocol, replicas, stop_timeout, upstreams"},
 	{"wrong types", svc + "    replicas: two\n    command: a\n",
 		"app.yaml:4:15: services[0].replicas: must be an integer, not \"two\"\n" +
 			"app.yaml:5:5: services[0].command: duplicate key \"command\" (first at line 3)"},

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -100,7 +101,8 @@ func Run(ctx context.Context, o Options) error {
 	if err := o.defaults(); err != nil {
 		return err
 	}
-	if err := preflight(&o); err != nil {
+	notes, err := preflight(&o)
+	if err != nil {
 		return err
 	}
 	dir, err := openDataDir(o.DataDir)
@@ -111,6 +113,9 @@ func Run(ctx context.Context, o Options) error {
 	p := &platform{o: o, logs: supervise.NewBuffer(1000), tokens: map[string]string{}}
 	p.out = supervise.Tee(supervise.NewPrinter(o.Out, 0, o.Color), p.logs)
 	p.events = &eventLog{sink: p.out}
+	for _, n := range notes {
+		p.say("%s", n)
+	}
 
 	cctx, stopControl := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopControl()
@@ -136,13 +141,24 @@ func Run(ctx context.Context, o Options) error {
 }
 
 // preflight checks, before anything starts, that every command can run
-// and every fixed address is free.
-func preflight(o *Options) error {
+// and every fixed address is free. An optional service whose command
+// cannot run is left out, said in notes.
+func preflight(o *Options) (notes []string, err error) {
 	var problems []string
+	var missing []string
 	for _, s := range o.App.Services {
-		if err := supervise.Check(supervise.Spec{Name: s.Name, Path: s.Command[0], Dir: s.Dir}); err != nil {
+		err := supervise.Check(supervise.Spec{Name: s.Name, Path: s.Command[0], Dir: s.Dir})
+		switch {
+		case err == nil:
+		case s.Optional:
+			missing = append(missing, s.Name)
+			notes = append(notes, fmt.Sprintf("%s is left out (optional: true): %v; install %s to run it", s.Name, err, s.Command[0]))
+		default:
 			problems = append(problems, fmt.Sprintf("service %s: %v", s.Name, err))
 		}
+	}
+	if len(missing) > 0 {
+		o.App = leaveOut(o.App, missing)
 	}
 	addrs := [][2]string{{o.ControlAddr, "the control plane's address"}, {o.AdminAddr, "the admin API's address"}}
 	if g := o.App.Gateway; g != nil {
@@ -156,9 +172,25 @@ func preflight(o *Options) error {
 		}
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("%s cannot start:\n  %s", o.AppFile, strings.Join(problems, "\n  "))
+		return nil, fmt.Errorf("%s cannot start:\n  %s", o.AppFile, strings.Join(problems, "\n  "))
 	}
-	return nil
+	return notes, nil
+}
+
+// leaveOut returns a copy of app in which the services named run no
+// instance and are no one's upstream; they stay declared, so the
+// gateway's routes to them still hold (and answer 503).
+func leaveOut(app *appfile.App, names []string) *appfile.App {
+	out := *app
+	out.Services = slices.Clone(app.Services)
+	for i := range out.Services {
+		s := &out.Services[i]
+		if slices.Contains(names, s.Name) {
+			s.Replicas = 0
+		}
+		s.Upstreams = slices.DeleteFunc(slices.Clone(s.Upstreams), func(u string) bool { return slices.Contains(names, u) })
+	}
+	return &out
 }
 
 // start brings the app up: the control plane's API, the app's config and
@@ -180,16 +212,24 @@ func (p *platform) start(ctx context.Context, controlDone <-chan error) error {
 			return err
 		}
 	}
-	for i := range p.o.App.Services {
-		svc := &p.o.App.Services[i]
-		for n := 1; n <= svc.Replicas; n++ {
-			if err := p.startInstance(svc, n); err != nil {
-				return err
+	// The first instance of each service first: the others start once it
+	// is healthy, so a command that builds (go run) builds once, not once
+	// per replica at the same time.
+	for _, first := range []bool{true, false} {
+		for i := range p.o.App.Services {
+			svc := &p.o.App.Services[i]
+			for n := 1; n <= svc.Replicas; n++ {
+				if (n == 1) != first {
+					continue
+				}
+				if err := p.startInstance(svc, n); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	if err := p.waitReady(ctx); err != nil {
-		return err
+		if err := p.waitReady(ctx); err != nil {
+			return err
+		}
 	}
 	if p.o.App.Gateway != nil {
 		return p.startGateway(ctx)

@@ -88,9 +88,12 @@ func (p *platform) sayGateway() {
 	}
 	p.say("admin API: http://%s (token in %s)", p.o.AdminAddr, tokenPath(p.o.DataDir))
 	p.say("try:")
+	for _, t := range p.o.App.Try {
+		p.say("  %s", t)
+	}
 	for _, r := range g.Routes {
 		path := cmp.Or(r.Match.Path.Exact, r.Match.Path.Prefix)
-		if path == "" || len(g.Listeners) == 0 {
+		if len(p.o.App.Try) > 0 || path == "" || len(g.Listeners) == 0 {
 			continue
 		}
 		p.say("  curl -s http://%s%s", g.Listeners[0].Address, path)

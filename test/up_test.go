@@ -225,6 +225,21 @@ func TestUp(t *testing.T) {
 	}
 }
 
+// TestUpOptionalService: an optional service whose command is not
+// installed is left out, with a line saying so, and the app runs.
+func TestUpOptionalService(t *testing.T) {
+	app := strings.Replace(upApp, "gateway:", `    upstreams: [cache]
+  - name: cache
+    command: ["no-such-cache-server", "--port", "${PORT}"]
+    optional: true
+gateway:`, 1)
+	u := startUp(t, app)
+	if !strings.Contains(u.out.String(), "cache is left out (optional: true)") {
+		t.Errorf("no line says the optional service was left out")
+	}
+	waitFor(t, 10*time.Second, "the gateway to reach orders", func() bool { return servedBy("http://"+u.web+"/orders/1", "orders-1") })
+}
+
 // TestUpRefusesToStart: problems found before anything starts are all
 // reported at once, and nothing is left running.
 func TestUpRefusesToStart(t *testing.T) {
@@ -247,4 +262,9 @@ func TestUpRefusesToStart(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "missing.yaml") {
 		t.Errorf("a missing app file: got exit %d, stderr %q", code, stderr)
 	}
+}
+
+// TestUpDocFlags checks docs/up.md's flag table against `pylon up -h`.
+func TestUpDocFlags(t *testing.T) {
+	checkFlagTable(t, "../docs/up.md", "## `pylon up` flags", "up")
 }

@@ -24,7 +24,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o lifecycle.Options
 	file := fs.String("f", "app.yaml", "the app file (also --file)")
 	fs.StringVar(file, "file", "app.yaml", "the app file")
-	fs.StringVar(&o.DataDir, "data", "", "the control plane's data directory, cleared at start (default .pylon beside the app file)")
+	fs.StringVar(&o.DataDir, "data", "", "the control plane's data directory, cleared at start; when not given, .pylon beside the app file")
 	fs.StringVar(&o.ControlAddr, "listen", control.DefaultControlAddr, "address the sidecars and the gateway connect to")
 	fs.StringVar(&o.AdminAddr, "admin", control.DefaultAdminAddr, "admin API address")
 	fs.StringVar(&o.LogLevel, "log-level", "warn", "log level of pylon's own processes (control plane, sidecars, gateway): debug, info, warn, error")

@@ -12,6 +12,7 @@ import (
 	"github.com/pylon-mesh/pylon/balancer"
 	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/proxy"
+	"github.com/pylon-mesh/pylon/tunnel"
 )
 
 // target is one configured endpoint: an IP address, or a DNS name that
@@ -141,13 +142,21 @@ func (st *serviceState) installPools(eps []*balancer.Endpoint) (removed []*proxy
 		p := st.pools[ep]
 		if p == nil {
 			sc := st.cfg
-			p = proxy.NewPool(ep.Addr(), proxy.PoolConfig{
+			pc := proxy.PoolConfig{
 				DialTimeout: sc.Pool.ConnectTimeout.Duration(),
 				IdleTimeout: sc.Pool.IdleTimeout.Duration(),
 				MaxIdle:     sc.Pool.MaxIdlePerEndpoint,
 				TLS:         poolTLS(st.tls, st.targets, ep.Addr(), st.resolved),
 				Breaker:     st.svc.Breaker,
-			})
+			}
+			if rt := st.meshRT; rt != nil {
+				// Upgrade requests to a mesh service: each connection is a
+				// tunnel to the endpoint's sidecar, which connects it to
+				// its app.
+				addr, name := ep.Addr(), sc.Name
+				pc.TLS, pc.Dial = nil, func(ctx context.Context) (net.Conn, error) { return tunnel.Dial(ctx, rt, addr, name) }
+			}
+			p = proxy.NewPool(ep.Addr(), pc)
 		}
 		next[ep] = p
 	}

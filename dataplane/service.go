@@ -37,6 +37,10 @@ type serviceState struct {
 	wg          sync.WaitGroup
 
 	// mu guards pools and resolved, which the DNS refresher changes.
+	// meshRT is the mesh transport of a mesh service, whose pools' tunnels
+	// ride it.
+	meshRT http.RoundTripper
+
 	mu       sync.Mutex
 	pools    map[*balancer.Endpoint]*proxy.Pool
 	resolved map[string][]string
@@ -115,12 +119,15 @@ func buildService(sc config.Service, prev *serviceState, logger *slog.Logger, me
 	st.tls = tlsCfg
 	st.svc = svc
 	st.pools = map[*balancer.Endpoint]*proxy.Pool{}
+	if sc.Mesh {
+		st.meshRT = mesh.Transport
+	}
 	st.installPools(eps)
 	switch {
 	case sc.Mesh:
 		// Always HTTP/2 over the mesh's mTLS connections, whatever the
 		// apps at either end speak.
-		svc.Protocol, svc.TLS, svc.RT = proxy.H2, true, mesh.Transport
+		svc.Protocol, svc.TLS, svc.RT, svc.Mesh = proxy.H2, true, mesh.Transport, true
 	case svc.Protocol != proxy.HTTP1:
 		svc.RT = roundTripper(serviceTLSName(tlsCfg, st.targets), sc)
 	}

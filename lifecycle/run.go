@@ -72,8 +72,34 @@ func (p *platform) startGateway(ctx context.Context) error {
 	p.mu.Lock()
 	p.gateway = g
 	p.mu.Unlock()
+	if err := waitReady(ctx, "http://"+admin+"/ready", 30*time.Second); err != nil {
+		return fmt.Errorf("the gateway: %w", err)
+	}
 	p.sayGateway()
 	return nil
+}
+
+// waitReady polls url until it answers 200: a gateway's /ready does once
+// it serves the config its control plane sent.
+func waitReady(ctx context.Context, url string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready within %v (%s)", limit, url)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // sayGateway prints where the app is reached and what to try.

@@ -64,6 +64,7 @@ type Pool struct {
 	maxIdle     int
 	bufSize     int
 	breaker     *breaker.Breaker
+	dialFn      func(ctx context.Context) (net.Conn, error)
 
 	mu     sync.Mutex
 	idle   []*upConn
@@ -86,6 +87,10 @@ type PoolConfig struct {
 	// Breaker, when set, bounds the service's open connections
 	// (max_connections) and dials in progress (max_pending).
 	Breaker *breaker.Breaker
+	// Dial, when set, opens the pool's connections instead of a TCP (and
+	// TLS) dial to the address: a mesh service's are tunnels to the
+	// endpoint's sidecar. ctx carries the dial's deadline.
+	Dial func(ctx context.Context) (net.Conn, error)
 }
 
 // NewPool returns a pool of connections to addr.
@@ -96,7 +101,7 @@ func NewPool(addr string, cfg PoolConfig) *Pool {
 		cfg.BufSize = upstreamHeadLimits.MaxHeaderBytes
 	}
 	return &Pool{addr: addr, tls: cfg.TLS, dialTimeout: cfg.DialTimeout,
-		idleTimeout: cfg.IdleTimeout, maxIdle: cfg.MaxIdle, bufSize: cfg.BufSize, breaker: cfg.Breaker}
+		idleTimeout: cfg.IdleTimeout, maxIdle: cfg.MaxIdle, bufSize: cfg.BufSize, breaker: cfg.Breaker, dialFn: cfg.Dial}
 }
 
 // get returns an idle connection, or dials a new one that must be up by
@@ -154,6 +159,9 @@ func (p *Pool) dial(deadline time.Time) (*upConn, error) {
 
 // connect opens a connection, TLS included.
 func (p *Pool) connect(deadline time.Time) (*upConn, error) {
+	if p.dialFn != nil {
+		return p.connectWith(deadline)
+	}
 	d := net.Dialer{Timeout: p.dialTimeout, Deadline: deadline, KeepAlive: 30 * time.Second}
 	c, err := d.Dial("tcp", p.addr)
 	if err != nil {
@@ -172,6 +180,23 @@ func (p *Pool) connect(deadline time.Time) (*upConn, error) {
 			return nil, err
 		}
 		c = tc
+	}
+	return &upConn{Conn: c, br: h1.NewReader(c, p.bufSize), bw: bufio.NewWriterSize(c, 4096), pool: p}, nil
+}
+
+// connectWith opens a connection with the pool's Dial, bounded by the
+// dial timeout and deadline.
+func (p *Pool) connectWith(deadline time.Time) (*upConn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), p.dialTimeout)
+	defer cancel()
+	if !deadline.IsZero() {
+		var cancelDeadline context.CancelFunc
+		ctx, cancelDeadline = context.WithDeadline(ctx, deadline)
+		defer cancelDeadline()
+	}
+	c, err := p.dialFn(ctx)
+	if err != nil {
+		return nil, err
 	}
 	return &upConn{Conn: c, br: h1.NewReader(c, p.bufSize), bw: bufio.NewWriterSize(c, 4096), pool: p}, nil
 }

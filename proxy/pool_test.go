@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"context"
+	"errors"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -91,4 +93,30 @@ func TestPoolKeepsLiveIdleConnections(t *testing.T) {
 		t.Errorf("the pool dropped a live idle connection")
 	}
 	again.Close()
+}
+
+// TestPoolDial: a pool with its own Dial (a mesh service's tunnels) opens
+// its connections with it, within the dial timeout, never by TCP.
+func TestPoolDial(t *testing.T) {
+	var dials int
+	var hadDeadline bool
+	p := NewPool("10.255.255.1:9", PoolConfig{DialTimeout: time.Second, Dial: func(ctx context.Context) (net.Conn, error) {
+		dials++
+		_, hadDeadline = ctx.Deadline()
+		a, b := net.Pipe()
+		t.Cleanup(func() { a.Close(); b.Close() })
+		return a, nil
+	}})
+	uc, err := p.get(time.Time{}, time.Now())
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	if dials != 1 || !hadDeadline {
+		t.Errorf("got %d dials (deadline %v), want 1 with the dial timeout as deadline", dials, hadDeadline)
+	}
+	uc.Close()
+	p.dialFn = func(context.Context) (net.Conn, error) { return nil, errors.New("no tunnel") }
+	if _, err := p.get(time.Time{}, time.Now()); err == nil || err.Error() != "no tunnel" {
+		t.Errorf("a failing Dial: got %v, want its error", err)
+	}
 }

@@ -41,7 +41,7 @@ func (c *conn) serveRequest(snap *Snapshot, lc *ListenerConfig) bool {
 	svc := be.Service
 	c.rec.Stats = be.Stats
 	var fe *flow.Error
-	if svc.Protocol == HTTP1 {
+	if svc.Protocol == HTTP1 || (svc.Mesh && req.Upgrade != nil) {
 		fe = c.forwardH1(snap, lc, route, svc, start)
 	} else {
 		fe = c.forwardH2(snap, lc, route, svc, start)

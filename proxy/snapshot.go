@@ -169,6 +169,11 @@ type Service struct {
 	// RT forwards every request to an h2c, h2 or grpc service; an http1
 	// service needs none, as its requests go over its endpoints' pools.
 	RT http.RoundTripper
+	// Mesh marks a service reached over the mesh (RT is the mesh's
+	// transport). An HTTP/1.1 upgrade request to it (WebSocket) goes
+	// through its endpoints' pools instead, whose connections are tunnels
+	// (PoolConfig.Dial), and the upgraded stream rides the tunnel.
+	Mesh bool
 	// pools maps each endpoint to its HTTP/1.1 connection pool, which
 	// carries every request to an http1 service (see tryPool).
 	pools atomic.Pointer[map[*balancer.Endpoint]*Pool]

@@ -126,8 +126,9 @@ func completeSnippet(block []byte) ([]byte, error) {
 }
 
 // TestReadmeMatchesTheProject checks that the README's two set-up commands
-// are the ones the project runs (the example and the CI test command) and
-// that the config the quick start shows is the example's config.
+// are the ones the project runs (pylon up on the example app, whose run a
+// test in this package checks too, and the CI test command) and that the
+// gateway config the README shows is examples/gateway's.
 func TestReadmeMatchesTheProject(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -142,7 +143,7 @@ func TestReadmeMatchesTheProject(t *testing.T) {
 		cmd, _, _ := strings.Cut(l, "#")
 		cmds = append(cmds, strings.TrimSpace(cmd))
 	}
-	want := []string{"go run ./examples/gateway", "go test ./..."}
+	want := []string{"go run ./cmd/pylon up -f examples/shop/app.yaml", "go test ./..."}
 	if strings.Join(cmds, "\n") != strings.Join(want, "\n") {
 		t.Errorf("README's set-up commands are %q, want %q", cmds, want)
 	}

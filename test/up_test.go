@@ -51,19 +51,29 @@ type up struct {
 	err    error
 	web    string // the gateway listener's address
 	admin  string
-	appDir string
+	data   string // the data directory
 }
 
 // startUp writes app (with $UPSTREAM, $WEB as placeholders) to a temp
 // dir and runs `pylon up -f` on it until it says the app is running.
 func startUp(t *testing.T, app string) *up {
 	t.Helper()
-	u := &up{t: t, out: &syncBuffer{}, errb: &syncBuffer{}, done: make(chan struct{}), web: freeAddr(t), admin: freeAddr(t), appDir: t.TempDir()}
-	app = strings.NewReplacer("$UPSTREAM", buildUpstream(t), "$WEB", u.web).Replace(app)
-	if err := os.WriteFile(filepath.Join(u.appDir, "app.yaml"), []byte(app), 0o600); err != nil {
+	dir, web := t.TempDir(), freeAddr(t)
+	app = strings.NewReplacer("$UPSTREAM", buildUpstream(t), "$WEB", web).Replace(app)
+	if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(app), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	u.cmd = exec.Command(pylonBin, "up", "-f", filepath.Join(u.appDir, "app.yaml"), "--listen", freeAddr(t), "--admin", u.admin)
+	u := runUp(t, filepath.Join(dir, "app.yaml"), filepath.Join(dir, ".pylon"), 60*time.Second)
+	u.web = web
+	return u
+}
+
+// runUp runs `pylon up -f file --data data` on free control plane ports
+// until it says the app is running.
+func runUp(t *testing.T, file, data string, wait time.Duration) *up {
+	t.Helper()
+	u := &up{t: t, out: &syncBuffer{}, errb: &syncBuffer{}, done: make(chan struct{}), admin: freeAddr(t), data: data}
+	u.cmd = exec.Command(pylonBin, "up", "-f", file, "--data", data, "--listen", freeAddr(t), "--admin", u.admin)
 	u.cmd.Stdout, u.cmd.Stderr = u.out, u.errb
 	if err := u.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -81,7 +91,7 @@ func startUp(t *testing.T, app string) *up {
 			t.Logf("pylon up stdout:\n%s\nstderr:\n%s", u.out, u.errb)
 		}
 	})
-	waitFor(t, 60*time.Second, "pylon up to say the app is running", func() bool {
+	waitFor(t, wait, "pylon up to say the app is running", func() bool {
 		select {
 		case <-u.done:
 			t.Fatalf("pylon up exited: %v\n%s\n%s", u.err, u.out, u.errb)
@@ -107,7 +117,7 @@ func (u *up) pids() map[string]int {
 
 // health is what the registry says of an instance.
 func (u *up) health(instance string) string {
-	tok, err := os.ReadFile(filepath.Join(u.appDir, ".pylon", "admin.token"))
+	tok, err := os.ReadFile(filepath.Join(u.data, "admin.token"))
 	if err != nil {
 		return ""
 	}

@@ -1,0 +1,88 @@
+package test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// TestShopApp runs the README's first command, pylon up on the example
+// shop, and uses the shop as its README says: products through the
+// gateway and the mesh (storefront -> catalog over gRPC), an order
+// (storefront -> orders -> catalog, inventory and Redis), the canary split,
+// the live feed over WebSocket; then Ctrl-C shuts it all down cleanly.
+// The shop's own gateway listener, 127.0.0.1:8080, must be free.
+func TestShopApp(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		startRedis(t) // skips, or fails when CI requires Redis: the shop runs without it, this test does not
+	}
+	u := runUp(t, "../examples/shop/app.yaml", filepath.Join(t.TempDir(), "data"), 4*time.Minute)
+	const web = "http://127.0.0.1:8080"
+
+	code, b := body(web + "/api/products")
+	if code != http.StatusOK || !strings.Contains(b, `"id":"mug"`) {
+		t.Fatalf("GET /api/products: %d %s", code, b)
+	}
+
+	ctx := testContext(t, 30*time.Second)
+	feed, _, err := websocket.Dial(ctx, "ws://127.0.0.1:8080/feed", nil)
+	if err != nil {
+		t.Fatalf("dial the feed through the gateway: %v", err)
+	}
+	defer feed.CloseNow()
+	if _, hello, err := feed.Read(ctx); err != nil || !strings.Contains(string(hello), "hello") {
+		t.Fatalf("the feed's first message: %s, %v", hello, err)
+	}
+
+	// inventory-2 fails a fifth of its requests on purpose, and an order
+	// (a POST) is not retried: try a few.
+	var order string
+	for range 10 {
+		resp, err := http.Post(web+"/api/orders", "application/json", strings.NewReader(`{"sku": "mug", "qty": 1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Order struct{ ID string } `json:"order"`
+		}
+		json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusCreated {
+			order = got.Order.ID
+			break
+		}
+	}
+	if order == "" {
+		t.Fatal("no order was placed in 10 tries")
+	}
+	waitFor(t, 10*time.Second, "the order to arrive on the feed", func() bool {
+		rctx, cancel := context.WithTimeout(ctx, 6*time.Second)
+		defer cancel()
+		_, msg, err := feed.Read(rctx)
+		return err == nil && strings.Contains(string(msg), order)
+	})
+
+	versions := map[string]int{}
+	for range 100 {
+		resp, err := http.Get(web + "/api/products/mug")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		versions[resp.Header.Get("X-Storefront-Version")]++
+	}
+	if versions["v1"] < 70 || versions["v2"] < 1 || versions["v1"]+versions["v2"] != 100 {
+		t.Errorf("100 requests went to storefront versions %v, want about 90 v1 and 10 v2", versions)
+	}
+
+	if code := u.stop(); code != 0 {
+		t.Errorf("pylon up exited %d after Ctrl-C, want 0 (a clean shutdown)\n%s", code, u.errb)
+	}
+}

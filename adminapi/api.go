@@ -45,6 +45,8 @@ type Options struct {
 	Nodes func(ctx context.Context) (any, error)
 	// Status describes this replica (GET /v1/status).
 	Status func() any
+	// App is the app pylon up runs; nil for pylon control.
+	App    App
 	Logger *slog.Logger
 }
 

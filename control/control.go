@@ -57,6 +57,9 @@ type Options struct {
 	// Hosts are extra DNS names or IPs data planes use to reach
 	// ControlAddr, added to its serving certificate.
 	Hosts []string
+	// App, when set, is the app `pylon up` runs under this control plane,
+	// served at /v1/app.
+	App adminapi.App
 	// Logger gets the control plane's log lines.
 	Logger *slog.Logger
 }

@@ -72,7 +72,7 @@ func (r *replica) serve(ctx context.Context, cancel context.CancelFunc) error {
 		return fmt.Errorf("--admin %s: %w", r.opts.AdminAddr, err)
 	}
 	api := adminapi.Handler(adminapi.Options{Store: r.st, Tokens: r.tokens, CA: r.ca, Registry: r.reg,
-		Nodes: func(ctx context.Context) (any, error) { return r.nodes.list(ctx) }, Status: r.status, Logger: r.log})
+		Nodes: func(ctx context.Context) (any, error) { return r.nodes.list(ctx) }, Status: r.status, App: r.opts.App, Logger: r.log})
 
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup

@@ -43,15 +43,15 @@ func buildUpstream(t *testing.T) string {
 
 // up is a running `pylon up`.
 type up struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	errb   *syncBuffer
-	done   chan struct{}
-	err    error
-	web    string // the gateway listener's address
-	admin  string
-	data   string // the data directory
+	t     *testing.T
+	cmd   *exec.Cmd
+	out   *syncBuffer
+	errb  *syncBuffer
+	done  chan struct{}
+	err   error
+	web   string // the gateway listener's address
+	admin string
+	data  string // the data directory
 }
 
 // startUp writes app (with $UPSTREAM, $WEB as placeholders) to a temp

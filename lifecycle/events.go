@@ -1,18 +1,13 @@
 package lifecycle
 
 import (
+	"github.com/pylon-mesh/pylon/adminapi"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/pylon-mesh/pylon/supervise"
 )
-
-// Event is something that happened to a process of the app.
-type Event struct {
-	Time    time.Time `json:"time"`
-	Process string    `json:"process"`
-	Message string    `json:"message"`
-}
 
 // maxEvents bounds the events kept.
 const maxEvents = 1000
@@ -22,20 +17,27 @@ type eventLog struct {
 	sink supervise.Sink
 
 	mu     sync.Mutex
-	events []Event
+	events []adminapi.Event
 }
 
 // add records a supervisor's event.
 func (l *eventLog) add(e supervise.Event) {
-	l.record(Event{Time: e.Time, Process: e.Name, Message: e.String()})
+	l.record(adminapi.Event{Time: e.Time, Process: e.Name, Message: e.String()})
 }
 
 // note records an event of this run's own about process.
 func (l *eventLog) note(process, msg string) {
-	l.record(Event{Time: time.Now(), Process: process, Message: process + ": " + msg})
+	l.record(adminapi.Event{Time: time.Now(), Process: process, Message: process + ": " + msg})
 }
 
-func (l *eventLog) record(e Event) {
+// list returns the events kept, oldest first.
+func (l *eventLog) list() []adminapi.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.events)
+}
+
+func (l *eventLog) record(e adminapi.Event) {
 	l.mu.Lock()
 	if len(l.events) == maxEvents {
 		l.events = append(l.events[:0], l.events[1:]...)

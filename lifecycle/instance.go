@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pylon-mesh/pylon/appfile"
@@ -29,6 +30,8 @@ type instance struct {
 
 	app, sidecar *supervise.Supervisor
 	health       healthTrack
+	// starts counts the starts of the app and of the sidecar.
+	appStarts, sidecarStarts atomic.Int32
 }
 
 // sidecarName is the log prefix of an instance's sidecar.

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pylon-mesh/pylon/appfile"
@@ -48,11 +49,14 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Backoff tunes crash restarts (zero: supervise's defaults).
 	Backoff supervise.Options
+	// StopHint says how to stop the app, in the line saying it runs;
+	// default "Ctrl-C stops it".
+	StopHint string
 }
 
 func (o *Options) defaults() error {
 	if o.DataDir == "" {
-		o.DataDir = filepath.Join(o.App.Dir, ".pylon")
+		o.DataDir = DataDir(o.App.Dir)
 	}
 	o.ControlAddr = cmp.Or(o.ControlAddr, control.DefaultControlAddr)
 	o.AdminAddr = cmp.Or(o.AdminAddr, control.DefaultAdminAddr)
@@ -87,8 +91,13 @@ type platform struct {
 	tokens map[string]string // join token per service, and for the gateway
 
 	mu        sync.Mutex
-	instances []*instance // in start order
+	instances []*instance       // in start order
+	next      map[string]int    // the highest instance number used, per service
+	health    map[string]string // the registry's health per instance, as last read
 	gateway   *supervise.Supervisor
+	gwStarts  atomic.Int32
+	// ops serializes the operations on instances (scale, restart, stop).
+	ops sync.Mutex
 }
 
 // gatewayService is the service name of the gateway's join token.
@@ -101,16 +110,16 @@ func Run(ctx context.Context, o Options) error {
 	if err := o.defaults(); err != nil {
 		return err
 	}
-	notes, err := preflight(&o)
-	if err != nil {
-		return err
-	}
-	dir, err := openDataDir(o.DataDir)
+	dir, err := openDataDir(o.DataDir, o.AdminAddr)
 	if err != nil {
 		return err
 	}
 	defer dir.close()
-	p := &platform{o: o, logs: supervise.NewBuffer(1000), tokens: map[string]string{}}
+	notes, err := preflight(&o)
+	if err != nil {
+		return err
+	}
+	p := &platform{o: o, logs: supervise.NewBuffer(1000), tokens: map[string]string{}, next: map[string]int{}}
 	p.out = supervise.Tee(supervise.NewPrinter(o.Out, 0, o.Color), p.logs)
 	p.events = &eventLog{sink: p.out}
 	for _, n := range notes {
@@ -121,12 +130,12 @@ func Run(ctx context.Context, o Options) error {
 	defer stopControl()
 	controlDone := make(chan error, 1)
 	go func() {
-		controlDone <- control.Run(cctx, control.Options{DataDir: o.DataDir, ControlAddr: o.ControlAddr, AdminAddr: o.AdminAddr,
+		controlDone <- control.Run(cctx, control.Options{DataDir: o.DataDir, ControlAddr: o.ControlAddr, AdminAddr: o.AdminAddr, App: p,
 			Logger: slog.New(slog.NewJSONHandler(&lineWriter{name: "control", sink: p.out}, &slog.HandlerOptions{Level: level(o.LogLevel)}))})
 	}()
 	err = p.start(ctx, controlDone)
 	if err == nil {
-		p.say("%s is running; Ctrl-C stops it", o.AppFile)
+		p.say("%s is running; %s", o.AppFile, cmp.Or(o.StopHint, "Ctrl-C stops it"))
 		err = p.monitor(ctx, controlDone)
 	}
 	clean := p.shutdown()
@@ -214,7 +223,9 @@ func (p *platform) start(ctx context.Context, controlDone <-chan error) error {
 	}
 	// The first instance of each service first: the others start once it
 	// is healthy, so a command that builds (go run) builds once, not once
-	// per replica at the same time.
+	// per replica at the same time. Operations from the API wait.
+	p.ops.Lock()
+	defer p.ops.Unlock()
 	for _, first := range []bool{true, false} {
 		for i := range p.o.App.Services {
 			svc := &p.o.App.Services[i]

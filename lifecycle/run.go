@@ -28,6 +28,7 @@ func (p *platform) startInstance(svc *appfile.Service, n int) error {
 	opts := p.o.Backoff
 	opts.OnEvent = func(e supervise.Event) {
 		if e.Kind == supervise.Started {
+			in.appStarts.Add(1)
 			p.mu.Lock()
 			in.health.restarted(e.Time)
 			p.mu.Unlock()
@@ -38,7 +39,12 @@ func (p *platform) startInstance(svc *appfile.Service, n int) error {
 		return fmt.Errorf("start %s: %w", in.name, err)
 	}
 	sopts := p.o.Backoff
-	sopts.OnEvent = p.events.add
+	sopts.OnEvent = func(e supervise.Event) {
+		if e.Kind == supervise.Started {
+			in.sidecarStarts.Add(1)
+		}
+		p.events.add(e)
+	}
 	spec := in.sidecarSpec(p.o.Pylon, p.o.ControlAddr, p.tokens[svc.Name], p.o.LogLevel)
 	if in.sidecar, err = supervise.Supervise(spec, p.out, sopts); err != nil {
 		in.app.Stop(context.Background())
@@ -46,8 +52,21 @@ func (p *platform) startInstance(svc *appfile.Service, n int) error {
 	}
 	p.mu.Lock()
 	p.instances = append(p.instances, in)
+	p.next[svc.Name] = max(p.next[svc.Name], n)
 	p.mu.Unlock()
 	return nil
+}
+
+// stopInstance stops an instance, its sidecar first (it deregisters, so
+// callers stop choosing it, and drains), then its app, and forgets it. It
+// reports whether neither needed SIGKILL.
+func (p *platform) stopInstance(in *instance) bool {
+	clean := in.sidecar.Stop(context.Background())
+	clean = in.app.Stop(context.Background()) && clean
+	p.mu.Lock()
+	p.instances = slices.DeleteFunc(p.instances, func(x *instance) bool { return x == in })
+	p.mu.Unlock()
+	return clean
 }
 
 // startGateway starts `pylon gateway` under the control plane: it serves
@@ -61,7 +80,12 @@ func (p *platform) startGateway(ctx context.Context) error {
 		return err
 	}
 	opts := p.o.Backoff
-	opts.OnEvent = p.events.add
+	opts.OnEvent = func(e supervise.Event) {
+		if e.Kind == supervise.Started {
+			p.gwStarts.Add(1)
+		}
+		p.events.add(e)
+	}
 	spec := supervise.Spec{Name: gatewayService, Path: p.o.Pylon, StopTimeout: sidecarDrain + 5*time.Second,
 		Args: []string{"gateway", "--control", p.o.ControlAddr, "--join-token", p.tokens[gatewayService], "--node-id", gatewayService,
 			"--admin", admin, "--access-log", "off", "--log-level", p.o.LogLevel, "--drain-timeout", sidecarDrain.String()}}
@@ -211,6 +235,7 @@ func (p *platform) monitor(ctx context.Context, controlDone <-chan error) error 
 		}
 		now := time.Now()
 		p.mu.Lock()
+		p.health = health
 		var replace []*instance
 		var why []string
 		for _, in := range p.instances {

@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -106,13 +107,17 @@ var startedRE = regexp.MustCompile(`(?m)\| (\S+): started \(pid (\d+)\)$`)
 
 // pids returns the pid of every process the run has started, by name (the
 // latest start of each).
-func (u *up) pids() map[string]int {
-	out := map[string]int{}
-	for _, m := range startedRE.FindAllStringSubmatch(u.out.String(), -1) {
+func (u *up) pids() map[string]int { return pidsIn(u.out.String()) }
+
+// pidsIn reads from pylon up's output the pid of every process it
+// started, by name (the latest start of each).
+func pidsIn(out string) map[string]int {
+	pids := map[string]int{}
+	for _, m := range startedRE.FindAllStringSubmatch(out, -1) {
 		pid, _ := strconv.Atoi(m[2])
-		out[m[1]] = pid
+		pids[m[1]] = pid
 	}
-	return out
+	return pids
 }
 
 // health is what the registry says of an instance.
@@ -277,4 +282,151 @@ func TestUpRefusesToStart(t *testing.T) {
 // TestUpDocFlags checks docs/up.md's flag table against `pylon up -h`.
 func TestUpDocFlags(t *testing.T) {
 	checkFlagTable(t, "../docs/up.md", "## `pylon up` flags", "up")
+}
+
+// api calls the admin API of the running app.
+func (u *up) api(method, path, body string) (int, string) {
+	u.t.Helper()
+	tok, err := os.ReadFile(filepath.Join(u.data, "admin.token"))
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	req, _ := http.NewRequest(method, "http://"+u.admin+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		u.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// instances returns the app's running instances of service, by name.
+func (u *up) instances(service string) []string {
+	_, b := u.api(http.MethodGet, "/v1/app/processes", "")
+	var list struct {
+		Items []struct{ Name, Service, Kind string }
+	}
+	json.Unmarshal([]byte(b), &list)
+	var out []string
+	for _, p := range list.Items {
+		if p.Service == service && p.Kind == "app" {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// TestUpOperations: scale a service up, restart it rolling under load
+// with no failed request, stop one instance, all through the admin API
+// pylon ctl uses.
+func TestUpOperations(t *testing.T) {
+	u := startUp(t, upApp)
+	base := "http://" + u.web + "/orders/1"
+	waitFor(t, 10*time.Second, "the gateway to reach orders", func() bool { return servedBy(base, "orders-1") })
+
+	if code, b := u.api(http.MethodPost, "/v1/app/scale", `{"service": "orders", "replicas": 3}`); code != http.StatusOK {
+		t.Fatalf("scale: %d %s", code, b)
+	}
+	waitFor(t, 15*time.Second, "orders-3 to take traffic", func() bool { return servedBy(base, "orders-3") })
+
+	stop := make(chan struct{})
+	var total, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if code, _ := body(base); code != http.StatusOK {
+					failed.Add(1)
+				}
+				total.Add(1)
+			}
+		})
+	}
+	before := u.pids()
+	if code, b := u.api(http.MethodPost, "/v1/app/restart", `{"service": "orders"}`); code != http.StatusOK {
+		t.Errorf("restart: %d %s", code, b)
+	}
+	close(stop)
+	wg.Wait()
+	if f := failed.Load(); f != 0 || total.Load() == 0 {
+		t.Errorf("%d of %d GETs through the gateway failed during the rolling restart", f, total.Load())
+	}
+	got := u.instances("orders")
+	if want := []string{"orders-4", "orders-5", "orders-6"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("after the rolling restart the instances are %v, want %v", got, want)
+	}
+	for _, name := range []string{"orders-1", "orders-2", "orders-3"} {
+		if err := syscall.Kill(before[name], 0); err == nil {
+			t.Errorf("%s (pid %d) still runs after the rolling restart", name, before[name])
+		}
+	}
+
+	if code, b := u.api(http.MethodPost, "/v1/app/stop", `{"instance": "orders-4"}`); code != http.StatusOK {
+		t.Errorf("stop: %d %s", code, b)
+	}
+	if got := u.instances("orders"); strings.Join(got, ",") != "orders-5,orders-6" {
+		t.Errorf("after stopping orders-4 the instances are %v", got)
+	}
+	if code, _ := u.api(http.MethodPost, "/v1/app/stop", `{"instance": "orders-4"}`); code != http.StatusNotFound {
+		t.Errorf("stopping a stopped instance: got %d, want 404", code)
+	}
+	if code, _ := u.api(http.MethodPost, "/v1/app/scale", `{"service": "orders", "replicas": 65}`); code != http.StatusBadRequest {
+		t.Errorf("scaling to 65: got %d, want 400", code)
+	}
+	_, events := u.api(http.MethodGet, "/v1/app/events", "")
+	for _, want := range []string{"scaling from 2 to 3 instances", "rolling restart of 3 instances", "orders-4: stopping: asked to"} {
+		if !strings.Contains(events, want) {
+			t.Errorf("the events do not say %q", want)
+		}
+	}
+	t.Logf("%d GETs during the rolling restart, none failed", total.Load())
+}
+
+// TestUpDetached: pylon up -d returns once the app runs, which keeps
+// running in the background until pylon down stops it, leaving nothing
+// behind.
+func TestUpDetached(t *testing.T) {
+	dir, web := t.TempDir(), freeAddr(t)
+	app := strings.NewReplacer("$UPSTREAM", buildUpstream(t), "$WEB", web).Replace(upApp)
+	file := filepath.Join(dir, "app.yaml")
+	os.WriteFile(file, []byte(app), 0o600)
+	data, admin := filepath.Join(dir, "data"), freeAddr(t)
+	code, stdout, stderr := runPylon(t, "up", "-d", "-f", file, "--data", data, "--listen", freeAddr(t), "--admin", admin)
+	t.Cleanup(func() { exec.Command(pylonBin, "down", "-f", file, "--data", data).Run() })
+	if code != 0 || !strings.Contains(stdout, "is running; stop it with pylon down -f "+file) || !strings.Contains(stdout, "runs in the background") {
+		t.Fatalf("pylon up -d: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !servedBy("http://"+web+"/orders/1", "orders-1") && !servedBy("http://"+web+"/orders/1", "orders-2") {
+		t.Error("the detached app does not answer through its gateway")
+	}
+	code, _, stderr = runPylon(t, "up", "-f", file, "--data", data, "--listen", freeAddr(t), "--admin", freeAddr(t))
+	if code != 1 || !strings.Contains(stderr, "already running this app") {
+		t.Errorf("a second pylon up: exit %d, stderr %q; want 1 and that it already runs", code, stderr)
+	}
+	log, _ := os.ReadFile(filepath.Join(data, "up.log"))
+	pids := pidsIn(string(log))
+	code, stdout, stderr = runPylon(t, "down", "-f", file, "--data", data)
+	if code != 0 || !strings.Contains(stdout, "stopped") {
+		t.Errorf("pylon down: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	for name, pid := range pids {
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Errorf("%s (pid %d) still runs after pylon down", name, pid)
+		}
+	}
+	if len(pids) != 5 {
+		t.Errorf("the log names processes %v, want 5", pids)
+	}
+	code, _, stderr = runPylon(t, "down", "-f", file, "--data", data)
+	if code != 1 || !strings.Contains(stderr, "no pylon up runs") {
+		t.Errorf("pylon down of a stopped app: exit %d, stderr %q", code, stderr)
+	}
 }

@@ -1,9 +1,10 @@
 // Package adminapi is the control plane's REST/JSON admin API under /v1:
 // config resources (list, get, create, replace, delete, watch, and apply of
-// a whole document), registered instances, tokens, certificates and the
-// data planes connected to this replica. Every request needs a bearer
-// token; every error is a JSON body with a stable code and the request ID.
-// GET /v1/openapi.json describes it all.
+// a whole document), registered instances, tokens, certificates, the
+// data planes connected to this replica and, under pylon up, the app's
+// processes, events and logs and the operations on them (/v1/app). Every
+// request needs a bearer token; every error is a JSON body with a stable
+// code and the request ID. GET /v1/openapi.json describes it all.
 package adminapi
 
 import (
@@ -81,6 +82,12 @@ func Handler(opts Options) http.Handler {
 	mux.HandleFunc("GET /v1/certs", a.certs)
 	mux.HandleFunc("POST /v1/certs/rotate", a.rotate)
 	mux.HandleFunc("GET /v1/nodes", a.nodes)
+	mux.HandleFunc("GET /v1/app/processes", a.withApp(a.processes))
+	mux.HandleFunc("GET /v1/app/events", a.withApp(a.events))
+	mux.HandleFunc("GET /v1/app/logs/{name}", a.withApp(a.logs))
+	mux.HandleFunc("POST /v1/app/scale", a.withApp(a.scale))
+	mux.HandleFunc("POST /v1/app/restart", a.withApp(a.restart))
+	mux.HandleFunc("POST /v1/app/stop", a.withApp(a.stop))
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.Status()) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusNotFound, CodeNotFound, "no such API path; see /v1/openapi.json")

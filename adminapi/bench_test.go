@@ -3,8 +3,11 @@ package adminapi_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pylon-mesh/pylon/adminapi"
 )
 
 // BenchmarkAPI measures requests served in-process (no network): the
@@ -40,5 +43,24 @@ func BenchmarkAPI(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkAppLogs measures a tail of 1000 log lines served in-process:
+// encoded and flushed line by line.
+func BenchmarkAppLogs(b *testing.B) {
+	h, app := newAppHarness(b)
+	for i := range 1000 {
+		app.write(adminapi.LogLine{Time: t0, Process: "orders-1", Stream: "stdout", Text: "GET /orders/" + strconv.Itoa(i) + " 200 1.2ms"})
+	}
+	req := httptest.NewRequest("GET", "/v1/app/logs/orders-1?tail=1000", nil)
+	req.Header.Set("Authorization", "Bearer "+h.admin)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.api.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("got status %d", rec.Code)
+		}
 	}
 }

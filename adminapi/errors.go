@@ -20,6 +20,7 @@ const (
 	CodeInvalidConfig    = "invalid_config"     // 422: the write would leave an invalid config
 	CodeUnauthenticated  = "unauthenticated"    // 401: missing, unknown or revoked token
 	CodeNotFound         = "not_found"          // 404: no such resource or path
+	CodeNoApp            = "no_app"             // 404: /v1/app on a control plane that runs no app (only pylon up does)
 	CodeMethodNotAllowed = "method_not_allowed" // 405
 	CodeExists           = "already_exists"     // 409: create of an existing resource
 	CodeConflict         = "conflict"           // 409: another write got in first; read and retry

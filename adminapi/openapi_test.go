@@ -257,6 +257,14 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Token", jointoken.Token{}},
 		{"Certs", adminapi.Certs{}},
 		{"Root", adminapi.Root{}},
+		{"ProcessList", adminapi.ProcessList{}},
+		{"Process", adminapi.Process{}},
+		{"EventList", adminapi.EventList{}},
+		{"Event", adminapi.Event{}},
+		{"LogLine", adminapi.LogLine{}},
+		{"ScaleRequest", adminapi.ScaleRequest{}},
+		{"RestartRequest", adminapi.RestartRequest{}},
+		{"StopRequest", adminapi.StopRequest{}},
 	}
 	doc := loadDoc(t)
 	for _, tc := range tests {

@@ -1,6 +1,7 @@
 package adminapi_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -59,13 +60,20 @@ func (d *openapiDoc) checkBody(t testing.TB, op operation, status int, contentTy
 		t.Errorf("%s: status %d with %s: the document has no schema for it", op.OperationID, status, mediaType)
 		return
 	}
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		t.Errorf("%s: status %d: body is not JSON: %v", op.OperationID, status, err)
-		return
+	docs := [][]byte{body}
+	if mediaType == "application/x-ndjson" {
+		// The schema is each line's.
+		docs = bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n"))
 	}
-	for _, p := range d.validate(s, v, "$") {
-		t.Errorf("%s: status %d: body does not match the documented schema: %s", op.OperationID, status, p)
+	for i, doc := range docs {
+		var v any
+		if err := json.Unmarshal(doc, &v); err != nil {
+			t.Errorf("%s: status %d: body (line %d) is not JSON: %v", op.OperationID, status, i+1, err)
+			continue
+		}
+		for _, p := range d.validate(s, v, "$") {
+			t.Errorf("%s: status %d: body (line %d) does not match the documented schema: %s", op.OperationID, status, i+1, p)
+		}
 	}
 }
 

@@ -153,22 +153,8 @@ func Run(ctx context.Context, o Options) error {
 // and every fixed address is free. An optional service whose command
 // cannot run is left out, said in notes.
 func preflight(o *Options) (notes []string, err error) {
-	var problems []string
-	var missing []string
-	for _, s := range o.App.Services {
-		err := supervise.Check(supervise.Spec{Name: s.Name, Path: s.Command[0], Dir: s.Dir})
-		switch {
-		case err == nil:
-		case s.Optional:
-			missing = append(missing, s.Name)
-			notes = append(notes, fmt.Sprintf("%s is left out (optional: true): %v; install %s to run it", s.Name, err, s.Command[0]))
-		default:
-			problems = append(problems, fmt.Sprintf("service %s: %v", s.Name, err))
-		}
-	}
-	if len(missing) > 0 {
-		o.App = leaveOut(o.App, missing)
-	}
+	app, notes, problems := checkCommands(o.App)
+	o.App = app
 	addrs := [][2]string{{o.ControlAddr, "the control plane's address"}, {o.AdminAddr, "the admin API's address"}}
 	if g := o.App.Gateway; g != nil {
 		for _, l := range g.Listeners {
@@ -184,6 +170,28 @@ func preflight(o *Options) (notes []string, err error) {
 		return nil, fmt.Errorf("%s cannot start:\n  %s", o.AppFile, strings.Join(problems, "\n  "))
 	}
 	return notes, nil
+}
+
+// checkCommands checks that every service's command can run. It returns
+// app with the optional services whose command cannot run left out, the
+// notes saying so, and the problems of the others.
+func checkCommands(app *appfile.App) (_ *appfile.App, notes, problems []string) {
+	var missing []string
+	for _, s := range app.Services {
+		err := supervise.Check(supervise.Spec{Name: s.Name, Path: s.Command[0], Dir: s.Dir})
+		switch {
+		case err == nil:
+		case s.Optional:
+			missing = append(missing, s.Name)
+			notes = append(notes, fmt.Sprintf("%s is left out (optional: true): %v; install %s to run it", s.Name, err, s.Command[0]))
+		default:
+			problems = append(problems, fmt.Sprintf("service %s: %v", s.Name, err))
+		}
+	}
+	if len(missing) > 0 {
+		app = leaveOut(app, missing)
+	}
+	return app, notes, problems
 }
 
 // leaveOut returns a copy of app in which the services named run no

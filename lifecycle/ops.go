@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/pylon-mesh/pylon/adminapi"
@@ -144,10 +145,15 @@ func (p *platform) Scale(ctx context.Context, service string, replicas int) erro
 	}
 	p.ops.Lock()
 	defer p.ops.Unlock()
-	running := p.instancesOf(service)
-	p.events.note(service, fmt.Sprintf("scaling from %d to %d instances", len(running), replicas))
+	return p.scaleLocked(svc, replicas)
+}
+
+// scaleLocked scales svc, with p.ops held.
+func (p *platform) scaleLocked(svc *appfile.Service, replicas int) error {
+	running := p.instancesOf(svc.Name)
+	p.events.note(svc.Name, fmt.Sprintf("scaling from %d to %d instances", len(running), replicas))
 	for n := len(running); n < replicas; n++ {
-		if err := p.startInstance(svc, p.nextIndex(service)); err != nil {
+		if err := p.startInstance(svc, p.nextIndex(svc.Name)); err != nil {
 			return err
 		}
 	}
@@ -174,16 +180,22 @@ func (p *platform) Restart(ctx context.Context, service string) error {
 	}
 	p.ops.Lock()
 	defer p.ops.Unlock()
-	old := p.instancesOf(service)
-	p.events.note(service, fmt.Sprintf("rolling restart of %d instances", len(old)))
+	return p.replaceAll(ctx, svc)
+}
+
+// replaceAll replaces the running instances of svc's service with
+// instances of svc, one at a time, with p.ops held.
+func (p *platform) replaceAll(ctx context.Context, svc *appfile.Service) error {
+	old := p.instancesOf(svc.Name)
+	p.events.note(svc.Name, fmt.Sprintf("rolling restart of %d instances", len(old)))
 	for _, in := range old {
-		n := p.nextIndex(service)
+		n := p.nextIndex(svc.Name)
 		if err := p.startInstance(svc, n); err != nil {
 			return err
 		}
-		name := svc.Name + "-" + fmt.Sprint(n)
+		name := svc.Name + "-" + strconv.Itoa(n)
 		if err := p.waitHealthy(ctx, name, max(3*svc.Health.ReplaceAfter, minStartGrace)); err != nil {
-			return fmt.Errorf("rolling restart of %s stopped, %s still runs: %w", service, in.name, err)
+			return fmt.Errorf("rolling restart of %s stopped, %s still runs: %w", svc.Name, in.name, err)
 		}
 		p.events.note(in.name, "stopping: replaced by "+name)
 		p.stopInstance(in)

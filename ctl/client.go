@@ -66,6 +66,31 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // contentType. It returns the body of a 2xx answer; an error answer is an
 // *APIError, and no answer at all an *UnreachableError.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body []byte, contentType string) ([]byte, error) {
+	resp, err := c.send(ctx, method, path, query, body, contentType)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, &UnreachableError{Server: c.Server, Err: fmt.Errorf("read the answer to %s %s: %w", method, path, err)}
+	}
+	return data, nil
+}
+
+// Stream sends a GET of path with query and returns the body of a 2xx
+// answer as it arrives (a stream of newline-delimited JSON, say), for the
+// caller to close. Errors are those of Do; ctx bounds the whole stream.
+func (c *Client) Stream(ctx context.Context, path string, query url.Values) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, http.MethodGet, path, query, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// send sends a request and returns a 2xx answer with its body unread.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body []byte, contentType string) (*http.Response, error) {
 	req, err := c.request(ctx, method, path, query, body, contentType)
 	if err != nil {
 		return nil, err
@@ -78,15 +103,15 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	if err != nil {
 		return nil, &UnreachableError{Server: c.Server, Err: unwrapURLError(err)}
 	}
+	if resp.StatusCode < 300 {
+		return resp, nil
+	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
 		return nil, &UnreachableError{Server: c.Server, Err: fmt.Errorf("read the answer to %s %s: %w", method, path, err)}
 	}
-	if resp.StatusCode >= 300 {
-		return nil, answerError(resp.StatusCode, data)
-	}
-	return data, nil
+	return nil, answerError(resp.StatusCode, data)
 }
 
 func (c *Client) request(ctx context.Context, method, path string, query url.Values, body []byte, contentType string) (*http.Request, error) {

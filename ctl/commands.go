@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // runFunc runs a subcommand with its arguments (flags removed).
@@ -18,7 +19,15 @@ type command struct {
 	args    string
 	summary string
 	setup   func(fs *flag.FlagSet) runFunc
+	// wait is how long the command may take when --timeout is not given:
+	// 0 is DefaultTimeout; unbounded leaves the command no deadline, for it
+	// to bound with the session's timeout what needs bounding.
+	wait time.Duration
 }
+
+// unbounded is the wait of a command that may run until it is
+// interrupted (logs -f).
+const unbounded = -1
 
 // noFlags is the setup of a command without flags of its own.
 func noFlags(run runFunc) func(*flag.FlagSet) runFunc {
@@ -27,15 +36,21 @@ func noFlags(run runFunc) func(*flag.FlagSet) runFunc {
 
 // commands is every subcommand, in the order usage lists them.
 var commands = []*command{
-	{"get", "<kind> [name]", "list resources of a kind, or show one", noFlags(runGet)},
-	{"describe", "<kind> <name>", "show a config resource in full (a service with its instances)", noFlags(runDescribe)},
-	{"apply", "-f FILE [--dry-run]", "write every resource of a config document (-f - reads stdin)", setupApply},
-	{"delete", "<kind> <name>", "delete a config resource (or revoke a token)", noFlags(runDelete)},
-	{"token create", "--service S [--namespace N] [--uses N] [--ttl D] [--admin] [--description D]", "create a token and print only its secret", setupTokenCreate},
-	{"token list", "", "list tokens (same as get tokens)", noFlags(runTokenList)},
-	{"token revoke", "<id>", "revoke a token", noFlags(runTokenRevoke)},
-	{"certs", "[rotate]", "list the trusted CA roots, or rotate to a new root", noFlags(runCerts)},
-	{"nodes", "", "list the data planes connected to the control plane (same as get nodes)", noFlags(runNodes)},
+	{name: "get", args: "<kind> [name]", summary: "list resources of a kind, or show one", setup: noFlags(runGet)},
+	{name: "describe", args: "<kind> <name>", summary: "show a config resource in full (a service with its instances)", setup: noFlags(runDescribe)},
+	{name: "apply", args: "-f FILE [--dry-run]", summary: "write every resource of a config document (-f - reads stdin)", setup: setupApply},
+	{name: "delete", args: "<kind> <name>", summary: "delete a config resource (or revoke a token)", setup: noFlags(runDelete)},
+	{name: "token create", args: "--service S [--namespace N] [--uses N] [--ttl D] [--admin] [--description D]", summary: "create a token and print only its secret", setup: setupTokenCreate},
+	{name: "token list", summary: "list tokens (same as get tokens)", setup: noFlags(runTokenList)},
+	{name: "token revoke", args: "<id>", summary: "revoke a token", setup: noFlags(runTokenRevoke)},
+	{name: "certs", args: "[rotate]", summary: "list the trusted CA roots, or rotate to a new root", setup: noFlags(runCerts)},
+	{name: "nodes", summary: "list the data planes connected to the control plane (same as get nodes)", setup: noFlags(runNodes)},
+	{name: "ps", summary: "list the processes of the app pylon up runs", setup: noFlags(runPs)},
+	{name: "events", args: "[--since D]", summary: "list what happened to the app's processes, oldest first", setup: setupEvents},
+	{name: "logs", args: "<name> [-f] [--tail N]", summary: "print the output of an app's process, instance or service (-f follows it)", setup: setupLogs, wait: unbounded},
+	{name: "scale", args: "<service>=<replicas>", summary: "start or stop instances of an app's service until it has replicas", setup: noFlags(runScale), wait: OperationTimeout},
+	{name: "restart", args: "<service>", summary: "replace an app's service's instances one at a time, each healthy first", setup: noFlags(runRestart), wait: OperationTimeout},
+	{name: "stop", args: "<instance>", summary: "stop one instance of an app for good (one replica fewer)", setup: noFlags(runStop), wait: OperationTimeout},
 }
 
 func lookup(name string) *command {
@@ -67,7 +82,9 @@ Global flags, before or after the command:
   --token T           admin bearer token (env PYLON_TOKEN)
   --token-file F      read the admin token from F
   -o, --output FMT    table, json or yaml (default table)
-  --timeout D         how long the command may take (default 10s)
+  --timeout D         how long the command may take (default 10s; 10m for scale,
+                      restart and stop; for logs -f, how long the stream may
+                      take to open)
 
 Exit codes: 0 success; 1 the server refused or failed the request (or a local
 file could not be read); 2 usage error; 3 the server could not be reached

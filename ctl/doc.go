@@ -1,6 +1,7 @@
 // Package ctl is `pylon ctl`, the command-line client of the control
 // plane's admin API (package adminapi): kubectl-like verbs over config
-// resources, instances, tokens, certificates and connected nodes.
+// resources, instances, tokens, certificates and connected nodes, and
+// docker-compose-like ones over the app `pylon up` runs.
 //
 // The commands:
 //
@@ -13,6 +14,16 @@
 //	pylon ctl certs [rotate]
 //	pylon ctl nodes
 //
+// And, against the app `pylon up` runs (a control plane without one
+// answers no_app):
+//
+//	pylon ctl ps                         its processes: NAME, SERVICE, KIND, PID, HEALTH, RESTARTS
+//	pylon ctl events [--since D]         what happened to them: TIME, PROCESS, MESSAGE
+//	pylon ctl logs NAME [-f] [--tail N]  a process's, instance's or service's output, "name | text"
+//	pylon ctl scale SERVICE=N            start or stop instances until the service has N
+//	pylon ctl restart SERVICE            replace its instances one at a time, each healthy first
+//	pylon ctl stop INSTANCE              stop one instance for good
+//
 // Kinds are listeners (listener), routes (route), services (service, svc),
 // authorization_policies (authorization_policy, authz), instances
 // (instance; the name is the service), tokens (token; the name is the id),
@@ -21,8 +32,10 @@
 // Global flags may come before or after the command: --server (env
 // PYLON_SERVER, default http://127.0.0.1:15000), --token (env PYLON_TOKEN)
 // or --token-file, -o/--output table|json|yaml (default table) and
-// --timeout (default 10s). json and yaml print the API's objects as it
-// answered them.
+// --timeout (default 10s; 10m for scale, restart and stop; for logs -f,
+// how long the stream may take to open). json and yaml print the API's
+// objects as it answered them (logs: one JSON object, or YAML document,
+// per line).
 //
 // Stdout carries only the output asked for, so scripts can parse it: `token
 // create` prints the secret alone on one line. Errors and notes go to

@@ -1,6 +1,7 @@
 package ctl
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,9 @@ import (
 const (
 	DefaultServer  = "http://127.0.0.1:15000"
 	DefaultTimeout = 10 * time.Second
+	// OperationTimeout is --timeout's default for scale, restart and
+	// stop, which wait for instances to start healthy or drain.
+	OperationTimeout = 10 * time.Minute
 )
 
 // globals are the flags every subcommand takes, before or after its name.
@@ -24,6 +28,9 @@ type globals struct {
 	tokenFlag bool
 	output    string
 	timeout   time.Duration
+	// timeoutFlag is whether --timeout was given, which beats a
+	// command's own default.
+	timeoutFlag bool
 }
 
 // newGlobals starts from the defaults and the environment.
@@ -46,7 +53,14 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.tokenFile, "token-file", g.tokenFile, "read the admin token from this file")
 	fs.StringVar(&g.output, "output", g.output, "output format: table, json or yaml")
 	fs.StringVar(&g.output, "o", g.output, "short for --output")
-	fs.DurationVar(&g.timeout, "timeout", g.timeout, "how long the whole command may take")
+	fs.Func("timeout", "how long the whole command may take (default 10s)", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return errors.New("parse error")
+		}
+		g.timeout, g.timeoutFlag = d, true
+		return nil
+	})
 }
 
 // check validates the flag values and resolves the token: --token beats

@@ -43,6 +43,12 @@ type node struct {
 
 func newServer(t *testing.T) *testServer {
 	t.Helper()
+	return newServerWith(t, nil)
+}
+
+// newServerWith is newServer whose API serves app under /v1/app.
+func newServerWith(t *testing.T, app adminapi.App) *testServer {
+	t.Helper()
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bolt.Options{NoSync: true})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
@@ -60,6 +66,7 @@ func newServer(t *testing.T) *testServer {
 			return []node{{ID: "gw-1", Kind: "gateway", Identity: "spiffe://pylon.local/ns/default/svc/edge", Acked: "7"}}, nil
 		},
 		Status: func() any { return map[string]string{"role": "test"} },
+		App:    app,
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -40,10 +40,13 @@ type Env struct {
 type session struct {
 	client *Client
 	output string
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-	now    func() time.Time
+	// timeout is --timeout, or the command's default: the deadline of
+	// the whole command unless the command is unbounded.
+	timeout time.Duration
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+	now     func() time.Time
 }
 
 // Run runs `pylon ctl` with args (the arguments after "ctl") and returns
@@ -121,11 +124,18 @@ func (c *command) exec(ctx context.Context, g *globals, args []string, env Env) 
 	if err := g.check(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
-	defer cancel()
+	timeout := g.timeout
+	if !g.timeoutFlag && c.wait > 0 {
+		timeout = c.wait
+	}
+	if c.wait != unbounded {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	s := &session{
 		client: &Client{Server: g.server, Token: g.token, HTTP: env.HTTP},
-		output: g.output, stdin: env.Stdin, stdout: env.Stdout, stderr: env.Stderr, now: env.Now,
+		output: g.output, timeout: timeout, stdin: env.Stdin, stdout: env.Stdout, stderr: env.Stderr, now: env.Now,
 	}
 	return run(ctx, s, pos)
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -95,7 +96,30 @@ func pickOther(set *balancer.Set, hash uint64, prev *balancer.Endpoint) (*balanc
 			return next, nil
 		}
 	}
+	if ep == prev {
+		// A load-aware balancer keeps choosing an endpoint that fails fast
+		// (its latency looks best): take any other that may take traffic.
+		if other := anyOther(set, prev, time.Now()); other != nil {
+			return other, nil
+		}
+	}
 	return ep, nil
+}
+
+// anyOther returns an available endpoint of set other than prev, starting
+// at a random one, or nil.
+func anyOther(set *balancer.Set, prev *balancer.Endpoint, now time.Time) *balancer.Endpoint {
+	eps := set.Endpoints()
+	if len(eps) < 2 {
+		return nil
+	}
+	start := rand.IntN(len(eps))
+	for i := range eps {
+		if e := eps[(start+i)%len(eps)]; e != prev && e.Available(now) {
+			return e
+		}
+	}
+	return nil
 }
 
 // waitRetry takes a retry from the service's budget and breaker and waits

@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -190,6 +192,7 @@ func TestUp(t *testing.T) {
 
 	stop := make(chan struct{})
 	var total, failed atomic.Int64
+	var firstFailure atomic.Value
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
@@ -199,13 +202,17 @@ func TestUp(t *testing.T) {
 					return
 				default:
 				}
-				if code, _ := body(base); code != http.StatusOK {
+				if code, b := body(base); code != http.StatusOK {
 					failed.Add(1)
+					firstFailure.CompareAndSwap(nil, fmt.Sprintf("%d %s", code, b))
 				}
 				total.Add(1)
 			}
 		})
 	}
+	// Retries are budgeted as a share of the traffic of the last seconds:
+	// let the load run a moment, as it would in production, before the kill.
+	time.Sleep(time.Second)
 	before := u.pids()["orders-1"]
 	syscall.Kill(before, syscall.SIGKILL)
 	waitFor(t, 15*time.Second, "orders-1 to be restarted", func() bool {
@@ -218,7 +225,7 @@ func TestUp(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	if f := failed.Load(); f != 0 {
-		t.Errorf("%d of %d GETs through the gateway failed while an instance was killed and restarted", f, total.Load())
+		t.Errorf("%d of %d GETs through the gateway failed while an instance was killed and restarted; the first: %v", f, total.Load(), firstFailure.Load())
 	}
 	for _, want := range []string{"orders-1: exited (signal: killed", "orders-1: restarting in"} {
 		if !strings.Contains(u.out.String(), want) {
@@ -428,5 +435,73 @@ func TestUpDetached(t *testing.T) {
 	code, _, stderr = runPylon(t, "down", "-f", file, "--data", data)
 	if code != 1 || !strings.Contains(stderr, "no pylon up runs") {
 		t.Errorf("pylon down of a stopped app: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestUpApplyChanges: running pylon up again on a changed app file
+// changes only what differs: a service added and routed to, another
+// rescaled without touching its running instances, then a service's env
+// changed (its instances replaced) and the added service removed again.
+func TestUpApplyChanges(t *testing.T) {
+	u := startUp(t, upApp)
+	file := filepath.Join(filepath.Dir(u.data), "app.yaml")
+	write := func(app string) {
+		app = strings.NewReplacer("$UPSTREAM", buildUpstream(t), "$WEB", u.web).Replace(app)
+		if err := os.WriteFile(file, []byte(app), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := func() string {
+		code, stdout, stderr := runPylon(t, "up", "-f", file, "--data", u.data)
+		if code != 0 {
+			t.Fatalf("pylon up again: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		return stdout
+	}
+	before := u.pids()
+
+	grown := strings.Replace(upApp, "    replicas: 2\n", "    replicas: 3\n", 1)
+	grown = strings.Replace(grown, "gateway:", `  - name: billing
+    command: ["$UPSTREAM", "-addr", "127.0.0.1:${PORT}", "-name", "${PYLON_INSTANCE}"]
+    protocol: http1
+    health: { http: { path: / } }
+gateway:`, 1) + `    - name: billing
+      match: { path: { prefix: /billing } }
+      service: billing
+`
+	write(grown)
+	out := again()
+	for _, want := range []string{"added: billing", "rescaled: orders"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pylon up again printed %q, want it to say %q", out, want)
+		}
+	}
+	waitFor(t, 15*time.Second, "the gateway to route /billing to billing-1", func() bool { return servedBy("http://"+u.web+"/billing/1", "billing-1") })
+	waitFor(t, 15*time.Second, "orders-3 to take traffic", func() bool { return servedBy("http://"+u.web+"/orders/1", "orders-3") })
+	for _, name := range []string{"orders-1", "orders-2", "gateway"} {
+		if now := u.pids()[name]; now != before[name] {
+			t.Errorf("%s was restarted (pid %d, then %d); it did not change", name, before[name], now)
+		}
+	}
+	if out := again(); !strings.Contains(out, "nothing to change") {
+		t.Errorf("pylon up again on the same file printed %q, want nothing to change", out)
+	}
+
+	changed := strings.Replace(upApp, "    health: { http: { path: / } }\n", "    health: { http: { path: / } }\n    env: { COLOR: blue }\n", 1)
+	write(changed)
+	out = again()
+	for _, want := range []string{"changed: orders", "removed: billing"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pylon up again printed %q, want it to say %q", out, want)
+		}
+	}
+	if got := u.instances("orders"); len(got) != 2 || slices.Contains(got, "orders-1") {
+		t.Errorf("after changing orders' env its instances are %v, want two new ones", got)
+	}
+	if got := u.instances("billing"); len(got) != 0 {
+		t.Errorf("billing still runs %v after it was removed", got)
+	}
+	if code, b := body("http://" + u.web + "/billing/1"); code != http.StatusNotFound {
+		t.Errorf("GET /billing/1 after billing was removed: %d %s, want 404", code, b)
 	}
 }

@@ -505,3 +505,27 @@ gateway:`, 1) + `    - name: billing
 		t.Errorf("GET /billing/1 after billing was removed: %d %s, want 404", code, b)
 	}
 }
+
+// TestUpReplacesUnhealthy: an instance whose health check fails for its
+// service's replace_after is replaced, and says so in an event.
+func TestUpReplacesUnhealthy(t *testing.T) {
+	app := strings.Replace(upApp, "    health: { http: { path: / } }\n", "    health: { http: { path: /healthz }, replace_after: 2s }\n", 1)
+	app = strings.Replace(app, "      match: { path: { prefix: /orders } }", "      match: { path: { prefix: / } }", 1)
+	u := startUp(t, app)
+	before := u.pids()
+	resp, err := http.Post("http://"+u.web+"/healthz/down", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	victim, _, _ := strings.Cut(string(out), " ")
+	if victim != "orders-1" && victim != "orders-2" {
+		t.Fatalf("POST /healthz/down: %d %q", resp.StatusCode, out)
+	}
+	waitFor(t, 20*time.Second, victim+" to be replaced", func() bool {
+		pid := u.pids()[victim]
+		return pid != before[victim] && strings.Contains(u.out.String(), victim+": replacing it: failing its health checks for")
+	})
+	waitFor(t, 10*time.Second, "the replaced "+victim+" to be healthy", func() bool { return u.health(victim) == "healthy" })
+}

@@ -88,6 +88,7 @@ func Handler(opts Options) http.Handler {
 	mux.HandleFunc("POST /v1/app/scale", a.withApp(a.scale))
 	mux.HandleFunc("POST /v1/app/restart", a.withApp(a.restart))
 	mux.HandleFunc("POST /v1/app/stop", a.withApp(a.stop))
+	mux.HandleFunc("PUT /v1/app", a.withApp(a.applyApp))
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.Status()) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusNotFound, CodeNotFound, "no such API path; see /v1/openapi.json")

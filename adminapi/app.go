@@ -29,12 +29,31 @@ type App interface {
 	// Stop stops one instance (its sidecar first, then its app) and does
 	// not start it again; the service has one replica fewer.
 	Stop(ctx context.Context, instance string) error
+	// Apply makes the app what the app file filename, holding content,
+	// says, changing only what differs. An error wrapping ErrInvalidApp
+	// (with the file's problems) means nothing was changed.
+	Apply(ctx context.Context, filename string, content []byte) (AppChanges, error)
 }
 
-// Errors an App returns, answered as 404 and 400.
+// AppChanges says what applying an app file changed.
+type AppChanges struct {
+	// Added services were started, Removed ones stopped.
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
+	// Changed services had their instances replaced one at a time.
+	Changed []string `json:"changed"`
+	// Rescaled services only had instances started or stopped.
+	Rescaled []string `json:"rescaled"`
+	// Config reports that the gateway's listeners and routes, or the
+	// policies, changed.
+	Config bool `json:"config"`
+}
+
+// Errors an App returns, answered as 404, 400 and 422.
 var (
 	ErrUnknownProcess = errors.New("no such service, instance or process in the app")
 	ErrBadScale       = errors.New("replicas out of range")
+	ErrInvalidApp     = errors.New("the app file cannot be applied")
 )
 
 // Process is one process of the app.

@@ -172,6 +172,11 @@ func (f *fakeApp) Stop(ctx context.Context, instance string) error {
 	return f.op(ctx, "stop %s", instance)
 }
 
+func (f *fakeApp) Apply(ctx context.Context, filename string, content []byte) (adminapi.AppChanges, error) {
+	err := f.op(ctx, "apply %s %q", filename, content)
+	return adminapi.AppChanges{Added: []string{"billing"}, Rescaled: []string{"orders"}, Config: true}, err
+}
+
 // appEndpoints are a request to each /v1/app endpoint.
 var appEndpoints = []struct{ method, path, body string }{
 	{"GET", "/v1/app/processes", ""},
@@ -180,6 +185,7 @@ var appEndpoints = []struct{ method, path, body string }{
 	{"POST", "/v1/app/scale", `{"service":"orders","replicas":3}`},
 	{"POST", "/v1/app/restart", `{"service":"orders"}`},
 	{"POST", "/v1/app/stop", `{"instance":"orders-2"}`},
+	{"PUT", "/v1/app", `{"filename":"/srv/app.yaml","content":"services: []"}`},
 }
 
 func newAppHarness(t testing.TB) (*harness, *fakeApp) {
@@ -438,4 +444,26 @@ func TestAppOperations(t *testing.T) {
 	if app.cancelable {
 		t.Error("an operation got a context that ends with the request, want one that goes on when the client leaves")
 	}
+}
+
+// TestAppApply: PUT /v1/app hands the app file to the app and answers what
+// changed, every list present; a file the app cannot apply is 422.
+func TestAppApply(t *testing.T) {
+	h, app := newAppHarness(t)
+	resp := h.do(t, "PUT", "/v1/app", `{"filename":"/srv/app.yaml","content":"services: []"}`)
+	want(t, resp, http.StatusOK, "")
+	var got adminapi.AppChanges
+	decode(t, resp, &got)
+	wantCh := adminapi.AppChanges{Added: []string{"billing"}, Removed: []string{}, Changed: []string{}, Rescaled: []string{"orders"}, Config: true}
+	if diff := cmp.Diff(wantCh, got); diff != "" {
+		t.Errorf("answer (-want +got):\n%s", diff)
+	}
+	if ops, _ := app.recorded(); !cmp.Equal(ops, []string{`apply /srv/app.yaml "services: []"`}) {
+		t.Errorf("operations asked of the app: %q", ops)
+	}
+	app.mu.Lock()
+	app.err = fmt.Errorf("%w: app.yaml:3:5: services[0].command: required", adminapi.ErrInvalidApp)
+	app.mu.Unlock()
+	want(t, h.do(t, "PUT", "/v1/app", `{"filename":"/srv/app.yaml","content":"x"}`), http.StatusUnprocessableEntity, adminapi.CodeInvalidConfig)
+	want(t, h.do(t, "PUT", "/v1/app", `{"filename":"/srv/app.yaml"}`), http.StatusBadRequest, adminapi.CodeBadRequest)
 }

@@ -28,6 +28,15 @@ type RestartRequest struct {
 	Service string `json:"service"`
 }
 
+// ApplyAppRequest is the body of PUT /v1/app.
+type ApplyAppRequest struct {
+	// Filename is the app file's absolute path: relative paths in it are
+	// resolved against its directory, and errors name it.
+	Filename string `json:"filename"`
+	// Content is the app file.
+	Content string `json:"content"`
+}
+
 // StopRequest is the body of POST /v1/app/stop, and its answer.
 type StopRequest struct {
 	Instance string `json:"instance"`
@@ -51,6 +60,8 @@ func failApp(w http.ResponseWriter, r *http.Request, err error) {
 		fail(w, r, http.StatusNotFound, CodeNotFound, err.Error())
 	case errors.Is(err, ErrBadScale):
 		fail(w, r, http.StatusBadRequest, CodeBadRequest, err.Error())
+	case errors.Is(err, ErrInvalidApp):
+		fail(w, r, http.StatusUnprocessableEntity, CodeInvalidConfig, err.Error())
 	case errors.Is(err, context.Canceled):
 		fail(w, r, http.StatusServiceUnavailable, CodeUnavailable, err.Error())
 	default:
@@ -126,6 +137,24 @@ func (a *api) stop(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, req)
+}
+
+func (a *api) applyApp(w http.ResponseWriter, r *http.Request) {
+	var req ApplyAppRequest
+	if !decodeBody(w, r, &req) || !required(w, r, "filename", req.Filename) || !required(w, r, "content", req.Content) {
+		return
+	}
+	ch, err := a.App.Apply(operationContext(r), req.Filename, []byte(req.Content))
+	if err != nil {
+		failApp(w, r, err)
+		return
+	}
+	for _, l := range []*[]string{&ch.Added, &ch.Removed, &ch.Changed, &ch.Rescaled} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	writeJSON(w, http.StatusOK, ch)
 }
 
 // required answers 400 when a body's field is empty.

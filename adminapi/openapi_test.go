@@ -265,6 +265,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"ScaleRequest", adminapi.ScaleRequest{}},
 		{"RestartRequest", adminapi.RestartRequest{}},
 		{"StopRequest", adminapi.StopRequest{}},
+		{"ApplyAppRequest", adminapi.ApplyAppRequest{}},
+		{"AppChanges", adminapi.AppChanges{}},
 	}
 	doc := loadDoc(t)
 	for _, tc := range tests {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -124,6 +126,14 @@ func (f *fakeApp) Stop(_ context.Context, instance string) error {
 		return adminapi.ErrUnknownProcess
 	}
 	return nil
+}
+
+func (f *fakeApp) Apply(_ context.Context, filename string, content []byte) (adminapi.AppChanges, error) {
+	f.record("apply %s", filepath.Base(filename))
+	if !strings.Contains(string(content), "command:") {
+		return adminapi.AppChanges{}, fmt.Errorf("%w: %s: services[0].command: required", adminapi.ErrInvalidApp, filepath.Base(filename))
+	}
+	return adminapi.AppChanges{Added: []string{"billing"}, Rescaled: []string{"orders"}}, nil
 }
 
 func TestPs(t *testing.T) {
@@ -326,5 +336,28 @@ func TestAppCommandTimeouts(t *testing.T) {
 	}
 	if c := lookup("restart"); c.wait != OperationTimeout {
 		t.Errorf("got restart's default timeout %v, want %v", c.wait, OperationTimeout)
+	}
+}
+
+// TestApplyAppFile: ctl apply -f of an app file sends it to the running
+// app and prints what changed; a config document still goes to /v1/apply.
+func TestApplyAppFile(t *testing.T) {
+	app := newFakeApp()
+	s := newServerWith(t, app)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "app.yaml")
+	os.WriteFile(file, []byte("services:\n  - name: billing\n    command: [./billing]\n"), 0o600)
+	r := s.ctl(t, "apply", "-f", file)
+	if r.Code != ExitOK || r.Stdout != "added: billing\nrescaled: orders\n" {
+		t.Errorf("apply of an app file: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if got := app.recorded(); !cmp.Equal(got, []string{"apply app.yaml"}) {
+		t.Errorf("asked of the app: %q", got)
+	}
+	if r := s.ctl(t, "apply", "-f", file, "--dry-run"); r.Code != ExitUsage {
+		t.Errorf("--dry-run of an app file: exit %d, stderr %q; want a usage error", r.Code, r.Stderr)
+	}
+	if isAppFile([]byte("services:\n  - name: orders\n    endpoints: [127.0.0.1:9001]\n")) {
+		t.Error("a config document's services were taken for an app file's")
 	}
 }

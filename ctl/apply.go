@@ -23,7 +23,9 @@ type applyResult struct {
 	Notes []string `json:"notes"`
 }
 
-// setupApply: apply -f FILE [--dry-run].
+// setupApply: apply -f FILE [--dry-run]. An app file of pylon up (its
+// services have commands) goes to the running app, which changes what
+// differs.
 func setupApply(fs *flag.FlagSet) runFunc {
 	file := fs.String("f", "", "the config document to apply; - reads stdin (also --filename)")
 	fs.StringVar(file, "filename", "", "same as -f")
@@ -43,6 +45,15 @@ func (s *session) apply(ctx context.Context, file string, dryRun bool) error {
 	data, name, err := s.readInput(file)
 	if err != nil {
 		return err
+	}
+	if isAppFile(data) {
+		switch {
+		case file == "-":
+			return usageErrorf("an app file is applied by its path, not from stdin: its relative paths are resolved against its directory")
+		case dryRun:
+			return usageErrorf("--dry-run does not apply to an app file")
+		}
+		return ApplyApp(ctx, s.client, file, data, s.stdout)
 	}
 	q := url.Values{"filename": {name}}
 	if dryRun {

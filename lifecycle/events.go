@@ -1,11 +1,12 @@
 package lifecycle
 
 import (
-	"github.com/pylon-mesh/pylon/adminapi"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/pylon-mesh/pylon/adminapi"
 	"github.com/pylon-mesh/pylon/supervise"
 )
 
@@ -22,12 +23,12 @@ type eventLog struct {
 
 // add records a supervisor's event.
 func (l *eventLog) add(e supervise.Event) {
-	l.record(adminapi.Event{Time: e.Time, Process: e.Name, Message: e.String()})
+	l.record(adminapi.Event{Time: e.Time, Process: e.Name, Message: strings.TrimPrefix(e.String(), e.Name+": ")})
 }
 
 // note records an event of this run's own about process.
 func (l *eventLog) note(process, msg string) {
-	l.record(adminapi.Event{Time: time.Now(), Process: process, Message: process + ": " + msg})
+	l.record(adminapi.Event{Time: time.Now(), Process: process, Message: msg})
 }
 
 // list returns the events kept, oldest first.
@@ -44,5 +45,5 @@ func (l *eventLog) record(e adminapi.Event) {
 	}
 	l.events = append(l.events, e)
 	l.mu.Unlock()
-	l.sink.Line(supervise.Line{Name: upName, Time: e.Time, Text: e.Message})
+	l.sink.Line(supervise.Line{Name: upName, Time: e.Time, Text: e.Process + ": " + e.Message})
 }

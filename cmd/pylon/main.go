@@ -28,7 +28,7 @@ var commands = []command{
 	{"sidecar", "run the mesh sidecar beside one instance of a service", runSidecar},
 	{"up", "run a whole app on this machine: control plane, instances with sidecars, gateway", runUp},
 	{"down", "stop the app pylon up -d runs", runDown},
-	{"ctl", "drive a control plane: get, describe, apply, delete, tokens, certs, nodes", runCtl},
+	{"ctl", "drive a control plane: get, describe, apply, delete, tokens, certs, nodes; ps, events, logs, scale, restart, stop of a pylon up app", runCtl},
 	{"validate", "check a config file without serving it", runValidate},
 	{"version", "print the version", runVersion},
 }

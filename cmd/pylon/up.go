@@ -19,6 +19,7 @@ import (
 	"github.com/pylon-mesh/pylon/appfile"
 	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/control"
+	"github.com/pylon-mesh/pylon/ctl"
 	"github.com/pylon-mesh/pylon/lifecycle"
 	"github.com/pylon-mesh/pylon/supervise"
 )
@@ -53,12 +54,12 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.DataDir == "" {
 		o.DataDir = lifecycle.DataDir(app.Dir)
 	}
-	if r, ok, err := lifecycle.FindRunning(o.DataDir); err != nil || ok {
-		if err == nil {
-			err = fmt.Errorf("already running this app (pid %d, admin API http://%s); stop it with pylon down -f %s", r.Pid, r.Admin, *file)
-		}
+	switch r, ok, err := lifecycle.FindRunning(o.DataDir); {
+	case err != nil:
 		fmt.Fprintf(stderr, "pylon up: %v\n", err)
 		return 1
+	case ok:
+		return applyToRunning(ctx, r, *file, o.DataDir, stdout, stderr)
 	}
 	if *detach {
 		return detachUp(args, *file, o, stdout, stderr)
@@ -219,4 +220,23 @@ func runDown(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// applyToRunning sends the app file to the pylon up running it, which
+// changes what differs from what runs, and prints what changed.
+func applyToRunning(ctx context.Context, r lifecycle.Running, file, dataDir string, stdout, stderr io.Writer) int {
+	content, err := os.ReadFile(file)
+	if err == nil {
+		var tok []byte
+		if tok, err = os.ReadFile(filepath.Join(dataDir, control.AdminTokenFile)); err == nil {
+			c := &ctl.Client{Server: "http://" + r.Admin, Token: strings.TrimSpace(string(tok))}
+			fmt.Fprintf(stdout, "pylon up runs this app (pid %d): applying the changes of %s\n", r.Pid, file)
+			err = ctl.ApplyApp(ctx, c, file, content, stdout)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "pylon up: %v\n", err)
+		return 1
+	}
+	return 0
 }

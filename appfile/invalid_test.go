@@ -16,6 +16,8 @@ var invalidCases = []struct {
 }{
 	{"empty", "",
 		"app.yaml: file is empty"},
+	{"cycle of upstreams", "services:\n  - name: a\n    command: [a]\n    upstreams: [b]\n  - name: b\n    command: [b]\n    upstreams: [c]\n  - name: c\n    command: [c]\n    upstreams: [a]\n",
+		"app.yaml:10:17: services[2].upstreams[0]: a -> b -> c -> a is a cycle: upstreams must not call back"},
 	{"no services", "services: []\n",
 		"app.yaml:1:1: services: at least one service is required"},
 	{"unknown top field", "servces: []\n",

@@ -56,6 +56,7 @@ func (a *App) check() config.Errors {
 	for i := range a.Services {
 		checkService(v, index("services", i), &a.Services[i], names)
 	}
+	a.checkCycles(v)
 	a.checkConfig(v)
 	return v.errs
 }
@@ -157,4 +158,58 @@ func sortErrors(errs config.Errors) {
 		}
 		return errs[i].Column < errs[j].Column
 	})
+}
+
+// checkCycles reports each cycle of upstreams once, at the upstream that
+// closes it: an app's calls must form layers, so that its services can
+// start (and be understood) from the bottom up, and so that a failure
+// cannot call itself in a loop.
+func (a *App) checkCycles(v *checker) {
+	byName := map[string]int{}
+	for i, s := range a.Services {
+		byName[s.Name] = i
+	}
+	const (
+		unseen = iota
+		visiting
+		done
+	)
+	state := make([]int, len(a.Services))
+	var path []string
+	var visit func(i int)
+	visit = func(i int) {
+		state[i] = visiting
+		path = append(path, a.Services[i].Name)
+		for j, u := range a.Services[i].Upstreams {
+			k, ok := byName[u]
+			if !ok || k == i {
+				continue // unknown upstreams and self-calls are checkUpstreams'
+			}
+			switch state[k] {
+			case visiting:
+				from := slices.Index(path, u)
+				cycle := append(slices.Clone(path[from:]), u)
+				v.errorf(index(index("services", i)+".upstreams", j), "%s is a cycle: upstreams must not call back", strings.Join(cycle, " -> "))
+			case unseen:
+				visit(k)
+			}
+		}
+		path = path[:len(path)-1]
+		state[i] = done
+	}
+	for i := range a.Services {
+		if state[i] == unseen {
+			visit(i)
+		}
+	}
+}
+
+// ErrorAt is a problem of the field at path, placed in the file when a
+// was parsed from one: for what only running the app finds out (a command
+// not installed, an address taken).
+func (a *App) ErrorAt(path, msg string) *config.FieldError {
+	if a.src == nil {
+		return &config.FieldError{Path: path, Msg: msg}
+	}
+	return a.src.FieldError(path, msg)
 }

@@ -155,15 +155,16 @@ func Run(ctx context.Context, o Options) error {
 func preflight(o *Options) (notes []string, err error) {
 	app, notes, problems := checkCommands(o.App)
 	o.App = app
-	addrs := [][2]string{{o.ControlAddr, "the control plane's address"}, {o.AdminAddr, "the admin API's address"}}
-	if g := o.App.Gateway; g != nil {
-		for _, l := range g.Listeners {
-			addrs = append(addrs, [2]string{l.Address, "gateway listener " + l.Name + "'s address"})
+	for _, a := range [][2]string{{o.ControlAddr, "--listen"}, {o.AdminAddr, "--admin"}} {
+		if err := checkFree(a[0]); err != nil {
+			problems = append(problems, fmt.Sprintf("%s %s: %v", a[1], a[0], err))
 		}
 	}
-	for _, a := range addrs {
-		if err := checkFree(a[0], a[1]); err != nil {
-			problems = append(problems, err.Error())
+	if g := o.App.Gateway; g != nil {
+		for i, l := range g.Listeners {
+			if err := checkFree(l.Address); err != nil {
+				problems = append(problems, app.ErrorAt(fmt.Sprintf("gateway.listeners[%d].address", i), err.Error()).Error())
+			}
 		}
 	}
 	if len(problems) > 0 {
@@ -177,7 +178,7 @@ func preflight(o *Options) (notes []string, err error) {
 // notes saying so, and the problems of the others.
 func checkCommands(app *appfile.App) (_ *appfile.App, notes, problems []string) {
 	var missing []string
-	for _, s := range app.Services {
+	for i, s := range app.Services {
 		err := supervise.Check(supervise.Spec{Name: s.Name, Path: s.Command[0], Dir: s.Dir})
 		switch {
 		case err == nil:
@@ -185,7 +186,7 @@ func checkCommands(app *appfile.App) (_ *appfile.App, notes, problems []string) 
 			missing = append(missing, s.Name)
 			notes = append(notes, fmt.Sprintf("%s is left out (optional: true): %v; install %s to run it", s.Name, err, s.Command[0]))
 		default:
-			problems = append(problems, fmt.Sprintf("service %s: %v", s.Name, err))
+			problems = append(problems, app.ErrorAt(fmt.Sprintf("services[%d].command", i), err.Error()).Error())
 		}
 	}
 	if len(missing) > 0 {

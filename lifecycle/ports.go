@@ -6,12 +6,12 @@ import (
 	"sync"
 )
 
-// checkFree reports an error naming what wants addr when something on
-// this machine already listens there.
-func checkFree(addr, what string) error {
+// checkFree reports an error when addr cannot be listened on: something
+// on this machine already listens there, or it is not this machine's.
+func checkFree(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("%s %s is taken (is another pylon up or pylon control running?): %w", what, addr, err)
+		return fmt.Errorf("%s cannot be used (is another pylon up or pylon control running?): %w", addr, err)
 	}
 	return ln.Close()
 }

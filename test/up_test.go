@@ -275,9 +275,18 @@ func TestUpRefusesToStart(t *testing.T) {
 	app := strings.NewReplacer("$UPSTREAM", "no-such-command-here", "$WEB", taken).Replace(upApp)
 	os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(app), 0o600)
 	code, _, stderr := runPylon(t, "up", "-f", filepath.Join(dir, "app.yaml"), "--listen", freeAddr(t), "--admin", freeAddr(t))
-	for _, want := range []string{`service orders: check orders: command "no-such-command-here" not found`, "gateway listener web's address " + taken + " is taken"} {
+	for _, want := range []string{`app.yaml:3:5: services[0].command: check orders: command "no-such-command-here" not found`,
+		"app.yaml:10:7: gateway.listeners[0].address: " + taken + " cannot be used"} {
 		if code != 1 || !strings.Contains(stderr, want) {
 			t.Errorf("got exit %d, stderr %q; want 1 and %q", code, stderr, want)
+		}
+	}
+	bad := strings.Replace(upApp, "    protocol: http1\n", "    protocol: http1\n    upstreams: [orders]\n    replica: 2\n", 1)
+	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(bad), 0o600)
+	code, _, stderr = runPylon(t, "up", "-f", filepath.Join(dir, "bad.yaml"))
+	for _, want := range []string{"bad.yaml:6:17: services[0].upstreams[0]: a service cannot call itself", `bad.yaml:7:5: services[0].replica: unknown field "replica"`} {
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("a bad app file: got exit %d, stderr %q; want 1 and %q", code, stderr, want)
 		}
 	}
 	code, _, stderr = runPylon(t, "up", "-f", filepath.Join(dir, "missing.yaml"))

@@ -188,6 +188,7 @@ func (p *platform) waitReady(ctx context.Context) error {
 		}
 		var waiting []string
 		p.mu.Lock()
+		p.health = health
 		for _, in := range p.instances {
 			if h := health[in.name]; h != stateHealthy {
 				waiting = append(waiting, in.name+" ("+cmp.Or(h, "not registered")+")")

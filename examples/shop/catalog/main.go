@@ -1,11 +1,13 @@
 // Command catalog is the example shop's product catalog, a gRPC service
 // whose four methods use every kind of gRPC call (see
 // catalogpb/catalog.proto). It serves the standard gRPC health service, so
-// the sidecar's gRPC health check sees it, and keeps its products in
-// memory, starting from a small seed.
+// the sidecar's gRPC health check sees it. Its products start from a small
+// seed; imports are kept in Redis when REDIS_ADDR is set, shared by every
+// instance with their price changes, and in the instance's memory
+// otherwise.
 //
-//	go run ./examples/shop/catalog              # listens on 127.0.0.1:9101
-//	PORT=7000 go run ./examples/shop/catalog    # as pylon up starts it
+//	go run ./examples/shop/catalog                            # listens on 127.0.0.1:9101
+//	PORT=7000 REDIS_ADDR=127.0.0.1:7001 go run ./examples/shop/catalog  # as pylon up starts it
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -35,21 +38,30 @@ func main() {
 
 func run() error {
 	addr := flag.String("addr", env.ListenAddr("9101"), "address to listen on; the default comes from PORT")
+	redisAddr := flag.String("redis", os.Getenv("REDIS_ADDR"), "Redis address; empty keeps products in this instance's memory; the default comes from REDIS_ADDR")
 	flag.Parse()
 	log := serve.Logger(env.Instance("catalog"))
+	var st products = newStore(seed())
+	if *redisAddr != "" {
+		rdb := redis.NewClient(&redis.Options{Addr: *redisAddr})
+		defer rdb.Close()
+		st = newRedisStore(rdb, seed())
+	} else {
+		log.Info("REDIS_ADDR is not set: this instance keeps its own products and price changes")
+	}
 	ctx, stop := serve.SignalContext()
 	defer stop()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen for grpc: %w", err)
 	}
-	srv, hs := newGRPCServer(newStore(seed()))
+	srv, hs := newGRPCServer(st)
 	return serveGRPC(ctx, ln, srv, hs, log)
 }
 
 // newGRPCServer returns a server with the catalog and the health service
 // registered, reporting SERVING.
-func newGRPCServer(st *store) (*grpc.Server, *health.Server) {
+func newGRPCServer(st products) (*grpc.Server, *health.Server) {
 	srv := grpc.NewServer()
 	catalogpb.RegisterCatalogServer(srv, &server{store: st})
 	hs := health.NewServer()

@@ -11,24 +11,50 @@ import (
 	"github.com/pylon-mesh/pylon/examples/shop/catalog/catalogpb"
 )
 
-// server implements catalogpb.CatalogServer over a store.
+// products is where the server keeps its products: store, in this
+// instance's memory, or redisStore, shared by every instance.
+type products interface {
+	get(ctx context.Context, id string) (p *catalogpb.Product, ok bool, err error)
+	// list returns every product, ordered by id.
+	list(ctx context.Context) ([]*catalogpb.Product, error)
+	// put adds p or replaces the product with its id, tells the watchers
+	// when the price changed, and reports whether p was new.
+	put(ctx context.Context, p *catalogpb.Product) (added bool, err error)
+	// watch returns a channel receiving every later price change, and the
+	// function that stops it.
+	watch(ctx context.Context) (updates <-chan *catalogpb.PriceUpdate, stop func(), err error)
+}
+
+// server implements catalogpb.CatalogServer over its products.
 type server struct {
 	catalogpb.UnimplementedCatalogServer
-	store *store
+	store products
 }
 
 // GetProduct is the unary call.
-func (s *server) GetProduct(_ context.Context, req *catalogpb.GetProductRequest) (*catalogpb.Product, error) {
-	p, ok := s.store.get(req.GetId())
+func (s *server) GetProduct(ctx context.Context, req *catalogpb.GetProductRequest) (*catalogpb.Product, error) {
+	return s.product(ctx, req.GetId())
+}
+
+// product finds a product, or says with a status why it cannot.
+func (s *server) product(ctx context.Context, id string) (*catalogpb.Product, error) {
+	p, ok, err := s.store.get(ctx, id)
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "%v", err)
+	}
 	if !ok {
-		return nil, status.Errorf(codes.NotFound, "no product %q", req.GetId())
+		return nil, status.Errorf(codes.NotFound, "no product %q", id)
 	}
 	return p, nil
 }
 
 // ListProducts is the server-streaming call: one message per product.
 func (s *server) ListProducts(_ *catalogpb.ListProductsRequest, stream catalogpb.Catalog_ListProductsServer) error {
-	for _, p := range s.store.list() {
+	all, err := s.store.list(stream.Context())
+	if err != nil {
+		return status.Errorf(codes.Unavailable, "%v", err)
+	}
+	for _, p := range all {
 		if err := stream.Send(p); err != nil {
 			return err
 		}
@@ -51,7 +77,11 @@ func (s *server) ImportProducts(stream catalogpb.Catalog_ImportProductsServer) e
 		if p.GetId() == "" || p.GetPriceCents() < 0 {
 			return status.Errorf(codes.InvalidArgument, "product %q: needs an id and a price of at least 0", p.GetId())
 		}
-		if s.store.put(p) {
+		added, err := s.store.put(stream.Context(), p)
+		if err != nil {
+			return status.Errorf(codes.Unavailable, "%v", err)
+		}
+		if added {
 			sum.Added++
 		} else {
 			sum.Updated++
@@ -63,16 +93,19 @@ func (s *server) ImportProducts(stream catalogpb.Catalog_ImportProductsServer) e
 // product's price now, and later price changes of the watched products
 // follow as they happen.
 func (s *server) WatchPrices(stream catalogpb.Catalog_WatchPricesServer) error {
-	updates, stop := s.store.watch()
+	updates, stop, err := s.store.watch(stream.Context())
+	if err != nil {
+		return status.Errorf(codes.Unavailable, "%v", err)
+	}
 	defer stop()
 	ids, done := receiveIDs(stream)
 	watched := map[string]bool{}
 	for {
 		select {
 		case id := <-ids:
-			p, ok := s.store.get(id)
-			if !ok {
-				return status.Errorf(codes.NotFound, "no product %q", id)
+			p, err := s.product(stream.Context(), id)
+			if err != nil {
+				return err
 			}
 			watched[id] = true
 			if err := stream.Send(&catalogpb.PriceUpdate{Id: id, PriceCents: p.GetPriceCents()}); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -18,18 +19,45 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/pylon-mesh/pylon/examples/shop/catalog/catalogpb"
+	"github.com/pylon-mesh/pylon/examples/shop/internal/redistest"
 )
 
-// startCatalog serves a seeded catalog on loopback as main does and returns
-// a connection to it; the server is shut down gracefully at cleanup.
-func startCatalog(t *testing.T) *grpc.ClientConn {
+// stores are the two ways an instance keeps its products; each test runs
+// against both. The Redis one starts a redis-server for the test.
+var stores = []struct {
+	name string
+	new  func(t *testing.T) products
+}{
+	{"memory", func(*testing.T) products { return newStore(seed()) }},
+	{"redis", func(t *testing.T) products { return newRedisStore(startRedis(t), seed()) }},
+}
+
+// forEachStore runs test against a catalog of each kind in stores.
+func forEachStore(t *testing.T, test func(t *testing.T, c catalogpb.CatalogClient)) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			test(t, catalogpb.NewCatalogClient(startCatalog(t, st.new(t))))
+		})
+	}
+}
+
+func startRedis(t *testing.T) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: redistest.Start(t)})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// startCatalog serves st on loopback as main does and returns a connection
+// to it; the server is shut down gracefully at cleanup.
+func startCatalog(t *testing.T, st products) *grpc.ClientConn {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, hs := newGRPCServer(newStore(seed()))
+	srv, hs := newGRPCServer(st)
 	done := make(chan error, 1)
 	go func() { done <- serveGRPC(ctx, ln, srv, hs, slog.New(slog.DiscardHandler)) }()
 	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -52,8 +80,9 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-func TestGetProduct(t *testing.T) {
-	c := catalogpb.NewCatalogClient(startCatalog(t))
+func TestGetProduct(t *testing.T) { forEachStore(t, testGetProduct) }
+
+func testGetProduct(t *testing.T, c catalogpb.CatalogClient) {
 	tests := []struct {
 		id       string
 		want     *catalogpb.Product
@@ -75,8 +104,17 @@ func TestGetProduct(t *testing.T) {
 	}
 }
 
-func TestListProducts(t *testing.T) {
-	c := catalogpb.NewCatalogClient(startCatalog(t))
+func TestListProducts(t *testing.T) { forEachStore(t, testListProducts) }
+
+func testListProducts(t *testing.T, c catalogpb.CatalogClient) {
+	if diff := cmp.Diff([]string{"hoodie", "mug", "sticker", "tshirt"}, listIDs(t, c)); diff != "" {
+		t.Errorf("product ids (-want +got):\n%s", diff)
+	}
+}
+
+// listIDs collects the ids ListProducts streams.
+func listIDs(t *testing.T, c catalogpb.CatalogClient) []string {
+	t.Helper()
 	stream, err := c.ListProducts(testContext(t), &catalogpb.ListProductsRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -85,20 +123,18 @@ func TestListProducts(t *testing.T) {
 	for {
 		p, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			break
+			return got
 		}
 		if err != nil {
 			t.Fatalf("receiving products: %v", err)
 		}
 		got = append(got, p.GetId())
 	}
-	if diff := cmp.Diff([]string{"hoodie", "mug", "sticker", "tshirt"}, got); diff != "" {
-		t.Errorf("product ids (-want +got):\n%s", diff)
-	}
 }
 
-func TestImportProducts(t *testing.T) {
-	c := catalogpb.NewCatalogClient(startCatalog(t))
+func TestImportProducts(t *testing.T) { forEachStore(t, testImportProducts) }
+
+func testImportProducts(t *testing.T, c catalogpb.CatalogClient) {
 	ctx := testContext(t)
 	stream, err := c.ImportProducts(ctx)
 	if err != nil {
@@ -129,7 +165,10 @@ func TestImportProducts(t *testing.T) {
 }
 
 func TestImportRejectsProductWithoutID(t *testing.T) {
-	c := catalogpb.NewCatalogClient(startCatalog(t))
+	forEachStore(t, testImportRejectsProductWithoutID)
+}
+
+func testImportRejectsProductWithoutID(t *testing.T, c catalogpb.CatalogClient) {
 	stream, err := c.ImportProducts(testContext(t))
 	if err != nil {
 		t.Fatal(err)
@@ -143,8 +182,9 @@ func TestImportRejectsProductWithoutID(t *testing.T) {
 	}
 }
 
-func TestWatchPrices(t *testing.T) {
-	c := catalogpb.NewCatalogClient(startCatalog(t))
+func TestWatchPrices(t *testing.T) { forEachStore(t, testWatchPrices) }
+
+func testWatchPrices(t *testing.T, c catalogpb.CatalogClient) {
 	ctx := testContext(t)
 	watch, err := c.WatchPrices(ctx)
 	if err != nil {
@@ -188,8 +228,9 @@ func TestWatchPrices(t *testing.T) {
 	}
 }
 
-func TestWatchUnknownProduct(t *testing.T) {
-	c := catalogpb.NewCatalogClient(startCatalog(t))
+func TestWatchUnknownProduct(t *testing.T) { forEachStore(t, testWatchUnknownProduct) }
+
+func testWatchUnknownProduct(t *testing.T, c catalogpb.CatalogClient) {
 	watch, err := c.WatchPrices(testContext(t))
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +245,7 @@ func TestWatchUnknownProduct(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
-	res, err := healthpb.NewHealthClient(startCatalog(t)).Check(testContext(t), &healthpb.HealthCheckRequest{})
+	res, err := healthpb.NewHealthClient(startCatalog(t, newStore(seed()))).Check(testContext(t), &healthpb.HealthCheckRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

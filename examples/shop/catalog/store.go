@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"sync"
@@ -10,8 +11,10 @@ import (
 	"github.com/pylon-mesh/pylon/examples/shop/catalog/catalogpb"
 )
 
-// store holds the products in memory; it is safe for concurrent use. It
-// hands out copies, so callers may keep or change what they get.
+// store holds the products in this instance's memory, and tells this
+// instance's watchers about price changes; it is safe for concurrent use.
+// It hands out copies, so callers may keep or change what they get. Its
+// methods take a context and return errors only to match redisStore.
 type store struct {
 	mu       sync.Mutex
 	products map[string]*catalogpb.Product
@@ -26,7 +29,7 @@ const watchBuffer = 16
 func newStore(products []*catalogpb.Product) *store {
 	s := &store{products: map[string]*catalogpb.Product{}, watchers: map[chan *catalogpb.PriceUpdate]struct{}{}}
 	for _, p := range products {
-		s.put(p)
+		s.products[p.GetId()] = proto.CloneOf(p)
 	}
 	return s
 }
@@ -42,31 +45,35 @@ func seed() []*catalogpb.Product {
 	}
 }
 
-func (s *store) get(id string) (*catalogpb.Product, bool) {
+func (s *store) get(_ context.Context, id string) (*catalogpb.Product, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.products[id]
 	if !ok {
-		return nil, false
+		return nil, false, nil
 	}
-	return proto.CloneOf(p), true
+	return proto.CloneOf(p), true, nil
 }
 
 // list returns every product, ordered by id.
-func (s *store) list() []*catalogpb.Product {
+func (s *store) list(context.Context) ([]*catalogpb.Product, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]*catalogpb.Product, 0, len(s.products))
 	for _, p := range s.products {
 		out = append(out, proto.CloneOf(p))
 	}
-	slices.SortFunc(out, func(a, b *catalogpb.Product) int { return strings.Compare(a.GetId(), b.GetId()) })
-	return out
+	sortByID(out)
+	return out, nil
+}
+
+func sortByID(products []*catalogpb.Product) {
+	slices.SortFunc(products, func(a, b *catalogpb.Product) int { return strings.Compare(a.GetId(), b.GetId()) })
 }
 
 // put adds p or replaces the product with its id, tells the watchers when
 // the price changed, and reports whether p was new.
-func (s *store) put(p *catalogpb.Product) (added bool) {
+func (s *store) put(_ context.Context, p *catalogpb.Product) (added bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, exists := s.products[p.GetId()]
@@ -79,12 +86,12 @@ func (s *store) put(p *catalogpb.Product) (added bool) {
 			}
 		}
 	}
-	return !exists
+	return !exists, nil
 }
 
 // watch returns a channel receiving every later price change, and the
 // function that stops it.
-func (s *store) watch() (<-chan *catalogpb.PriceUpdate, func()) {
+func (s *store) watch(context.Context) (<-chan *catalogpb.PriceUpdate, func(), error) {
 	ch := make(chan *catalogpb.PriceUpdate, watchBuffer)
 	s.mu.Lock()
 	s.watchers[ch] = struct{}{}
@@ -93,5 +100,5 @@ func (s *store) watch() (<-chan *catalogpb.PriceUpdate, func()) {
 		s.mu.Lock()
 		delete(s.watchers, ch)
 		s.mu.Unlock()
-	}
+	}, nil
 }

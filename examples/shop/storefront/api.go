@@ -46,6 +46,7 @@ type storefront struct {
 func newHandler(s *storefront) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/products", s.listProducts)
+	mux.HandleFunc("POST /api/products", s.importProducts)
 	mux.HandleFunc("GET /api/products/{id}", s.getProduct)
 	mux.HandleFunc("POST /api/orders", s.placeOrder)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

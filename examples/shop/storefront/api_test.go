@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,6 +39,29 @@ func (fakeCatalog) GetProduct(_ context.Context, req *catalogpb.GetProductReques
 		}
 	}
 	return nil, status.Errorf(codes.NotFound, "no product %q", req.GetId())
+}
+
+// ImportProducts counts the products it receives as added or updated, and
+// refuses anvils.
+func (fakeCatalog) ImportProducts(stream catalogpb.Catalog_ImportProductsServer) error {
+	var sum catalogpb.ImportSummary
+	for {
+		p, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return stream.SendAndClose(&sum)
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case p.GetId() == "anvil":
+			return status.Error(codes.InvalidArgument, "no anvils")
+		case slices.ContainsFunc(fakeProducts, func(q *catalogpb.Product) bool { return q.GetId() == p.GetId() }):
+			sum.Updated++
+		default:
+			sum.Added++
+		}
+	}
 }
 
 func (fakeCatalog) ListProducts(_ *catalogpb.ListProductsRequest, stream catalogpb.Catalog_ListProductsServer) error {
@@ -71,7 +96,9 @@ func fakeOrders(t *testing.T) *httptest.Server {
 	return srv
 }
 
-func startStorefront(t *testing.T, ordersURL string) *httptest.Server {
+// startStorefront serves a storefront calling fakeCatalog over gRPC on
+// loopback, stopped at once when catalogDown, and orders at ordersURL.
+func startStorefront(t *testing.T, ordersURL string, catalogDown bool) *httptest.Server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -81,6 +108,9 @@ func startStorefront(t *testing.T, ordersURL string) *httptest.Server {
 	catalogpb.RegisterCatalogServer(gs, fakeCatalog{})
 	go gs.Serve(ln)
 	t.Cleanup(gs.Stop)
+	if catalogDown {
+		gs.Stop()
+	}
 	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -100,12 +130,13 @@ func TestAPI(t *testing.T) {
 	down := fakeOrders(t)
 	down.Close()
 	tests := []struct {
-		name       string
-		orders     string // default: a working fakeOrders
-		method     string
-		path, body string
-		wantStatus int
-		want       map[string]any
+		name        string
+		orders      string // default: a working fakeOrders
+		catalogDown bool
+		method      string
+		path, body  string
+		wantStatus  int
+		want        map[string]any
 		// anyMessage ignores the error's message (it names a random port).
 		anyMessage bool
 	}{
@@ -136,6 +167,39 @@ func TestAPI(t *testing.T) {
 			name: "orders down", orders: down.URL, method: http.MethodPost, path: "/api/orders", body: `{"sku":"mug","qty":1}`, wantStatus: http.StatusBadGateway,
 			want: map[string]any{"error": map[string]any{"code": "orders_unavailable"}}, anyMessage: true,
 		},
+		{
+			name: "import", method: http.MethodPost, path: "/api/products", wantStatus: http.StatusCreated,
+			body: `[{"id":"mug","name":"Pylon mug","price_cents":999,"stock_hint":100},{"id":"cap","name":"Pylon cap","price_cents":1800}]`,
+			want: map[string]any{"version": "v2", "imported": 2.0, "added": 1.0, "updated": 1.0},
+		},
+		{
+			name: "import refused by catalog", method: http.MethodPost, path: "/api/products", body: `[{"id":"anvil","price_cents":1}]`,
+			wantStatus: http.StatusBadRequest, want: errorBody("bad_request", "no anvils"),
+		},
+		{
+			name: "import without id", method: http.MethodPost, path: "/api/products", body: `[{"name":"nameless","price_cents":1}]`,
+			wantStatus: http.StatusBadRequest, want: errorBody("bad_request", `product 0 (""): needs an id and a price_cents of at least 0`),
+		},
+		{
+			name: "import negative price", method: http.MethodPost, path: "/api/products", body: `[{"id":"mug","price_cents":0},{"id":"cap","price_cents":-1}]`,
+			wantStatus: http.StatusBadRequest, want: errorBody("bad_request", `product 1 ("cap"): needs an id and a price_cents of at least 0`),
+		},
+		{
+			name: "import nothing", method: http.MethodPost, path: "/api/products", body: `[]`,
+			wantStatus: http.StatusBadRequest, want: errorBody("bad_request", "no products: the body is a JSON array of products"),
+		},
+		{
+			name: "import an object", method: http.MethodPost, path: "/api/products", body: `{"id":"mug"}`,
+			wantStatus: http.StatusBadRequest, want: map[string]any{"error": map[string]any{"code": "bad_request"}}, anyMessage: true,
+		},
+		{
+			name: "import unknown field", method: http.MethodPost, path: "/api/products", body: `[{"id":"mug","price":1}]`,
+			wantStatus: http.StatusBadRequest, want: map[string]any{"error": map[string]any{"code": "bad_request"}}, anyMessage: true,
+		},
+		{
+			name: "catalog down", catalogDown: true, method: http.MethodPost, path: "/api/products", body: `[{"id":"mug","price_cents":1}]`,
+			wantStatus: http.StatusBadGateway, want: map[string]any{"error": map[string]any{"code": "catalog_unavailable"}}, anyMessage: true,
+		},
 		{name: "health", method: http.MethodGet, path: "/healthz", wantStatus: http.StatusOK, want: map[string]any{"status": "ok", "version": "v2"}},
 	}
 	for _, tc := range tests {
@@ -143,7 +207,7 @@ func TestAPI(t *testing.T) {
 			if tc.orders == "" {
 				tc.orders = fakeOrders(t).URL
 			}
-			srv := startStorefront(t, tc.orders)
+			srv := startStorefront(t, tc.orders, tc.catalogDown)
 			req, err := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
 			if err != nil {
 				t.Fatal(err)

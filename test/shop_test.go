@@ -17,7 +17,8 @@ import (
 // shop, and uses the shop as its README says: products through the
 // gateway and the mesh (storefront -> catalog over gRPC), an order
 // (storefront -> orders -> catalog, inventory and Redis), the canary split,
-// the live feed over WebSocket; then Ctrl-C shuts it all down cleanly.
+// the live feed over WebSocket, an import whose new price reaches the feed;
+// then Ctrl-C shuts it all down cleanly.
 // The shop's own gateway listener, 127.0.0.1:8080, must be free.
 func TestShopApp(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
@@ -67,6 +68,39 @@ func TestShopApp(t *testing.T) {
 		defer cancel()
 		_, msg, err := feed.Read(rctx)
 		return err == nil && strings.Contains(string(msg), order)
+	})
+
+	// An import (storefront -> catalog's client-streaming ImportProducts)
+	// lands on one catalog instance; the new price reaches the feed's
+	// WatchPrices stream, on whichever instance, through Redis. An import
+	// is idempotent: try a few times.
+	imported := false
+	for range 3 {
+		resp, err := http.Post(web+"/api/products", "application/json",
+			strings.NewReader(`[{"id": "mug", "name": "Pylon mug", "price_cents": 1399, "stock_hint": 100}]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if imported = resp.StatusCode == http.StatusCreated; imported {
+			break
+		}
+	}
+	if !imported {
+		t.Fatal("POST /api/products did not import in 3 tries")
+	}
+	waitFor(t, 10*time.Second, "the mug's new price to arrive on the feed", func() bool {
+		rctx, cancel := context.WithTimeout(ctx, 6*time.Second)
+		defer cancel()
+		_, msg, err := feed.Read(rctx)
+		var m struct {
+			Type  string
+			Price struct {
+				ID         string `json:"id"`
+				PriceCents int64  `json:"price_cents"`
+			}
+		}
+		return err == nil && json.Unmarshal(msg, &m) == nil && m.Type == "price" && m.Price.ID == "mug" && m.Price.PriceCents == 1399
 	})
 
 	versions := map[string]int{}

@@ -30,12 +30,12 @@ func TestAppFile(t *testing.T) {
 		got = append(got, service{s.Name, s.Replicas, s.Protocol, s.Health.Kind, s.Upstreams})
 	}
 	want := []service{
-		{"catalog", 2, "grpc", appfile.HealthGRPC, nil},
+		{"catalog", 2, "grpc", appfile.HealthGRPC, []string{"redis"}},
 		{"inventory", 2, "http1", appfile.HealthHTTP, nil},
 		{"orders", 2, "http1", appfile.HealthHTTP, []string{"catalog", "inventory", "redis"}},
 		{"storefront-v1", 2, "http1", appfile.HealthHTTP, []string{"catalog", "orders"}},
 		{"storefront-v2", 1, "http1", appfile.HealthHTTP, []string{"catalog", "orders"}},
-		{"feed", 1, "http1", appfile.HealthHTTP, []string{"redis"}},
+		{"feed", 1, "http1", appfile.HealthHTTP, []string{"redis", "catalog"}},
 		{"redis", 1, appfile.ProtocolTCP, appfile.HealthTCP, nil},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -24,23 +24,27 @@ const writeTimeout = 5 * time.Second
 
 // Message is what a client receives, one JSON text frame each:
 //
-//	{"type":"hello","instance":"feed-1","redis":true,"time":"…"}      on connecting
-//	{"type":"order","instance":"feed-1","order":{…},"time":"…"}      per order placed
-//	{"type":"heartbeat","instance":"feed-1","time":"…"}              every interval
+//	{"type":"hello","instance":"feed-1","redis":true,"time":"…"}                       on connecting
+//	{"type":"order","instance":"feed-1","order":{…},"time":"…"}                       per order placed
+//	{"type":"price","instance":"feed-1","price":{"id":"mug","price_cents":999},"time":"…"}  per price from catalog
+//	{"type":"heartbeat","instance":"feed-1","time":"…"}                               every interval
 type Message struct {
 	Type     string          `json:"type"`
 	Instance string          `json:"instance"`
 	Redis    *bool           `json:"redis,omitempty"`
 	Order    json.RawMessage `json:"order,omitempty"`
+	Price    *Price          `json:"price,omitempty"`
 	Time     time.Time       `json:"time"`
 }
 
-// feed streams order events to WebSocket clients. Heartbeats are sent with
-// or without Redis: they show a live feed when nothing is ordered, and keep
-// the connection from looking idle to the gateway (its listeners close
-// streams silent for idle_timeout, 60s by default).
+// feed streams order events and prices to WebSocket clients. Heartbeats
+// are sent with or without Redis and catalog: they show a live feed when
+// nothing happens, and keep the connection from looking idle to the
+// gateway (its listeners close streams silent for idle_timeout, 60s by
+// default).
 type feed struct {
-	rdb       *redis.Client // nil: heartbeats only
+	rdb       *redis.Client // nil: no orders
+	prices    *priceHub     // what the priceWatcher receives from catalog
 	heartbeat time.Duration
 	instance  string
 	log       *slog.Logger
@@ -81,8 +85,10 @@ func (f *feed) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// stream sends hello, then orders and heartbeats until ctx ends.
+// stream sends hello, then orders, prices and heartbeats until ctx ends.
 func (f *feed) stream(ctx context.Context, c *websocket.Conn) error {
+	prices, stopPrices := f.prices.subscribe()
+	defer stopPrices()
 	var orders <-chan *redis.Message
 	if f.rdb != nil {
 		sub := f.rdb.Subscribe(ctx, Channel)
@@ -107,6 +113,8 @@ func (f *feed) stream(ctx context.Context, c *websocket.Conn) error {
 			m = Message{Type: "heartbeat"}
 		case msg := <-orders:
 			m = Message{Type: "order", Order: json.RawMessage(msg.Payload)}
+		case p := <-prices:
+			m = Message{Type: "price", Price: &p}
 		}
 		if err := f.send(ctx, c, m); err != nil {
 			return err

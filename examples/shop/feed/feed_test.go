@@ -15,21 +15,46 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/pylon-mesh/pylon/examples/shop/catalog/catalogpb"
 	"github.com/pylon-mesh/pylon/examples/shop/internal/redistest"
 )
 
 // startFeed serves a feed and returns its ws:// URL and the function that
-// shuts it down.
-func startFeed(t *testing.T, rdb *redis.Client, heartbeat time.Duration) (string, func()) {
+// shuts it down. Unless catalogAddr is empty, the feed watches the mug's
+// price there.
+func startFeed(t *testing.T, rdb *redis.Client, heartbeat time.Duration, catalogAddr string) (string, func()) {
 	t.Helper()
 	shutdown := make(chan struct{})
+	hub := newPriceHub()
+	if catalogAddr != "" {
+		watchCatalog(t, catalogAddr, hub)
+	}
 	srv := httptest.NewServer(newHandler(&feed{
-		rdb: rdb, heartbeat: heartbeat, instance: "feed-1",
+		rdb: rdb, prices: hub, heartbeat: heartbeat, instance: "feed-1",
 		log: slog.New(slog.DiscardHandler), shutdown: shutdown,
 	}))
 	t.Cleanup(srv.Close)
 	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/feed", func() { close(shutdown) }
+}
+
+// watchCatalog runs a priceWatcher of the mug until the test ends.
+func watchCatalog(t *testing.T, addr string, hub *priceHub) {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	w := &priceWatcher{
+		catalog: catalogpb.NewCatalogClient(conn), skus: []string{"mug"}, hub: hub,
+		log: slog.New(slog.DiscardHandler), minBackoff: 10 * time.Millisecond, maxBackoff: 100 * time.Millisecond,
+	}
+	go func() { w.run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; conn.Close() })
 }
 
 func dial(t *testing.T, ctx context.Context, url string) *websocket.Conn {
@@ -61,8 +86,10 @@ var ignoreTime = cmpopts.IgnoreFields(Message{}, "Time")
 
 func ptr[T any](v T) *T { return &v }
 
+// TestHeartbeatsWithoutRedis also has no catalog to watch: the feed goes on
+// without both.
 func TestHeartbeatsWithoutRedis(t *testing.T) {
-	url, _ := startFeed(t, nil, 10*time.Millisecond)
+	url, _ := startFeed(t, nil, 10*time.Millisecond, deadAddr(t))
 	ctx := testContext(t)
 	c := dial(t, ctx, url)
 	want := []Message{
@@ -84,7 +111,7 @@ func TestHeartbeatsWithoutRedis(t *testing.T) {
 func TestOrdersFromRedis(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: redistest.Start(t)})
 	t.Cleanup(func() { rdb.Close() })
-	url, _ := startFeed(t, rdb, time.Hour)
+	url, _ := startFeed(t, rdb, time.Hour, "")
 	ctx := testContext(t)
 	c := dial(t, ctx, url)
 	// hello is sent once the feed's subscription is confirmed, so nothing
@@ -103,7 +130,7 @@ func TestOrdersFromRedis(t *testing.T) {
 }
 
 func TestShutdownClosesStreams(t *testing.T) {
-	url, shutdown := startFeed(t, nil, time.Hour)
+	url, shutdown := startFeed(t, nil, time.Hour, "")
 	ctx := testContext(t)
 	c := dial(t, ctx, url)
 	read(t, ctx, c) // hello
@@ -115,7 +142,7 @@ func TestShutdownClosesStreams(t *testing.T) {
 }
 
 func TestPlainGetIsRefused(t *testing.T) {
-	url, _ := startFeed(t, nil, time.Hour)
+	url, _ := startFeed(t, nil, time.Hour, "")
 	res, err := http.Get("http" + strings.TrimPrefix(url, "ws"))
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +154,7 @@ func TestPlainGetIsRefused(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
-	url, _ := startFeed(t, nil, time.Hour)
+	url, _ := startFeed(t, nil, time.Hour, "")
 	res, err := http.Get("http" + strings.TrimSuffix(strings.TrimPrefix(url, "ws"), "/feed") + "/healthz")
 	if err != nil {
 		t.Fatal(err)

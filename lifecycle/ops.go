@@ -112,10 +112,11 @@ func (p *platform) processNames(name string) []string {
 
 // service finds a service of the app.
 func (p *platform) service(name string) (*appfile.Service, error) {
-	for i := range p.o.App.Services {
-		if s := &p.o.App.Services[i]; s.Name == name {
-			return s, nil
-		}
+	p.mu.Lock()
+	app := p.o.App
+	p.mu.Unlock()
+	if s := serviceIn(app, name); s != nil {
+		return s, nil
 	}
 	return nil, fmt.Errorf("%w: service %q", adminapi.ErrUnknownProcess, name)
 }

@@ -99,8 +99,60 @@ func (p *platform) startGateway(ctx context.Context) error {
 	if err := waitReady(ctx, "http://"+admin+"/ready", 30*time.Second); err != nil {
 		return fmt.Errorf("the gateway: %w", err)
 	}
+	if err := p.waitGatewayEndpoints(ctx, "http://"+admin+"/services", 15*time.Second); err != nil {
+		p.say("%v", err)
+	}
 	p.sayGateway()
 	return nil
+}
+
+// waitGatewayEndpoints waits until the gateway has an endpoint that may
+// take traffic for every app service it knows that runs instances: the
+// control plane pushes endpoints as their health arrives, a moment after
+// the gateway's first config.
+func (p *platform) waitGatewayEndpoints(ctx context.Context, url string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		missing, err := p.gatewayMissing(ctx, url)
+		if err == nil && len(missing) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the gateway has no endpoint yet for %s after %v", strings.Join(missing, ", "), limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// gatewayMissing lists the app services with instances for which the
+// gateway's /services shows no available endpoint.
+func (p *platform) gatewayMissing(ctx context.Context, url string) ([]string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Services []struct {
+			Name      string `json:"name"`
+			Available int    `json:"available"`
+		} `json:"services"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("read the gateway's services: %w", err)
+	}
+	var missing []string
+	for _, s := range doc.Services {
+		if svc := serviceIn(p.o.App, s.Name); svc != nil && svc.Replicas > 0 && s.Available == 0 {
+			missing = append(missing, s.Name)
+		}
+	}
+	return missing, nil
 }
 
 // waitReady polls url until it answers 200: a gateway's /ready does once

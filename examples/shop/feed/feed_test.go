@@ -24,13 +24,13 @@ import (
 
 // startFeed serves a feed and returns its ws:// URL and the function that
 // shuts it down. Unless catalogAddr is empty, the feed watches the mug's
-// price there.
-func startFeed(t *testing.T, rdb *redis.Client, heartbeat time.Duration, catalogAddr string) (string, func()) {
+// price there, probing every probe.
+func startFeed(t *testing.T, rdb *redis.Client, heartbeat time.Duration, catalogAddr string, probe time.Duration) (string, func()) {
 	t.Helper()
 	shutdown := make(chan struct{})
 	hub := newPriceHub()
 	if catalogAddr != "" {
-		watchCatalog(t, catalogAddr, hub)
+		watchCatalog(t, catalogAddr, hub, probe)
 	}
 	srv := httptest.NewServer(newHandler(&feed{
 		rdb: rdb, prices: hub, heartbeat: heartbeat, instance: "feed-1",
@@ -41,7 +41,7 @@ func startFeed(t *testing.T, rdb *redis.Client, heartbeat time.Duration, catalog
 }
 
 // watchCatalog runs a priceWatcher of the mug until the test ends.
-func watchCatalog(t *testing.T, addr string, hub *priceHub) {
+func watchCatalog(t *testing.T, addr string, hub *priceHub, probe time.Duration) {
 	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -51,7 +51,7 @@ func watchCatalog(t *testing.T, addr string, hub *priceHub) {
 	done := make(chan struct{})
 	w := &priceWatcher{
 		catalog: catalogpb.NewCatalogClient(conn), skus: []string{"mug"}, hub: hub,
-		log: slog.New(slog.DiscardHandler), minBackoff: 10 * time.Millisecond, maxBackoff: 100 * time.Millisecond,
+		log: slog.New(slog.DiscardHandler), minBackoff: 10 * time.Millisecond, maxBackoff: 100 * time.Millisecond, probe: probe,
 	}
 	go func() { w.run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; conn.Close() })
@@ -89,7 +89,7 @@ func ptr[T any](v T) *T { return &v }
 // TestHeartbeatsWithoutRedis also has no catalog to watch: the feed goes on
 // without both.
 func TestHeartbeatsWithoutRedis(t *testing.T) {
-	url, _ := startFeed(t, nil, 10*time.Millisecond, deadAddr(t))
+	url, _ := startFeed(t, nil, 10*time.Millisecond, deadAddr(t), time.Hour)
 	ctx := testContext(t)
 	c := dial(t, ctx, url)
 	want := []Message{
@@ -111,7 +111,7 @@ func TestHeartbeatsWithoutRedis(t *testing.T) {
 func TestOrdersFromRedis(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: redistest.Start(t)})
 	t.Cleanup(func() { rdb.Close() })
-	url, _ := startFeed(t, rdb, time.Hour, "")
+	url, _ := startFeed(t, rdb, time.Hour, "", 0)
 	ctx := testContext(t)
 	c := dial(t, ctx, url)
 	// hello is sent once the feed's subscription is confirmed, so nothing
@@ -130,7 +130,7 @@ func TestOrdersFromRedis(t *testing.T) {
 }
 
 func TestShutdownClosesStreams(t *testing.T) {
-	url, shutdown := startFeed(t, nil, time.Hour, "")
+	url, shutdown := startFeed(t, nil, time.Hour, "", 0)
 	ctx := testContext(t)
 	c := dial(t, ctx, url)
 	read(t, ctx, c) // hello
@@ -142,7 +142,7 @@ func TestShutdownClosesStreams(t *testing.T) {
 }
 
 func TestPlainGetIsRefused(t *testing.T) {
-	url, _ := startFeed(t, nil, time.Hour, "")
+	url, _ := startFeed(t, nil, time.Hour, "", 0)
 	res, err := http.Get("http" + strings.TrimPrefix(url, "ws"))
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +154,7 @@ func TestPlainGetIsRefused(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
-	url, _ := startFeed(t, nil, time.Hour, "")
+	url, _ := startFeed(t, nil, time.Hour, "", 0)
 	res, err := http.Get("http" + strings.TrimSuffix(strings.TrimPrefix(url, "ws"), "/feed") + "/healthz")
 	if err != nil {
 		t.Fatal(err)

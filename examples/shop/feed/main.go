@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +45,10 @@ func run() error {
 	if *heartbeat <= 0 {
 		return fmt.Errorf("-heartbeat must be positive, not %v", *heartbeat)
 	}
+	watched := strings.Split(*skus, ",")
+	if slices.Contains(watched, "") {
+		return fmt.Errorf("-skus must list product ids separated by commas, not %q", *skus)
+	}
 	instance := env.Instance("feed")
 	log := serve.Logger(instance)
 	var rdb *redis.Client
@@ -63,8 +68,8 @@ func run() error {
 	defer stop()
 	hub := newPriceHub()
 	w := &priceWatcher{
-		catalog: catalogpb.NewCatalogClient(conn), skus: strings.Split(*skus, ","), hub: hub, log: log,
-		minBackoff: 500 * time.Millisecond, maxBackoff: 5 * time.Second,
+		catalog: catalogpb.NewCatalogClient(conn), skus: watched, hub: hub, log: log,
+		minBackoff: 500 * time.Millisecond, maxBackoff: 5 * time.Second, probe: 10 * time.Second,
 	}
 	go w.run(ctx)
 	f := &feed{rdb: rdb, prices: hub, heartbeat: *heartbeat, instance: instance, log: log, shutdown: ctx.Done()}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pylon-mesh/pylon/examples/shop/catalog/catalogpb"
@@ -57,7 +58,7 @@ func (h *priceHub) publish(p Price) {
 }
 
 // priceWatcher keeps one bidirectional WatchPrices stream to catalog open
-// for the whole feed: it sends the SKUs it watches and publishes each
+// for the whole feed: it sends the SKUs it watches and publishes each new
 // price it receives, the current ones first, on the hub.
 type priceWatcher struct {
 	catalog catalogpb.CatalogClient
@@ -67,11 +68,18 @@ type priceWatcher struct {
 	// The wait before reconnecting starts at minBackoff after a stream
 	// that worked and doubles, up to maxBackoff, while catalog fails.
 	minBackoff, maxBackoff time.Duration
+	// probe is how often the watcher asks again for a price to see that
+	// the stream still reaches catalog.
+	probe time.Duration
+	// last is the price last published per SKU; only run's goroutine
+	// uses it.
+	last map[string]int64
 }
 
 // run watches until ctx ends, reconnecting whenever the stream breaks
 // (catalog restarted, or not reachable yet).
 func (w *priceWatcher) run(ctx context.Context) {
+	w.last = map[string]int64{}
 	backoff := w.minBackoff
 	for {
 		worked, err := w.watch(ctx)
@@ -94,8 +102,8 @@ func (w *priceWatcher) run(ctx context.Context) {
 // watch is one WatchPrices stream, until it breaks; it reports whether
 // catalog answered at all.
 func (w *priceWatcher) watch(ctx context.Context) (worked bool, err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // ends the stream
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil) // ends the stream
 	stream, err := w.catalog.WatchPrices(ctx)
 	if err != nil {
 		return false, fmt.Errorf("watch prices: %w", err)
@@ -105,15 +113,48 @@ func (w *priceWatcher) watch(ctx context.Context) (worked bool, err error) {
 			break // the stream is broken; Recv says why
 		}
 	}
+	var heard atomic.Bool
+	go w.keepProbing(ctx, stream, &heard, cancel)
 	for {
 		u, err := stream.Recv()
 		if err != nil {
+			if cause := context.Cause(ctx); cause != nil {
+				err = cause
+			}
 			return worked, fmt.Errorf("watch prices: %w", err)
 		}
+		heard.Store(true)
 		if !worked {
 			w.log.Info("watching catalog's prices", "skus", w.skus)
 			worked = true
 		}
-		w.hub.publish(Price{ID: u.GetId(), PriceCents: u.GetPriceCents()})
+		if last, ok := w.last[u.GetId()]; !ok || last != u.GetPriceCents() {
+			w.last[u.GetId()] = u.GetPriceCents()
+			w.hub.publish(Price{ID: u.GetId(), PriceCents: u.GetPriceCents()})
+		}
+	}
+}
+
+// keepProbing asks for the first SKU's price every probe interval, and
+// ends the stream when nothing came back in an interval: a proxy between
+// the feed and catalog (the sidecars) may keep a stream open after catalog
+// is gone, and keepalive pings do not reach past it. It returns when ctx
+// ends.
+func (w *priceWatcher) keepProbing(ctx context.Context, stream catalogpb.Catalog_WatchPricesClient, heard *atomic.Bool, cancel context.CancelCauseFunc) {
+	tick := time.NewTicker(w.probe)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if !heard.Swap(false) {
+			cancel(fmt.Errorf("catalog sent nothing for %v, not even the price asked for", w.probe))
+			return
+		}
+		if stream.Send(&catalogpb.WatchRequest{Id: w.skus[0]}) != nil {
+			return // the stream is broken; Recv says why
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net"
 	"testing"
 	"time"
@@ -11,34 +12,70 @@ import (
 	"github.com/pylon-mesh/pylon/examples/shop/catalog/catalogpb"
 )
 
-// fakeCatalog answers WatchPrices streams: it reports each stream's first
-// request on opened and then sends the stream what the test puts on
-// updates.
+// fakeCatalog answers WatchPrices streams: it puts every request it
+// receives on requests, answers each with the price in answer unless that
+// is 0 (a catalog gone silent behind a proxy), and sends the stream what
+// the test puts on updates.
 type fakeCatalog struct {
 	catalogpb.UnimplementedCatalogServer
-	opened  chan string
-	updates chan *catalogpb.PriceUpdate
+	answer   int64
+	requests chan string
+	updates  chan *catalogpb.PriceUpdate
+}
+
+func newFakeCatalog(answer int64) *fakeCatalog {
+	return &fakeCatalog{answer: answer, requests: make(chan string, 100), updates: make(chan *catalogpb.PriceUpdate)}
 }
 
 func (f *fakeCatalog) WatchPrices(stream catalogpb.Catalog_WatchPricesServer) error {
-	req, err := stream.Recv()
-	if err != nil {
-		return err
-	}
-	select {
-	case f.opened <- req.GetId():
-	case <-stream.Context().Done():
-		return nil
-	}
-	for {
-		select {
-		case u := <-f.updates:
-			if err := stream.Send(u); err != nil {
-				return err
+	ids := make(chan string)
+	go func() {
+		defer close(ids)
+		for {
+			req, err := stream.Recv()
+			if err != nil {
+				return
 			}
-		case <-stream.Context().Done():
-			return nil
+			select {
+			case f.requests <- req.GetId():
+			case <-stream.Context().Done():
+				return
+			}
+			select {
+			case ids <- req.GetId():
+			case <-stream.Context().Done():
+				return
+			}
 		}
+	}()
+	for {
+		var u *catalogpb.PriceUpdate
+		select {
+		case id, ok := <-ids:
+			if !ok {
+				return nil
+			}
+			if f.answer == 0 {
+				continue
+			}
+			u = &catalogpb.PriceUpdate{Id: id, PriceCents: f.answer}
+		case u = <-f.updates:
+		}
+		if err := stream.Send(u); err != nil {
+			return err
+		}
+	}
+}
+
+// request waits for the next request f receives.
+func (f *fakeCatalog) request(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	select {
+	case id := <-f.requests:
+		return id
+	case <-ctx.Done():
+		t.Fatal("the feed sent catalog no request")
+		return ""
 	}
 }
 
@@ -71,9 +108,9 @@ func deadAddr(t *testing.T) string {
 // TestPricesFromCatalog sends catalog's price updates to the feed's client,
 // also after catalog restarts and the feed reconnects.
 func TestPricesFromCatalog(t *testing.T) {
-	f := &fakeCatalog{opened: make(chan string, 1), updates: make(chan *catalogpb.PriceUpdate)}
+	f := newFakeCatalog(0)
 	addr, stop := serveCatalog(t, "127.0.0.1:0", f)
-	url, _ := startFeed(t, nil, time.Hour, addr)
+	url, _ := startFeed(t, nil, time.Hour, addr, time.Hour)
 	ctx := testContext(t)
 	c := dial(t, ctx, url)
 	read(t, ctx, c) // hello: the client is subscribed to prices
@@ -83,18 +120,56 @@ func TestPricesFromCatalog(t *testing.T) {
 			stop()
 			serveCatalog(t, addr, f)
 		}
-		select {
-		case id := <-f.opened:
-			if id != "mug" {
-				t.Errorf("the feed watches %q first, want mug", id)
-			}
-		case <-ctx.Done():
-			t.Fatalf("stream %d: the feed did not open a WatchPrices stream", i)
+		if id := f.request(t, ctx); id != "mug" {
+			t.Errorf("stream %d: got a watch of %q, want mug", i, id)
 		}
 		f.updates <- &catalogpb.PriceUpdate{Id: "mug", PriceCents: price}
 		want := Message{Type: "price", Instance: "feed-1", Price: &Price{ID: "mug", PriceCents: price}}
 		if diff := cmp.Diff(want, read(t, ctx, c), ignoreTime); diff != "" {
 			t.Errorf("stream %d: price message (-want +got):\n%s", i, diff)
+		}
+	}
+}
+
+// TestProbesKeepTheStream has catalog answer the feed's probes: the stream
+// stays, and the unchanged price they bring is not sent again.
+func TestProbesKeepTheStream(t *testing.T) {
+	f := newFakeCatalog(1250)
+	addr, _ := serveCatalog(t, "127.0.0.1:0", f)
+	url, _ := startFeed(t, nil, time.Hour, addr, 20*time.Millisecond)
+	ctx := testContext(t)
+	c := dial(t, ctx, url)
+	read(t, ctx, c) // hello
+	for range 6 {   // the watch and five probes, all of the mug
+		if id := f.request(t, ctx); id != "mug" {
+			t.Fatalf("got a request for %q, want mug", id)
+		}
+	}
+	f.updates <- &catalogpb.PriceUpdate{Id: "mug", PriceCents: 999}
+	var got []Price
+	for len(got) == 0 || got[len(got)-1].PriceCents != 999 {
+		got = append(got, *read(t, ctx, c).Price)
+	}
+	// The first price reaches the client only when it subscribed first.
+	if got[0].PriceCents == 1250 {
+		got = got[1:]
+	}
+	if diff := cmp.Diff([]Price{{ID: "mug", PriceCents: 999}}, got); diff != "" {
+		t.Errorf("prices (-want +got):\n%s", diff)
+	}
+}
+
+// TestSilentCatalogIsLeft has a stream that stays open but answers nothing,
+// as when a proxy keeps it after catalog is gone: the feed gives it up
+// after a probe interval and opens another.
+func TestSilentCatalogIsLeft(t *testing.T) {
+	f := newFakeCatalog(0)
+	addr, _ := serveCatalog(t, "127.0.0.1:0", f)
+	watchCatalog(t, addr, newPriceHub(), 5*time.Millisecond)
+	ctx := testContext(t)
+	for i := range 2 { // each stream's watch of the mug; no probes
+		if id := f.request(t, ctx); id != "mug" {
+			t.Errorf("stream %d: got a request for %q, want mug", i, id)
 		}
 	}
 }

@@ -1,7 +1,8 @@
 // Command storefront is the example shop's public HTTP/JSON API, the one
 // behind the gateway: GET /api/products (catalog's ListProducts stream),
-// GET /api/products/{id} (catalog's GetProduct) and POST /api/orders
-// (handed to orders). It runs as two services, storefront-v1 and
+// GET /api/products/{id} (catalog's GetProduct), POST /api/products (a
+// JSON array of products streamed to catalog's ImportProducts) and POST
+// /api/orders (handed to orders). It runs as two services, storefront-v1 and
 // storefront-v2, that differ only in STOREFRONT_VERSION, which every answer
 // carries, so the gateway's weighted canary split between them is visible.
 //

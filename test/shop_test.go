@@ -3,10 +3,15 @@ package test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,7 +121,88 @@ func TestShopApp(t *testing.T) {
 		t.Errorf("100 requests went to storefront versions %v, want about 90 v1 and 10 v2", versions)
 	}
 
+	// A killed instance is restarted and healthy again.
+	before := u.pids()["storefront-v1-1"]
+	syscall.Kill(before, syscall.SIGKILL)
+	waitFor(t, 60*time.Second, "storefront-v1-1 to be restarted and healthy", func() bool {
+		pid := u.pids()["storefront-v1-1"]
+		return pid != 0 && pid != before && u.health("storefront-v1-1") == "healthy"
+	})
+
+	// inventory scaled up, then down.
+	for _, n := range []int{3, 1} {
+		if code, b := u.api(http.MethodPost, "/v1/app/scale", fmt.Sprintf(`{"service": "inventory", "replicas": %d}`, n)); code != http.StatusOK {
+			t.Fatalf("scale inventory to %d: %d %s", n, code, b)
+		}
+		if got := u.instances("inventory"); len(got) != n {
+			t.Errorf("inventory scaled to %d runs %v", n, got)
+		}
+	}
+
+	// A rolling restart of catalog while the storefront lists products
+	// (a server-streaming call to catalog through the mesh): no request
+	// fails.
+	stop := make(chan struct{})
+	var total, failed atomic.Int64
+	var firstFailure atomic.Value
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if code, b := body(web + "/api/products"); code != http.StatusOK {
+					failed.Add(1)
+					firstFailure.CompareAndSwap(nil, fmt.Sprintf("%d %s", code, b))
+				}
+				total.Add(1)
+			}
+		})
+	}
+	time.Sleep(time.Second) // the retry budget is a share of recent traffic
+	if code, b := u.api(http.MethodPost, "/v1/app/restart", `{"service": "catalog"}`); code != http.StatusOK {
+		t.Errorf("rolling restart of catalog: %d %s", code, b)
+	}
+	close(stop)
+	wg.Wait()
+	if f := failed.Load(); f != 0 || total.Load() == 0 {
+		t.Errorf("%d of %d product lists failed during catalog's rolling restart; the first: %v", f, total.Load(), firstFailure.Load())
+	}
+
+	pids := u.pids()
 	if code := u.stop(); code != 0 {
 		t.Errorf("pylon up exited %d after Ctrl-C, want 0 (a clean shutdown)\n%s", code, u.errb)
 	}
+	for name, pid := range pids {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("%s (pid %d) still runs after pylon up exited", name, pid)
+		}
+	}
+	if left := shopLeftovers(); len(left) > 0 {
+		t.Errorf("processes the shop's go run started still run: %v", left)
+	}
+	t.Logf("%d product lists during the rolling restart, none failed", total.Load())
+}
+
+// shopLeftovers lists the running programs `go run` built for the shop's
+// services (they run from a go-build directory's exe/).
+func shopLeftovers() []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		argv0, _, _ := strings.Cut(string(b), "\x00")
+		for _, name := range []string{"catalog", "inventory", "orders", "storefront", "feed"} {
+			if strings.Contains(argv0, "go-build") && strings.HasSuffix(argv0, "/exe/"+name) {
+				out = append(out, filepath.Dir(p)+" "+argv0)
+			}
+		}
+	}
+	return out
 }

@@ -291,6 +291,16 @@ func (x *h2Exchange) relay(ctx context.Context, resp *http.Response) (o balancer
 				dst[http.TrailerPrefix+"Grpc-Message"] = []string{fe.GRPCMessage([]byte(x.rid))}
 				return balancer.Timeout, false
 			}
+			if x.grpc && ctx.Err() == nil {
+				// The upstream went away mid-call: end the call with
+				// UNAVAILABLE, which a gRPC client may retry, rather than
+				// a reset it reads as INTERNAL.
+				fe := errUpstreamBody
+				x.rec.Err = fe
+				dst[http.TrailerPrefix+"Grpc-Status"] = []string{strconv.Itoa(fe.GRPCStatus())}
+				dst[http.TrailerPrefix+"Grpc-Message"] = []string{fe.GRPCMessage([]byte(x.rid))}
+				return balancer.Reset, false
+			}
 			return balancer.Reset, true
 		}
 	}

@@ -42,7 +42,7 @@ func (c *conn) forwardH2(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 		}
 		body := &limitedBody{r: c.br.BodyReader(req.ContentLength, req.Chunked), max: lc.MaxBodyBytes}
 		rq.body = body
-		defer func() { c.rec.BytesIn = body.n }()
+		defer func() { c.rec.BytesIn = body.n.Load() }()
 	}
 	res, fe := roundTrip(route, svc, rq)
 	if fe != nil {

@@ -154,7 +154,7 @@ func (x *h2Exchange) serve() {
 		body = &limitedBody{r: r.Body, max: x.lc.MaxBodyBytes}
 		rq.body = body
 		rq.stopBody = r.Body
-		defer func() { x.rec.BytesIn = body.n }()
+		defer func() { x.rec.BytesIn = body.n.Load() }()
 	}
 	res, fe := roundTrip(x.route, x.svc, rq)
 	if fe != nil {
@@ -392,16 +392,17 @@ func (x *h2Exchange) finish() {
 // reads it on its own goroutine and may wrap the error, so going over the
 // limit is also recorded in over for the caller to check.
 type limitedBody struct {
-	r    io.Reader
-	n    int64
-	max  int64
+	r   io.Reader
+	max int64
+	// n counts the bytes read; the handler reads it when it ends, while
+	// the transport's goroutine may still be in a last Read.
+	n    atomic.Int64
 	over atomic.Bool
 }
 
 func (l *limitedBody) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
-	l.n += int64(n)
-	if l.n > l.max {
+	if l.n.Add(int64(n)) > l.max {
 		l.over.Store(true)
 		return n, errBodyTooLarge
 	}

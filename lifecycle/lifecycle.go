@@ -180,14 +180,22 @@ func checkCommands(app *appfile.App) (_ *appfile.App, notes, problems []string) 
 	var missing []string
 	for i, s := range app.Services {
 		err := supervise.Check(supervise.Spec{Name: s.Name, Path: s.Command[0], Dir: s.Dir})
-		switch {
-		case err == nil:
-		case s.Optional:
-			missing = append(missing, s.Name)
-			notes = append(notes, fmt.Sprintf("%s is left out (optional: true): %v; install %s to run it", s.Name, err, s.Command[0]))
-		default:
-			problems = append(problems, app.ErrorAt(fmt.Sprintf("services[%d].command", i), err.Error()).Error())
+		if err == nil {
+			continue
 		}
+		field, msg := "command", err.Error()
+		if ce, ok := errors.AsType[*supervise.CheckError](err); ok {
+			msg = ce.Msg
+			if ce.Dir {
+				field = "dir"
+			}
+		}
+		if s.Optional {
+			missing = append(missing, s.Name)
+			notes = append(notes, fmt.Sprintf("%s is left out (optional: true): %s; install %s to run it", s.Name, msg, s.Command[0]))
+			continue
+		}
+		problems = append(problems, app.ErrorAt(fmt.Sprintf("services[%d].%s", i, field), msg).Error())
 	}
 	if len(missing) > 0 {
 		app = leaveOut(app, missing)

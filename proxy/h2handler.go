@@ -151,7 +151,7 @@ func (x *h2Exchange) serve() {
 	}
 	var body *limitedBody
 	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-		body = &limitedBody{r: r.Body, max: x.lc.MaxBodyBytes}
+		body = &limitedBody{r: r.Body, max: x.lc.MaxBodyBytes, stop: r.Body}
 		rq.body = body
 		rq.stopBody = r.Body
 		defer func() { x.rec.BytesIn = body.n.Load() }()
@@ -394,6 +394,9 @@ func (x *h2Exchange) finish() {
 type limitedBody struct {
 	r   io.Reader
 	max int64
+	// stop, when set, is closed by Close: the client's HTTP/2 body, whose
+	// blocked read the transport must be able to wake.
+	stop io.Closer
 	// n counts the bytes read; the handler reads it when it ends, while
 	// the transport's goroutine may still be in a last Read.
 	n    atomic.Int64
@@ -407,6 +410,15 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 		return n, errBodyTooLarge
 	}
 	return n, err
+}
+
+// Close closes stop, if set; a transport closes its request body when it
+// is done with it.
+func (l *limitedBody) Close() error {
+	if l.stop != nil {
+		return l.stop.Close()
+	}
+	return nil
 }
 
 // remoteOf parses the peer address of an http.Request.

@@ -111,12 +111,6 @@ func roundTrip(route *Route, svc *Service, rq *rtRequest) (*rtResult, *flow.Erro
 	}
 }
 
-// closingBody is a request body whose Close closes the client's body.
-type closingBody struct {
-	io.Reader
-	io.Closer
-}
-
 // rtURL parses an origin-form target into the URL a RoundTripper is given.
 func rtURL(svc *Service, target string) (*url.URL, error) {
 	u, err := url.ParseRequestURI(target)
@@ -160,11 +154,12 @@ func tryRT(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, u *
 		// The transport closes the body it is given once it is sent, or
 		// when the stream ends first (the upstream's connection died): a
 		// streaming call's body read must then be woken, or the transport
-		// never lets go of the stream and its response never ends. Only
-		// the client's HTTP/2 body may be closed so (stopBody).
-		out.Body = io.NopCloser(rq.body)
-		if rq.stopBody != nil {
-			out.Body = closingBody{Reader: rq.body, Closer: rq.stopBody}
+		// never lets go of the stream and its response never ends. A
+		// limitedBody closes the client's HTTP/2 body (stopBody) then.
+		if rc, ok := rq.body.(io.ReadCloser); ok {
+			out.Body = rc
+		} else {
+			out.Body = io.NopCloser(rq.body)
 		}
 	}
 	ep.Begin()

@@ -4,6 +4,7 @@ package supervise
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"syscall"
@@ -193,6 +194,10 @@ func TestStartErrors(t *testing.T) {
 			err := Check(tc.spec)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("Check: got error %v, want %q", err, tc.want)
+			}
+			ce, ok := errors.AsType[*CheckError](err)
+			if wantDir := strings.Contains(tc.want, "working directory"); !ok || ce.Dir != wantDir || ce.Error() != "check a: "+ce.Msg {
+				t.Errorf("Check: got %#v, want a *CheckError with Dir %v and the message after the name", err, wantDir)
 			}
 			p, err := Start(tc.spec, newCollector())
 			if err == nil || err.Error() != tc.want {

@@ -42,9 +42,29 @@ func (s Spec) stopTimeout() time.Duration {
 	return DefaultStopTimeout
 }
 
+// CheckError is why a Spec could not start: its working directory or its
+// command.
+type CheckError struct {
+	// Name is the Spec's.
+	Name string
+	// Dir is set when the working directory is at fault, not the command.
+	Dir bool
+	// Msg says what is wrong, naming the command and where it was looked
+	// for, but not the process.
+	Msg string
+	// Err is the underlying error, if any.
+	Err error
+}
+
+// Error names the process and says what is wrong.
+func (e *CheckError) Error() string { return "check " + e.Name + ": " + e.Msg }
+
+// Unwrap returns the underlying error.
+func (e *CheckError) Unwrap() error { return e.Err }
+
 // Check reports whether spec could be started, without starting it: the
 // working directory exists and the program is found and executable. The
-// error names the process, the command and where it was looked for.
+// error is a *CheckError.
 func Check(spec Spec) error {
 	_, err := resolve(spec)
 	return err
@@ -53,15 +73,15 @@ func Check(spec Spec) error {
 // resolve returns the path to execute for spec, checking Dir and Path.
 func resolve(spec Spec) (string, error) {
 	if spec.Path == "" {
-		return "", fmt.Errorf("check %s: no command given", spec.Name)
+		return "", &CheckError{Name: spec.Name, Msg: "no command given"}
 	}
 	if spec.Dir != "" {
 		fi, err := os.Stat(spec.Dir)
 		if err != nil {
-			return "", fmt.Errorf("check %s: working directory: %w", spec.Name, err)
+			return "", &CheckError{Name: spec.Name, Dir: true, Msg: "working directory: " + err.Error(), Err: err}
 		}
 		if !fi.IsDir() {
-			return "", fmt.Errorf("check %s: working directory %s is not a directory", spec.Name, spec.Dir)
+			return "", &CheckError{Name: spec.Name, Dir: true, Msg: fmt.Sprintf("working directory %s is not a directory", spec.Dir)}
 		}
 	}
 	if strings.Contains(spec.Path, "/") {
@@ -78,7 +98,7 @@ func resolve(spec Spec) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("check %s: command %q not found in PATH %q", spec.Name, spec.Path, path)
+	return "", &CheckError{Name: spec.Name, Msg: fmt.Sprintf("command %q not found in PATH %q", spec.Path, path)}
 }
 
 // checkFile checks a Path that names a file, relative to Dir when relative,
@@ -98,7 +118,7 @@ func checkFile(spec Spec) error {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return fmt.Errorf("check %s: command %s: %w", spec.Name, p, err)
+		return &CheckError{Name: spec.Name, Msg: fmt.Sprintf("command %s: %v", p, err), Err: err}
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc/interop/grpc_testing"
+
+	"github.com/pylon-mesh/pylon/internal/redistest"
 )
 
 // TestMeshApp: the whole picture at once. A control plane; three services
@@ -25,7 +27,7 @@ func TestMeshApp(t *testing.T) {
 		startSidecar(t, cp, tok["catalog"], "catalog", grpcAddr, []string{"--protocol", "grpc"})
 		startSidecar(t, cp, tok["inventory"], "inventory", startEcho(t, fmt.Sprint("inventory-", i+1)), []string{"--health-http", "/"})
 	}
-	startSidecar(t, cp, tok["redis"], "redis", startRedis(t), []string{"--protocol", "tcp"})
+	startSidecar(t, cp, tok["redis"], "redis", redistest.Start(t), []string{"--protocol", "tcp"})
 	var orders []*meshSidecar
 	for i := range 2 {
 		orders = append(orders, startSidecar(t, cp, tok["orders"], "orders", startEcho(t, fmt.Sprint("orders-", i+1)), nil,

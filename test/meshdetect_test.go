@@ -10,6 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc/interop/grpc_testing"
+
+	"github.com/pylon-mesh/pylon/internal/redistest"
 )
 
 // TestMeshProtocolDetection: services that declare no protocol. The
@@ -18,7 +20,7 @@ import (
 // gRPC reaches its app over HTTP/2 through the callee's sidecar, Redis and
 // a server-first protocol (the server speaks first) are tunnelled.
 func TestMeshProtocolDetection(t *testing.T) {
-	redisAddr := startRedis(t)
+	redisAddr := redistest.Start(t)
 	_, _, grpcAddr := startGRPCServer(t)
 	cp := startControl(t, "")
 	startSidecar(t, cp, cp.joinToken("web"), "web", startEcho(t, "web-1"), nil)

@@ -1,65 +1,23 @@
 package test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-)
 
-// startRedis starts a real redis-server on a free loopback port. Without
-// one installed the test is skipped, or fails when PYLON_REQUIRE_REDIS=1
-// (CI installs Debian's redis-server and sets it).
-func startRedis(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		const msg = "redis-server not found: install Debian's redis-server package"
-		if os.Getenv("PYLON_REQUIRE_REDIS") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	addr := freeAddr(t)
-	port := addr[strings.LastIndex(addr, ":")+1:]
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting redis-server: %v", err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				close(ready)
-				break
-			}
-		}
-		for sc.Scan() {
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("redis-server not ready within 10s")
-	}
-	return addr
-}
+	"github.com/pylon-mesh/pylon/internal/redistest"
+)
 
 // TestMeshTCPRedis: a real Redis behind a sidecar, used with a Redis client
 // through the mesh: its TCP streams ride HTTP/2 CONNECT streams over the
 // sidecars' mTLS connections, and an L4 authorization policy cuts them off.
 func TestMeshTCPRedis(t *testing.T) {
-	redisAddr := startRedis(t)
+	redisAddr := redistest.Start(t)
 	cp := startControl(t, "")
 	startSidecar(t, cp, cp.joinToken("redis"), "redis", redisAddr, []string{"--protocol", "tcp"})
 	orders := startSidecar(t, cp, cp.joinToken("orders"), "orders", startEcho(t, "orders-1"), nil, "redis")

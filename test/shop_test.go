@@ -9,13 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/pylon-mesh/pylon/internal/redistest"
 )
 
 // TestShopApp runs the README's first command, pylon up on the example
@@ -27,7 +27,7 @@ import (
 // The shop's own gateway listener, 127.0.0.1:8080, must be free.
 func TestShopApp(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		startRedis(t) // skips, or fails when CI requires Redis: the shop runs without it, this test does not
+		redistest.Start(t) // skips, or fails when CI requires Redis: the shop runs without it, this test does not
 	}
 	u := runUp(t, "../examples/shop/app.yaml", filepath.Join(t.TempDir(), "data"), 4*time.Minute)
 	const web = "http://127.0.0.1:8080"
@@ -142,34 +142,14 @@ func TestShopApp(t *testing.T) {
 	// A rolling restart of catalog while the storefront lists products
 	// (a server-streaming call to catalog through the mesh): no request
 	// fails.
-	stop := make(chan struct{})
-	var total, failed atomic.Int64
-	var firstFailure atomic.Value
-	var wg sync.WaitGroup
-	for range 3 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if code, b := body(web + "/api/products"); code != http.StatusOK {
-					failed.Add(1)
-					firstFailure.CompareAndSwap(nil, fmt.Sprintf("%d %s", code, b))
-				}
-				total.Add(1)
-			}
-		})
-	}
+	l := startLoad(web+"/api/products", 3)
 	time.Sleep(time.Second) // the retry budget is a share of recent traffic
 	if code, b := u.api(http.MethodPost, "/v1/app/restart", `{"service": "catalog"}`); code != http.StatusOK {
 		t.Errorf("rolling restart of catalog: %d %s", code, b)
 	}
-	close(stop)
-	wg.Wait()
-	if f := failed.Load(); f != 0 || total.Load() == 0 {
-		t.Errorf("%d of %d product lists failed during catalog's rolling restart; the first: %v", f, total.Load(), firstFailure.Load())
+	total, failed, first := l.finish()
+	if failed != 0 || total == 0 {
+		t.Errorf("%d of %d product lists failed during catalog's rolling restart; the first: %s", failed, total, first)
 	}
 
 	pids := u.pids()
@@ -184,7 +164,7 @@ func TestShopApp(t *testing.T) {
 	if left := shopLeftovers(); len(left) > 0 {
 		t.Errorf("processes the shop's go run started still run: %v", left)
 	}
-	t.Logf("%d product lists during the rolling restart, none failed", total.Load())
+	t.Logf("%d product lists during the rolling restart, none failed", total)
 }
 
 // shopLeftovers lists the running programs `go run` built for the shop's

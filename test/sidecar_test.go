@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -196,26 +194,7 @@ func TestMeshInstanceKilledUnderLoad(t *testing.T) {
 		waitFor(t, 10*time.Second, "orders to reach "+inst, func() bool { return servedBy(orders.url("catalog")+"/x", inst) })
 	}
 
-	stop := make(chan struct{})
-	var failures, total atomic.Int64
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if code, _ := body(orders.url("catalog") + "/x"); code != http.StatusOK {
-					failures.Add(1)
-				}
-				total.Add(1)
-			}
-		}()
-	}
+	l := startLoad(orders.url("catalog")+"/x", 8)
 	time.Sleep(500 * time.Millisecond)
 	doomed.kill()
 	time.Sleep(1500 * time.Millisecond)
@@ -230,15 +209,14 @@ func TestMeshInstanceKilledUnderLoad(t *testing.T) {
 		return ok && w == 1
 	})
 	waitFor(t, 5*time.Second, "the replacement to take traffic", func() bool { return servedBy(orders.url("catalog")+"/x", "catalog-3") })
-	close(stop)
-	wg.Wait()
-	if n := failures.Load(); n != 0 {
-		t.Errorf("%d of %d idempotent requests failed while an instance crashed and was replaced", n, total.Load())
+	total, failed, first := l.finish()
+	if failed != 0 {
+		t.Errorf("%d of %d idempotent requests failed while an instance crashed and was replaced; the first: %s", failed, total, first)
 	}
 	if len(ramp) < 2 || ramp[0] >= 1 {
 		t.Errorf("the replacement's weight went %v, want a ramp from below 1 up to 1 (slow start)", ramp)
 	}
-	t.Logf("%d requests, none failed; the replacement's weight rose from %.2f to 1 over %d scrapes", total.Load(), ramp[0], len(ramp))
+	t.Logf("%d requests, none failed; the replacement's weight rose from %.2f to 1 over %d scrapes", total, ramp[0], len(ramp))
 }
 
 // metricValue finds the sample line starting with name{labels} in a

@@ -2,7 +2,6 @@ package test
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -190,26 +188,7 @@ func TestUp(t *testing.T) {
 		}
 	}
 
-	stop := make(chan struct{})
-	var total, failed atomic.Int64
-	var firstFailure atomic.Value
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if code, b := body(base); code != http.StatusOK {
-					failed.Add(1)
-					firstFailure.CompareAndSwap(nil, fmt.Sprintf("%d %s", code, b))
-				}
-				total.Add(1)
-			}
-		})
-	}
+	l := startLoad(base, 4)
 	// Retries are budgeted as a share of the traffic of the last seconds:
 	// let the load run a moment, as it would in production, before the kill.
 	time.Sleep(time.Second)
@@ -222,10 +201,9 @@ func TestUp(t *testing.T) {
 	// Callers ejected the instance while it was down (30 s); the registry
 	// says when it is back.
 	waitFor(t, 15*time.Second, "the restarted orders-1 to be healthy again", func() bool { return u.health("orders-1") == "healthy" })
-	close(stop)
-	wg.Wait()
-	if f := failed.Load(); f != 0 {
-		t.Errorf("%d of %d GETs through the gateway failed while an instance was killed and restarted; the first: %v", f, total.Load(), firstFailure.Load())
+	total, failed, first := l.finish()
+	if failed != 0 {
+		t.Errorf("%d of %d GETs through the gateway failed while an instance was killed and restarted; the first: %s", failed, total, first)
 	}
 	for _, want := range []string{"orders-1: exited (signal: killed", "orders-1: restarting in"} {
 		if !strings.Contains(u.out.String(), want) {
@@ -275,7 +253,7 @@ func TestUpRefusesToStart(t *testing.T) {
 	app := strings.NewReplacer("$UPSTREAM", "no-such-command-here", "$WEB", taken).Replace(upApp)
 	os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(app), 0o600)
 	code, _, stderr := runPylon(t, "up", "-f", filepath.Join(dir, "app.yaml"), "--listen", freeAddr(t), "--admin", freeAddr(t))
-	for _, want := range []string{`app.yaml:3:5: services[0].command: check orders: command "no-such-command-here" not found`,
+	for _, want := range []string{`app.yaml:3:5: services[0].command: command "no-such-command-here" not found in PATH`,
 		"app.yaml:10:7: gateway.listeners[0].address: " + taken + " cannot be used"} {
 		if code != 1 || !strings.Contains(stderr, want) {
 			t.Errorf("got exit %d, stderr %q; want 1 and %q", code, stderr, want)
@@ -348,32 +326,14 @@ func TestUpOperations(t *testing.T) {
 	}
 	waitFor(t, 15*time.Second, "orders-3 to take traffic", func() bool { return servedBy(base, "orders-3") })
 
-	stop := make(chan struct{})
-	var total, failed atomic.Int64
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if code, _ := body(base); code != http.StatusOK {
-					failed.Add(1)
-				}
-				total.Add(1)
-			}
-		})
-	}
+	l := startLoad(base, 4)
 	before := u.pids()
 	if code, b := u.api(http.MethodPost, "/v1/app/restart", `{"service": "orders"}`); code != http.StatusOK {
 		t.Errorf("restart: %d %s", code, b)
 	}
-	close(stop)
-	wg.Wait()
-	if f := failed.Load(); f != 0 || total.Load() == 0 {
-		t.Errorf("%d of %d GETs through the gateway failed during the rolling restart", f, total.Load())
+	total, failed, first := l.finish()
+	if failed != 0 || total == 0 {
+		t.Errorf("%d of %d GETs through the gateway failed during the rolling restart; the first: %s", failed, total, first)
 	}
 	got := u.instances("orders")
 	if want := []string{"orders-4", "orders-5", "orders-6"}; strings.Join(got, ",") != strings.Join(want, ",") {
@@ -407,7 +367,7 @@ func TestUpOperations(t *testing.T) {
 			t.Errorf("no event %q in %s", want, doc)
 		}
 	}
-	t.Logf("%d GETs during the rolling restart, none failed", total.Load())
+	t.Logf("%d GETs during the rolling restart, none failed", total)
 }
 
 // TestUpDetached: pylon up -d returns once the app runs, which keeps

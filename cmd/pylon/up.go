@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -125,10 +124,8 @@ func detachUp(args []string, file string, o lifecycle.Options, stdout, stderr io
 		fmt.Fprintf(stderr, "pylon up: %v\n", err)
 		return 1
 	}
-	args = slices.DeleteFunc(slices.Clone(args), func(a string) bool {
-		return a == "-d" || a == "--d" || a == "-detach" || a == "--detach" || a == "-d=true" || a == "--detach=true"
-	})
-	cmd := exec.Command(exe, append([]string{"up"}, args...)...)
+	// The same flags, with -d turned off again (the last setting wins).
+	cmd := exec.Command(exe, append(append([]string{"up"}, args...), "-d=false")...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(os.Environ(), detachedEnv+"=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

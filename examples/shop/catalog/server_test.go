@@ -19,7 +19,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/pylon-mesh/pylon/examples/shop/catalog/catalogpb"
-	"github.com/pylon-mesh/pylon/examples/shop/internal/redistest"
+	"github.com/pylon-mesh/pylon/internal/redistest"
 )
 
 // stores are the two ways an instance keeps its products; each test runs

@@ -19,7 +19,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/pylon-mesh/pylon/examples/shop/catalog/catalogpb"
-	"github.com/pylon-mesh/pylon/examples/shop/internal/redistest"
+	"github.com/pylon-mesh/pylon/internal/redistest"
 )
 
 // startFeed serves a feed and returns its ws:// URL and the function that

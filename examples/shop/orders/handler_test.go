@@ -22,7 +22,7 @@ import (
 
 	"github.com/pylon-mesh/pylon/examples/shop/catalog/catalogpb"
 	"github.com/pylon-mesh/pylon/examples/shop/internal/httpjson"
-	"github.com/pylon-mesh/pylon/examples/shop/internal/redistest"
+	"github.com/pylon-mesh/pylon/internal/redistest"
 )
 
 // fakeCatalog knows one product, the mug.

@@ -1,7 +1,7 @@
-// Package redistest starts a real redis-server for the example shop's
-// tests, on a free loopback port, and stops it when the test ends. Without
-// redis-server installed the test is skipped, or fails when
-// PYLON_REQUIRE_REDIS=1 (as in CI, which installs it).
+// Package redistest starts a real redis-server for tests (the example
+// shop's and the end-to-end ones) on a free loopback port, and stops it
+// when the test ends. Without redis-server installed the test is skipped,
+// or fails when PYLON_REQUIRE_REDIS=1 (as in CI, which installs it).
 package redistest
 
 import (

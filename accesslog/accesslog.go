@@ -188,6 +188,10 @@ func AppendRecord(b []byte, r *proxy.Record) []byte {
 	b = strconv.AppendFloat(b, float64(r.Duration)/1e6, 'f', 3, 64)
 	b = append(b, `,"retries":`...)
 	b = strconv.AppendInt(b, int64(r.Retries), 10)
+	if r.Consumer != "" {
+		b = append(b, `,"consumer":`...)
+		b = flow.AppendJSONString(b, r.Consumer)
+	}
 	if r.Err != nil {
 		b = append(b, `,"error_code":`...)
 		b = flow.AppendJSONString(b, string(r.Err.Code))

@@ -38,6 +38,11 @@ type Config struct {
 	// AuthorizationPolicies say which callers may reach which mesh
 	// services; sidecars enforce them, gateways ignore them.
 	AuthorizationPolicies []AuthorizationPolicy `yaml:"authorization_policies,omitempty" json:"authorization_policies,omitempty"`
+	// Policies are checks routes apply to their requests: authentication,
+	// consumer allow lists, rate limits (docs/policies.md).
+	Policies []Policy `yaml:"policies,omitempty" json:"policies,omitempty"`
+	// Consumers are the known callers policies authenticate and limit.
+	Consumers []Consumer `yaml:"consumers,omitempty" json:"consumers,omitempty"`
 
 	file string         // file name given to Parse, for error messages
 	dir  string         // directory of file, for relative paths
@@ -156,6 +161,11 @@ func (c *Config) resolvePaths() {
 			abs(&t.CA)
 			abs(&t.Cert)
 			abs(&t.Key)
+		}
+	}
+	for i := range c.Policies {
+		if a := c.Policies[i].Authentication; a != nil && a.JWT != nil {
+			abs(&a.JWT.JWKSFile)
 		}
 	}
 }

@@ -141,6 +141,7 @@ func TestRedactedSharesNothing(t *testing.T) {
 				Headers: []ValueMatch{{Name: "a"}}, Query: []ValueMatch{{Name: "q"}}},
 			Retries:        Retries{On: []string{"reset"}},
 			RequestHeaders: hdr, ResponseHeaders: hdr,
+			Policies: []string{"p"},
 		}},
 		Services: []Service{{
 			Endpoints: []Endpoint{{Address: "a:1"}}, TLS: &UpstreamTLS{}, HashOn: &HashOn{},
@@ -150,6 +151,11 @@ func TestRedactedSharesNothing(t *testing.T) {
 			From: []PolicySource{{Identities: []string{"spiffe://td/a"}, Namespaces: []string{"n"}, Services: []string{"s"}}},
 			To:   []PolicyTarget{{Methods: []string{"GET"}, Paths: []PathMatch{{Prefix: "/"}}, Headers: []ValueMatch{{Name: "h"}}}},
 		}},
+		Policies: []Policy{{
+			Authentication: &Authentication{APIKey: &APIKeyAuth{}, JWT: &JWTAuth{Audiences: []string{"a"}, Algorithms: []string{"ES256"}}},
+			AllowConsumers: []string{"c"}, RateLimit: &RateLimit{},
+		}},
+		Consumers: []Consumer{{APIKeys: []string{HashAPIKey("0123456789abcdef")}, RateLimit: &ConsumerLimit{}}},
 	}
 	r := c.Redacted()
 	if diff := cmp.Diff(c, r, cmpopts.IgnoreUnexported(Config{})); diff != "" {

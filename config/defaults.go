@@ -28,6 +28,12 @@ func (c *Config) SetDefaults() {
 	for i := range c.AuthorizationPolicies {
 		c.AuthorizationPolicies[i].setDefaults(c, "authorization_policies["+strconv.Itoa(i)+"]")
 	}
+	for i := range c.Policies {
+		c.Policies[i].setDefaults(c, "policies["+strconv.Itoa(i)+"]")
+	}
+	for i := range c.Consumers {
+		c.Consumers[i].setDefaults(c, "consumers["+strconv.Itoa(i)+"]")
+	}
 }
 
 // def sets *p to v when *p is zero and path was not written in the file.

@@ -229,7 +229,7 @@ func TestParseInvalid(t *testing.T) {
 		{"route duplicate name", snippet{route: "{name: orders, service: orders}\n  - {name: orders, service: orders}"},
 			[]string{`f.yaml:5:6: routes[1].name: duplicate route name "orders"`}},
 		{"route unknown field", snippet{route: "{name: orders, service: orders, upstream: x}"},
-			[]string{`f.yaml:4:37: routes[0].upstream: unknown field "upstream"; valid fields: listeners, match, name, request_headers, response_headers, retries, rewrite, service, split, timeout`}},
+			[]string{`f.yaml:4:37: routes[0].upstream: unknown field "upstream"; valid fields: listeners, match, name, policies, request_headers, response_headers, retries, rewrite, service, split, timeout`}},
 
 		// services
 		{"service no endpoints", snippet{service: "{name: orders, endpoints: []}"},
@@ -350,7 +350,7 @@ func TestParseInvalid(t *testing.T) {
 				`f.yaml:7:53: trusted_proxies[3]: must be a CIDR like 10.0.0.0/8 or an IP, not "bad"`,
 			}},
 		{"unknown top-level field", snippet{top: "router: {}"},
-			[]string{`f.yaml:7:1: router: unknown field "router"; valid fields: access_log, admin, authorization_policies, listeners, routes, services, trusted_proxies`}},
+			[]string{`f.yaml:7:1: router: unknown field "router"; valid fields: access_log, admin, authorization_policies, consumers, listeners, policies, routes, services, trusted_proxies`}},
 		{"duplicate top-level key", snippet{top: "services: []"},
 			[]string{`f.yaml:7:1: services: duplicate key "services" (first at line 5)`}},
 		{"merge key", snippet{top: "<<: {admin: {address: off}}"},
@@ -377,7 +377,7 @@ func TestParseInvalidDocument(t *testing.T) {
 		{"two documents", snippet{}.String() + "---\nadmin: {}\n", []string{`f.yaml:7:1: more than one YAML document; put the whole config in one document`}},
 		{"syntax error", "listeners: [\n", []string{`f.yaml:1: did not find expected node content`}},
 		{"tab indentation", "listeners:\n\t- name: web\n", []string{`f.yaml:2: found character that cannot start any token`}},
-		{"root is a list", "- a\n", []string{`f.yaml:1:1: must be a mapping with fields: access_log, admin, authorization_policies, listeners, routes, services, trusted_proxies`}},
+		{"root is a list", "- a\n", []string{`f.yaml:1:1: must be a mapping with fields: access_log, admin, authorization_policies, consumers, listeners, policies, routes, services, trusted_proxies`}},
 		{"no listeners or routes", "services: []\n", []string{
 			`f.yaml: listeners: at least one listener is required`,
 			`f.yaml: routes: at least one route is required`,

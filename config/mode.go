@@ -48,6 +48,10 @@ const (
 	SectionServices  = "services"
 	// SectionAuthorizationPolicies holds AuthorizationPolicy items.
 	SectionAuthorizationPolicies = "authorization_policies"
+	// SectionPolicies holds Policy items.
+	SectionPolicies = "policies"
+	// SectionConsumers holds Consumer items.
+	SectionConsumers = "consumers"
 )
 
 // ParseItem decodes data as one item of section (a listener, route or
@@ -58,7 +62,7 @@ const (
 // match.path.prefix), with lines and columns in data.
 func ParseItem(filename string, data []byte, section string) (*Config, error) {
 	switch section {
-	case SectionListeners, SectionRoutes, SectionServices, SectionAuthorizationPolicies:
+	case SectionListeners, SectionRoutes, SectionServices, SectionAuthorizationPolicies, SectionPolicies, SectionConsumers:
 	default:
 		return nil, fmt.Errorf("config: unknown section %q", section)
 	}

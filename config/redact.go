@@ -12,8 +12,9 @@ const RedactedValue = "REDACTED"
 // Redacted returns a deep copy of c in which inline secrets are replaced by
 // "REDACTED": values of header edits and header matches whose header name
 // looks secret (authorization, cookie, anything with token, secret,
-// password, key or auth in it). File paths, including TLS key paths, are
-// kept: they are not secrets.
+// password, key or auth in it). Consumers' API keys appear only hashed
+// (SetDefaults hashes them; a key still plain here is hashed). File paths,
+// including TLS key paths, are kept: they are not secrets.
 func (c *Config) Redacted() *Config {
 	out := &Config{file: c.file, dir: c.dir, pos: maps.Clone(c.pos)}
 	deepCopy(reflect.ValueOf(out).Elem(), reflect.ValueOf(c).Elem())
@@ -25,6 +26,13 @@ func (c *Config) Redacted() *Config {
 				if secretHeader(k) {
 					m[k] = RedactedValue
 				}
+			}
+		}
+	}
+	for i := range out.Consumers {
+		for j, k := range out.Consumers[i].APIKeys {
+			if !strings.HasPrefix(k, APIKeyHashPrefix) {
+				out.Consumers[i].APIKeys[j] = HashAPIKey(k)
 			}
 		}
 	}

@@ -24,6 +24,9 @@ type Route struct {
 	RequestHeaders HeaderOps `yaml:"request_headers,omitempty" json:"request_headers,omitempty"`
 	// ResponseHeaders edits the headers sent to the client.
 	ResponseHeaders HeaderOps `yaml:"response_headers,omitempty" json:"response_headers,omitempty"`
+	// Policies name the policies the route's requests must pass, in order
+	// (authentication, consumer allow lists, rate limits).
+	Policies []string `yaml:"policies,omitempty" json:"policies,omitempty"`
 }
 
 // Match is the conjunction of conditions a request must meet.

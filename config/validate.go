@@ -31,6 +31,9 @@ type validator struct {
 	errs   Errors
 	listen map[string]bool // listener names
 	svcs   map[string]bool // service names
+	// consumerNames and policyNames are the names of consumers and policies.
+	consumerNames map[string]bool
+	policyNames   map[string]bool
 }
 
 func newValidator(c *Config, skip map[string]bool, mode Mode) *validator {
@@ -41,6 +44,8 @@ func (v *validator) run() Errors {
 	v.top()
 	v.listeners()
 	v.services()
+	v.consumers()
+	v.policies()
 	v.routes()
 	v.authorizationPolicies()
 	return v.errs

@@ -26,6 +26,7 @@ func (v *validator) routes() {
 		v.rewrite(p+".rewrite", &r.Rewrite, params)
 		v.headerOps(p+".request_headers", &r.RequestHeaders)
 		v.headerOps(p+".response_headers", &r.ResponseHeaders)
+		v.routePolicies(p, r)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/h1"
 	"github.com/pylon-mesh/pylon/metrics"
+	"github.com/pylon-mesh/pylon/policy"
 	"github.com/pylon-mesh/pylon/proxy"
 	"github.com/pylon-mesh/pylon/retry"
 	"github.com/pylon-mesh/pylon/router"
@@ -29,8 +30,12 @@ type compiled struct {
 // compile turns a validated config into a snapshot. Services whose config is
 // unchanged from prev are reused as they are; the rest are built anew,
 // keeping the endpoints (and their state) of the service they replace.
-func compile(cfg *config.Config, prev map[string]*serviceState, reg *metrics.Registry, logger *slog.Logger, mesh *Mesh) (*compiled, error) {
+func compile(cfg *config.Config, prev map[string]*serviceState, reg *metrics.Registry, logger *slog.Logger, mesh *Mesh, env policy.Env) (*compiled, error) {
 	out := &compiled{services: map[string]*serviceState{}}
+	policies, err := policy.Compile(cfg, env)
+	if err != nil {
+		return nil, err
+	}
 	for _, sc := range cfg.Services {
 		old := prev[sc.Name]
 		if old != nil && old.fingerprint == fingerprint(sc) {
@@ -39,6 +44,7 @@ func compile(cfg *config.Config, prev map[string]*serviceState, reg *metrics.Reg
 		}
 		st, err := buildService(sc, old, logger, mesh)
 		if err != nil {
+			out.stopFresh()
 			return nil, err
 		}
 		out.services[sc.Name] = st
@@ -46,12 +52,14 @@ func compile(cfg *config.Config, prev map[string]*serviceState, reg *metrics.Reg
 	}
 	trusted, err := trustedProxies(cfg.TrustedProxies)
 	if err != nil {
+		out.stopFresh()
 		return nil, err
 	}
 	snap := &proxy.Snapshot{Listeners: map[string]*proxy.ListenerConfig{}, TrustedProxies: trusted}
 	for _, lc := range cfg.Listeners {
-		l, err := compileListener(cfg, lc, out.services, reg, mesh)
+		l, err := compileListener(cfg, lc, out.services, reg, mesh, policies)
 		if err != nil {
+			out.stopFresh()
 			return nil, err
 		}
 		snap.Listeners[lc.Name] = l
@@ -60,8 +68,15 @@ func compile(cfg *config.Config, prev map[string]*serviceState, reg *metrics.Reg
 	return out, nil
 }
 
+// stopFresh stops the services built for a compile that failed.
+func (c *compiled) stopFresh() {
+	for _, st := range c.fresh {
+		st.stop()
+	}
+}
+
 // compileListener builds the routing of one listener.
-func compileListener(cfg *config.Config, lc config.Listener, services map[string]*serviceState, reg *metrics.Registry, mesh *Mesh) (*proxy.ListenerConfig, error) {
+func compileListener(cfg *config.Config, lc config.Listener, services map[string]*serviceState, reg *metrics.Registry, mesh *Mesh, policies *policy.Set) (*proxy.ListenerConfig, error) {
 	lim := lc.Limits
 	l := &proxy.ListenerConfig{
 		Name: lc.Name,
@@ -99,7 +114,7 @@ func compileListener(cfg *config.Config, lc config.Listener, services map[string
 		if len(rc.Listeners) > 0 && !slices.Contains(rc.Listeners, lc.Name) {
 			continue
 		}
-		r, err := compileRoute(lc.Name, rc, services, reg)
+		r, err := compileRoute(lc.Name, rc, services, reg, policies)
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +164,7 @@ func routeSpec(m config.Match) router.Spec {
 }
 
 // compileRoute builds one route of one listener.
-func compileRoute(listener string, rc *config.Route, services map[string]*serviceState, reg *metrics.Registry) (*proxy.Route, error) {
+func compileRoute(listener string, rc *config.Route, services map[string]*serviceState, reg *metrics.Registry, policies *policy.Set) (*proxy.Route, error) {
 	on, err := retry.ParseOn(rc.Retries.On)
 	if err != nil {
 		return nil, fmt.Errorf("route %q: %w", rc.Name, err)
@@ -172,6 +187,7 @@ func compileRoute(listener string, rc *config.Route, services map[string]*servic
 		},
 		RequestHeaders:  headerOps(rc.RequestHeaders),
 		ResponseHeaders: headerOps(rc.ResponseHeaders),
+		Policies:        policies.Chain(rc.Policies),
 	}
 	backend := func(name string, cum uint32) (proxy.Backend, error) {
 		st := services[name]

@@ -120,6 +120,8 @@ type Runtime struct {
 	listeners map[string]*listenerState
 	log       *accesslog.Logger
 	logKey    config.AccessLog
+	// limits keeps rate limit counts across reloads.
+	limits *limitStores
 	// logDropped sums the drops of access loggers already replaced.
 	logDropped uint64
 	ctx        context.Context
@@ -160,6 +162,7 @@ func New(opts Options) *Runtime {
 		services:  map[string]*serviceState{},
 		listeners: map[string]*listenerState{},
 		started:   make(chan struct{}),
+		limits:    newLimitStores(opts.Logger),
 	}
 	rt.metrics.MustRegister(newStateCollector(rt))
 	if opts.Mesh != nil {
@@ -202,6 +205,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	began := time.Now()
 	rt.shutdown()
 	stopAdmin()
+	rt.limits.close()
 	rt.logger.Info("stopped", "drained_in", time.Since(began).String())
 	return nil
 }
@@ -249,7 +253,7 @@ func (rt *Runtime) Apply(ctx context.Context, cfg *config.Config) error {
 func (rt *Runtime) apply(cfg *config.Config) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	c, err := compile(cfg, rt.services, rt.metrics, rt.logger, rt.opts.Mesh)
+	c, err := compile(cfg, rt.services, rt.metrics, rt.logger, rt.opts.Mesh, rt.limits.env())
 	if err != nil {
 		return err
 	}
@@ -414,12 +418,13 @@ func Check(path string) error {
 	if err != nil {
 		return err
 	}
-	c, err := compile(cfg, nil, metrics.New(), slog.New(slog.DiscardHandler), nil)
+	logger := slog.New(slog.DiscardHandler)
+	limits := newLimitStores(logger)
+	defer limits.close()
+	c, err := compile(cfg, nil, metrics.New(), logger, nil, limits.env())
 	if err != nil {
 		return err
 	}
-	for _, st := range c.fresh {
-		st.stop()
-	}
+	c.stopFresh()
 	return nil
 }

@@ -32,6 +32,11 @@ const (
 	CodeNoRoute                   Code = "no_route"
 	CodeMethodNotAllowed          Code = "method_not_allowed"
 	CodeForbidden                 Code = "forbidden"
+	CodeUnauthenticated           Code = "unauthenticated"
+	CodeInvalidCredentials        Code = "invalid_credentials"
+	CodeRateLimited               Code = "rate_limited"
+	CodeAuthUnavailable           Code = "auth_unavailable"
+	CodeRateLimitUnavailable      Code = "rate_limit_unavailable"
 	CodeNoHealthyEndpoint         Code = "no_healthy_endpoint"
 	CodeCircuitOpen               Code = "circuit_open"
 	CodeUpstreamConnectFailed     Code = "upstream_connect_failed"
@@ -49,6 +54,14 @@ type Error struct {
 	Msg    string
 	// Err is the underlying cause, for logs only.
 	Err error
+	// Header holds fields the answer carries besides the usual ones, like
+	// WWW-Authenticate on a 401 or Retry-After on a 429.
+	Header []Field
+}
+
+// Field is one header field of an error answer.
+type Field struct {
+	Name, Value string
 }
 
 // Error returns "code: msg" (and the cause, if any).

@@ -9,11 +9,15 @@ func (e *Error) GRPCStatus() int {
 		return 12 // UNIMPLEMENTED
 	case CodeForbidden:
 		return 7 // PERMISSION_DENIED
+	case CodeUnauthenticated, CodeInvalidCredentials:
+		return 16 // UNAUTHENTICATED
+	case CodeRateLimited:
+		return 8 // RESOURCE_EXHAUSTED: the caller's quota, not the server, is spent
 	case CodeUpstreamTimeout, CodeRequestTimeout:
 		return 4 // DEADLINE_EXCEEDED
 	case CodeBodyTooLarge, CodeHeadersTooLarge, CodeURITooLong:
 		return 8 // RESOURCE_EXHAUSTED
-	case CodeNoHealthyEndpoint, CodeCircuitOpen, CodeUpstreamConnectFailed, CodeUpstreamReset:
+	case CodeNoHealthyEndpoint, CodeCircuitOpen, CodeUpstreamConnectFailed, CodeUpstreamReset, CodeAuthUnavailable, CodeRateLimitUnavailable:
 		return 14 // UNAVAILABLE
 	case CodeUpstreamProtocolError:
 		return 13 // INTERNAL: a malformed upstream response is not transient

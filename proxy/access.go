@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 
 	"github.com/pylon-mesh/pylon/flow"
@@ -33,6 +34,10 @@ type Access struct {
 	// of an HTTP/2 request.
 	req    *h1.Request
 	header http.Header
+	// query is an HTTP/2 request's raw query; client the client's address.
+	// Both are set only for a route's policies.
+	query  string
+	client netip.Addr
 }
 
 // Header returns the first value of the request header field named name,

@@ -79,6 +79,9 @@ func (c *conn) httpHeader(route *Route, trusted bool) http.Header {
 		c.rec.setTraceHeaders(h)
 	}
 	applyOps(h, &route.RequestHeaders)
+	if route.Policies != nil {
+		applyOutcome(h, &c.outcome)
+	}
 	return h
 }
 
@@ -94,6 +97,9 @@ func (c *conn) relayHTTP(resp *http.Response, route *Route) (balancer.Outcome, *
 		c.closeAfter = true
 	}
 	applyOps(resp.Header, &route.ResponseHeaders)
+	if route.Policies != nil {
+		c.outcome.Limit.SetHeader(resp.Header)
+	}
 	h := h1.AppendStatusLine(c.out[:0], 1, resp.StatusCode, nil)
 	for k, vv := range resp.Header {
 		if hopByHopCanonical(k, resp.Header) || k == "Content-Length" || k == "X-Request-Id" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pylon-mesh/pylon/flow"
 	"github.com/pylon-mesh/pylon/h1"
+	"github.com/pylon-mesh/pylon/policy"
 	"github.com/pylon-mesh/pylon/router"
 )
 
@@ -63,6 +64,9 @@ type conn struct {
 	// acc.Peer has been read from the connection's TLS state.
 	acc       Access
 	peerKnown bool
+	// outcome is what the route's policies found (read only when the
+	// route has policies).
+	outcome policy.Outcome
 }
 
 const (
@@ -265,6 +269,7 @@ func (c *conn) writeError(fe *flow.Error) {
 	h = h1.AppendHeader(h, []byte("Content-Type"), []byte("application/json"))
 	h = appendContentLength(h, int64(n))
 	h = h1.AppendHeader(h, []byte("X-Request-Id"), c.rid)
+	h = appendErrorFields(h, fe)
 	if c.closeAfter || !c.req.KeepAlive {
 		h = h1.AppendHeader(h, []byte("Connection"), []byte("close"))
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pylon-mesh/pylon/balancer"
 	"github.com/pylon-mesh/pylon/flow"
+	"github.com/pylon-mesh/pylon/policy"
 	"github.com/pylon-mesh/pylon/router"
 )
 
@@ -68,8 +69,10 @@ type h2Exchange struct {
 	svc   *Service
 	// grpc is set for gRPC requests (content-type application/grpc...).
 	grpc bool
-	// acc is what the listener's Authorize hook sees.
-	acc Access
+	// acc is what the listener's Authorize hook and the route's policies
+	// see; outcome is what the policies found.
+	acc     Access
+	outcome policy.Outcome
 }
 
 // requestID keeps a sane client-supplied ID or makes a new one.
@@ -118,6 +121,16 @@ func (x *h2Exchange) serve() {
 		return
 	}
 	x.route = x.lc.Routes[idx]
+	trusted := trustedPeer(remoteOf(r).Addr(), x.snap.TrustedProxies)
+	if x.route.Policies != nil {
+		if fe := x.checkPolicies(query, trusted); fe != nil {
+			x.fail(fe)
+			return
+		}
+		if x.outcome.StripQuery != "" {
+			query = withoutQueryParam(query, x.outcome.StripQuery)
+		}
+	}
 	be := pickBackend(x.route)
 	x.svc = be.Service
 	x.rec.Stats = be.Stats
@@ -126,7 +139,6 @@ func (x *h2Exchange) serve() {
 		return
 	}
 	defer x.svc.Breaker.ReleaseRequest()
-	trusted := trustedPeer(remoteOf(r).Addr(), x.snap.TrustedProxies)
 	ctx := r.Context()
 	if d, ok := grpcTimeout(r.Header.Get("Grpc-Timeout")); ok && x.grpc {
 		// The client's deadline holds here too: an upstream that ignores it
@@ -215,7 +227,7 @@ func (x *h2Exchange) outHeader(trusted bool) http.Header {
 			continue
 		}
 		switch k {
-		case "X-Request-Id", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host":
+		case "X-Request-Id", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", policy.ConsumerHeader:
 			continue
 		case "Forwarded":
 			if !trusted {
@@ -247,6 +259,9 @@ func (x *h2Exchange) outHeader(trusted bool) http.Header {
 		x.rec.setTraceHeaders(out)
 	}
 	applyOps(out, &x.route.RequestHeaders)
+	if x.route.Policies != nil {
+		applyOutcome(out, &x.outcome)
+	}
 	return out
 }
 
@@ -262,6 +277,9 @@ func (x *h2Exchange) relay(ctx context.Context, resp *http.Response) (o balancer
 		dst[k] = vv
 	}
 	applyOps(dst, &x.route.ResponseHeaders)
+	if x.route.Policies != nil {
+		x.outcome.Limit.SetHeader(dst)
+	}
 	dst["X-Request-Id"] = []string{x.rid}
 	x.w.WriteHeader(resp.StatusCode)
 	x.rec.Status = resp.StatusCode
@@ -350,6 +368,9 @@ func (x *h2Exchange) fail(fe *flow.Error) {
 	x.rec.Status = fe.Status
 	h := x.w.Header()
 	h["X-Request-Id"] = []string{x.rid}
+	for _, f := range fe.Header {
+		h[f.Name] = append(h[f.Name], f.Value)
+	}
 	if x.grpc {
 		h["Content-Type"] = []string{"application/grpc"}
 		h["Grpc-Status"] = []string{strconv.Itoa(fe.GRPCStatus())}

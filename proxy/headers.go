@@ -53,7 +53,7 @@ func skipRequestHeader(name []byte, headers []h1.Header, trusted bool) bool {
 	case 15:
 		return h1.EqualLower(name, "x-forwarded-for")
 	case 16:
-		return h1.EqualLower(name, "x-forwarded-host")
+		return h1.EqualLower(name, "x-forwarded-host") || h1.EqualLower(name, "x-pylon-consumer")
 	case 17:
 		return h1.EqualLower(name, "x-forwarded-proto")
 	}

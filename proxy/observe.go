@@ -29,6 +29,9 @@ type Record struct {
 	BytesIn   int64
 	BytesOut  int64
 	Retries   int
+	// Consumer is who the route's policies authenticated the caller as
+	// ("" when none did).
+	Consumer string
 	// Peer is the client's verified certificate chain, leaf first, on
 	// listeners that check their callers (an Authorize hook is set); nil
 	// otherwise and for plaintext clients.

@@ -151,6 +151,9 @@ func (c *conn) writeResponseHead(resp *h1.Response, route *Route, noBody, chunke
 		h = appendContentLength(h, resp.ContentLength)
 	}
 	h = appendOps(h, ops)
+	if route.Policies != nil {
+		h = c.outcome.Limit.AppendHeader(h)
+	}
 	h = append(h, "X-Request-Id: "...)
 	h = append(h, c.rid...)
 	h = append(h, '\r', '\n')

@@ -37,6 +37,13 @@ func (c *conn) serveRequest(snap *Snapshot, lc *ListenerConfig) bool {
 		return !c.closeAfter
 	}
 	route := lc.Routes[idx]
+	if route.Policies != nil {
+		if fe := c.checkPolicies(snap, route); fe != nil {
+			c.refuse(fe)
+			c.finish(snap, lc, start, route, nil, fe)
+			return !c.closeAfter
+		}
+	}
 	be := pickBackend(route)
 	svc := be.Service
 	c.rec.Stats = be.Stats

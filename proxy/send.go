@@ -7,6 +7,7 @@ import (
 
 	"github.com/pylon-mesh/pylon/flow"
 	"github.com/pylon-mesh/pylon/h1"
+	"github.com/pylon-mesh/pylon/policy"
 	"github.com/pylon-mesh/pylon/router"
 )
 
@@ -29,11 +30,23 @@ func (c *conn) buildRequestHead(route *Route, trusted, hasBody bool) []byte {
 	h = append(h, '\r', '\n')
 	ops := &route.RequestHeaders
 	traced := c.rec.traced()
+	strip := ""
+	if route.Policies != nil {
+		strip = c.outcome.StripHeader
+	}
 	for _, f := range req.Headers {
 		if skipRequestHeader(f.Name, req.Headers, trusted) || (!ops.Empty() && inOps(f.Name, ops)) || (traced && c.rec.traceHeader(f.Name)) {
 			continue
 		}
+		if strip != "" && h1.EqualLower(f.Name, strip) {
+			continue
+		}
 		h = h1.AppendHeader(h, f.Name, f.Value)
+	}
+	if route.Policies != nil && c.outcome.Consumer != "" {
+		h = append(h, policy.ConsumerHeader+": "...)
+		h = append(h, c.outcome.Consumer...)
+		h = append(h, '\r', '\n')
 	}
 	if traced {
 		h = c.rec.appendTraceparent(h)
@@ -61,6 +74,10 @@ func (c *conn) buildRequestHead(route *Route, trusted, hasBody bool) []byte {
 
 // appendTarget appends the origin-form target sent upstream.
 func (c *conn) appendTarget(dst []byte, route *Route) []byte {
+	if route.Policies != nil && c.outcome.StripQuery != "" {
+		q := withoutQueryParam(string(c.req.Query), c.outcome.StripQuery)
+		return appendRewritten(dst, &route.Rewrite, string(c.req.Path), q, &c.params)
+	}
 	return appendRewritten(dst, &route.Rewrite, c.req.Path, c.req.Query, &c.params)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/pylon-mesh/pylon/flow"
 	"github.com/pylon-mesh/pylon/h1"
 	"github.com/pylon-mesh/pylon/health/outlier"
+	"github.com/pylon-mesh/pylon/policy"
 	"github.com/pylon-mesh/pylon/retry"
 	"github.com/pylon-mesh/pylon/router"
 )
@@ -127,6 +128,9 @@ type Route struct {
 	Rewrite         Rewrite
 	RequestHeaders  HeaderOps
 	ResponseHeaders HeaderOps
+	// Policies, when set, check each request after routing (authentication,
+	// consumer allow lists, rate limits); nil costs nothing.
+	Policies *policy.Chain
 }
 
 // Protocol is how pylon speaks to a service's endpoints.

@@ -1,0 +1,14 @@
+// Package jwtauth verifies JWT bearer tokens for the gateway's authentication
+// policies.
+//
+// A Verifier checks a compact JWS token against a key set read from a JWKS file
+// or fetched from a JWKS URL, validates iss, aud, exp, nbf and iat, and returns
+// the caller's identity from one claim. All JWS and JWK handling is done by
+// go-jose; this package only selects keys, maps failures to stable reasons and
+// keeps URL key sets fresh without making requests wait on the network.
+//
+// Key sets from a URL are cached. A set older than Config.Refresh is refetched
+// in the background while requests keep using the cached one; a token whose kid
+// is not in the set triggers one immediate refetch at most every 10 s; only a
+// verifier that has never fetched its set makes requests wait for the network.
+package jwtauth

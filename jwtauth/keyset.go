@@ -130,13 +130,14 @@ func curveFor(alg jose.SignatureAlgorithm) elliptic.Curve {
 	return nil
 }
 
-// verify checks sig with the keys that match kid (every key when kid is empty)
-// and fit alg. found reports whether there was any such key; err is the last
-// verification failure when none verified.
+// verify checks sig with the keys that match kid and fit alg. A token without
+// kid matches every key, and so does a key without kid, as in Envoy's
+// jwt_authn: some IdPs publish keys without ids. found reports whether there
+// was any such key; err is the last verification failure when none verified.
 func (s *keySet) verify(sig *jose.JSONWebSignature, kid string, alg jose.SignatureAlgorithm) (payload []byte, found bool, err error) {
 	for i := range s.keys {
 		k := &s.keys[i]
-		if (kid != "" && k.id != kid) || !k.usable(alg) {
+		if (kid != "" && k.id != "" && k.id != kid) || !k.usable(alg) {
 			continue
 		}
 		found = true

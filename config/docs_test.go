@@ -47,6 +47,24 @@ func TestDocExamplesParse(t *testing.T) {
 	}
 }
 
+// TestPolicyDocExamplesParse checks the complete configs of docs/policies.md.
+func TestPolicyDocExamplesParse(t *testing.T) {
+	const path = "../docs/policies.md"
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks, lines := validBlocks(string(doc))
+	if len(blocks) < 3 {
+		t.Fatalf("found %d valid yaml blocks in %s, want at least 3", len(blocks), path)
+	}
+	for i, b := range blocks {
+		if _, err := Parse(path, []byte(b)); err != nil {
+			t.Errorf("%s: yaml block at line %d: got error\n%v\nwant nil", path, lines[i], err)
+		}
+	}
+}
+
 func TestExampleGatewayParses(t *testing.T) {
 	c, err := Load("../examples/gateway/pylon.yaml")
 	if err != nil {

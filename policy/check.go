@@ -32,9 +32,11 @@ type limiter struct {
 	by          string
 	header      string
 	store       ratelimit.Limiter
-	prefix      string
-	deny        bool
-	failed      func(policy string, err error)
+	// remote is set when store is Redis: a call is bounded by storeTimeout.
+	remote bool
+	prefix string
+	deny   bool
+	failed func(policy string, err error)
 }
 
 // storeTimeout bounds how long a request waits for a shared limit's count.
@@ -172,9 +174,12 @@ func (l *limiter) check(ctx context.Context, r Request, o *Outcome) *flow.Error 
 	default:
 		key = r.ClientIP().String()
 	}
-	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	if l.remote {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, storeTimeout)
+		defer cancel()
+	}
 	res, err := l.store.Allow(ctx, l.prefix+key, lim)
-	cancel()
 	if err != nil {
 		if l.failed != nil {
 			l.failed(l.policy, err)

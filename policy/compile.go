@@ -138,7 +138,7 @@ func compileLimit(policy string, r *config.RateLimit, consumers []config.Consume
 		prefix: policy + "|",
 	}
 	if r.Redis != "" {
-		l.store = env.Redis(r.Redis)
+		l.store, l.remote = env.Redis(r.Redis), true
 	}
 	if r.By == config.RateLimitByConsumer {
 		for _, u := range consumers {

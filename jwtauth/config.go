@@ -73,6 +73,9 @@ func (c *Config) check() error {
 	if _, err := algorithms(c.Algorithms); err != nil {
 		errs = append(errs, err)
 	}
+	if !describable(c.IdentityClaim) {
+		errs = append(errs, fmt.Errorf("identity claim %q has characters an error description cannot carry", c.IdentityClaim))
+	}
 	if c.Leeway < 0 {
 		errs = append(errs, fmt.Errorf("leeway %v is negative", c.Leeway))
 	}
@@ -80,6 +83,18 @@ func (c *Config) check() error {
 		errs = append(errs, fmt.Errorf("refresh %v is negative", c.Refresh))
 	}
 	return errors.Join(errs...)
+}
+
+// describable reports whether s may appear in a WWW-Authenticate
+// error_description (RFC 6750 section 3): printable ASCII without '"' and '\'.
+// Error messages name the identity claim, so its name must be describable.
+func describable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func checkURL(raw string) error {

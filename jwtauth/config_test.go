@@ -23,6 +23,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"unparsable url", Config{Issuer: testIssuer, JWKSURL: "http://[::1"}, "parse jwks url"},
 		{"alg none", Config{Issuer: testIssuer, JWKSFile: file, Algorithms: []string{"RS256", "none"}}, `algorithm "none" is not supported`},
 		{"unknown alg", Config{Issuer: testIssuer, JWKSFile: file, Algorithms: []string{"RS257"}}, `algorithm "RS257" is not supported`},
+		{"identity claim with a quote", Config{Issuer: testIssuer, JWKSFile: file, IdentityClaim: `a"b`}, "error description cannot carry"},
+		{"identity claim with a newline", Config{Issuer: testIssuer, JWKSFile: file, IdentityClaim: "a\nb"}, "error description cannot carry"},
 		{"negative leeway", Config{Issuer: testIssuer, JWKSFile: file, Leeway: -time.Second}, "leeway -1s is negative"},
 		{"negative refresh", Config{Issuer: testIssuer, JWKSURL: "https://idp.example/jwks", Refresh: -time.Second}, "refresh -1s is negative"},
 	}

@@ -20,9 +20,11 @@ const (
 	KeysUnavailable Reason = "keys_unavailable" // JWKS URL never fetched successfully
 )
 
-// Error is what Verify returns. Reason is stable (for metrics and logs), Message
-// is safe to show a client (it names claims but never echoes token contents or
-// key material), and Err is the underlying cause, for logs; it may be nil.
+// Error is what Verify returns. Reason is stable (for metrics and logs). Message
+// is safe to show a client: it names claims but never echoes token contents or
+// key material, and it fits a WWW-Authenticate error_description as is
+// (printable ASCII, no '"' or '\'). Err is the underlying cause, for logs; it
+// may be nil and may quote token contents.
 type Error struct {
 	Reason  Reason
 	Message string

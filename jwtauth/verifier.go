@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -54,7 +53,7 @@ func newVerifier(cfg Config, now func() time.Time) (*Verifier, error) {
 	if v.identity == "" {
 		v.identity = defaultIdentity
 	}
-	v.noIdentity = "token has no non-empty string claim " + strconv.Quote(v.identity)
+	v.noIdentity = "token has no non-empty string claim " + v.identity
 	if cfg.JWKSFile != "" {
 		ks, err := readKeyFile(cfg.JWKSFile)
 		if err != nil {

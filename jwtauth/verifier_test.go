@@ -168,9 +168,11 @@ func TestVerify(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			v := newFileVerifier(t, tc.cfg, tc.withOct)
 			id, err := v.Verify(context.Background(), tc.token(t))
-			t.Logf("verify: %v", err)
 			if diff := cmp.Diff(tc.want, result(t, id, err)); diff != "" {
 				t.Errorf("got %v, want %+v (-want +got):\n%s", err, tc.want, diff)
+			}
+			if e, ok := err.(*Error); ok && !describable(e.Message) {
+				t.Errorf("got message %q, want one a WWW-Authenticate header can carry", e.Message)
 			}
 		})
 	}

@@ -59,4 +59,24 @@ func BenchmarkLocalAllow(b *testing.B) {
 			i++
 		}
 	})
+	b.Run("new_keys_full_limiter_churning", func(b *testing.B) {
+		// As above, but the clock moves so that a key expires about as
+		// often as a new one arrives: the sweep path, for a flood of
+		// client addresses.
+		keys := make([]string, 1<<19)
+		for i := range keys {
+			keys[i] = "client-" + strconv.Itoa(i)
+		}
+		clock := newFakeClock()
+		l := newLocal(DefaultMaxKeys, clock.now)
+		fast := Limit{Rate: 1, Period: time.Second, Burst: 1}
+		step := time.Second / DefaultMaxKeys
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			clock.advance(step)
+			l.Allow(ctx, keys[i%len(keys)], fast)
+			i++
+		}
+	})
 }

@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// FuzzLocalAllow drives one key through any limit and any gaps between
-// requests, and checks that Allow never panics and its results stay within
-// GCRA's bounds.
+// FuzzLocalAllow drives a few keys, more than the limiter holds, through any
+// limit and any gaps between requests, and checks that Allow never panics
+// and its results stay within GCRA's bounds.
 func FuzzLocalAllow(f *testing.F) {
 	f.Add(3, int64(time.Hour), 3, []byte{0, 0, 0, 0, 255})
 	f.Add(10, int64(time.Second), 5, []byte{0, 1, 2, 3, 100, 7})
@@ -20,6 +20,7 @@ func FuzzLocalAllow(f *testing.F) {
 		lim := Limit{Rate: rate, Period: time.Duration(period), Burst: burst}
 		clock := newFakeClock()
 		l := newLocal(4, clock.now)
+		keys := []string{"a", "b", "c", "d", "e", "f"}
 		emission, _, validErr := lim.interval()
 		var elapsed int64
 		for _, g := range gaps {
@@ -32,7 +33,7 @@ func FuzzLocalAllow(f *testing.F) {
 			gap := unit * int64(g)
 			elapsed += gap
 			clock.advance(time.Duration(gap))
-			r, err := l.Allow(context.Background(), "k", lim)
+			r, err := l.Allow(context.Background(), keys[g%byte(len(keys))], lim)
 			if validErr != nil {
 				if !errors.Is(err, ErrInvalidLimit) {
 					t.Fatalf("Allow(%+v) error: got %v, want %v", lim, err, ErrInvalidLimit)

@@ -22,8 +22,9 @@ const maxShards = 32
 //
 // Memory is bounded: at most maxKeys keys in total. A key whose TAT is in the
 // past carries no state and is dropped when its shard is full. If the shard is
-// still full, an arbitrary key is evicted; that key starts again with a full
-// burst, so eviction errs on the side of allowing, never of refusing.
+// still full, or has just been swept with little gain, an arbitrary key is
+// evicted; that key starts again with a full burst, so eviction errs on the
+// side of allowing, never of refusing.
 //
 // A Local is safe for concurrent use.
 type Local struct {
@@ -39,7 +40,10 @@ type shard struct {
 	mu     sync.Mutex
 	tats   map[string]int64
 	minTAT int64 // no TAT in tats is below this; a sweep before it frees nothing
-	_      [40]byte
+	// skipSweeps counts full inserts left to make room by eviction alone,
+	// after a sweep that freed little.
+	skipSweeps int
+	_          [32]byte
 }
 
 // NewLocal returns a Local that holds at most maxKeys keys (DefaultMaxKeys
@@ -101,8 +105,27 @@ func (s *shard) allowLocked(key string, now, emission, span int64, perCap int) R
 // insertLocked adds a new key, first making room when the shard is full. The
 // key is cloned so the map does not pin a larger string it may be cut from.
 func (s *shard) insertLocked(key string, tat, now int64, perCap int) {
-	if len(s.tats) >= perCap && now >= s.minTAT {
-		s.sweepLocked(now)
+	if len(s.tats) >= perCap {
+		s.makeRoomLocked(now, perCap)
+	}
+	s.tats[strings.Clone(key)] = tat
+	s.minTAT = min(s.minTAT, tat)
+}
+
+// makeRoomLocked frees one slot in a full shard: it sweeps out expired keys
+// when some may have expired, and evicts an arbitrary key if that freed
+// nothing. A sweep is a pass over the shard, so after one that freed less
+// than a sixteenth of it the next perCap/16 slots come from eviction alone: a
+// flood of new keys (client addresses, say) then costs a few steps per key on
+// average, not a pass each.
+func (s *shard) makeRoomLocked(now int64, perCap int) {
+	switch {
+	case s.skipSweeps > 0:
+		s.skipSweeps--
+	case now >= s.minTAT:
+		if s.sweepLocked(now) < perCap/16 {
+			s.skipSweeps = perCap / 16
+		}
 	}
 	if len(s.tats) >= perCap {
 		for k := range s.tats {
@@ -110,13 +133,13 @@ func (s *shard) insertLocked(key string, tat, now int64, perCap int) {
 			break
 		}
 	}
-	s.tats[strings.Clone(key)] = tat
-	s.minTAT = min(s.minTAT, tat)
 }
 
 // sweepLocked drops every key whose TAT is not after now (it carries no
-// state) and recomputes minTAT from the keys left.
-func (s *shard) sweepLocked(now int64) {
+// state), recomputes minTAT from the keys left, and returns how many it
+// dropped.
+func (s *shard) sweepLocked(now int64) int {
+	n := len(s.tats)
 	s.minTAT = math.MaxInt64
 	for k, tat := range s.tats {
 		if tat <= now {
@@ -125,4 +148,5 @@ func (s *shard) sweepLocked(now int64) {
 		}
 		s.minTAT = min(s.minTAT, tat)
 	}
+	return n - len(s.tats)
 }

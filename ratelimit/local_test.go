@@ -134,16 +134,27 @@ func TestLocalEvictionErrsOnAllowing(t *testing.T) {
 	}
 }
 
+// liveKeys returns n keys with TATs from 200 on, and "old" with TAT 10.
+func liveKeys(n int) map[string]int64 {
+	m := map[string]int64{"old": 10}
+	for i := range n {
+		m[fmt.Sprint("live", i)] = 200 + int64(i)
+	}
+	return m
+}
+
 func TestShardInsert(t *testing.T) {
 	tests := []struct {
-		name     string
-		tats     map[string]int64
-		minTAT   int64
-		now      int64
-		perCap   int
-		wantKeys int
-		wantKept []string // keys that must still be there
-		wantMin  int64
+		name         string
+		tats         map[string]int64
+		minTAT       int64
+		skipSweeps   int
+		now          int64
+		perCap       int
+		wantKeys     int
+		wantKept     []string // keys that must still be there
+		wantMin      int64
+		wantSkipping int
 	}{
 		{name: "room left", tats: map[string]int64{"a": 10}, minTAT: 10, now: 50, perCap: 2,
 			wantKeys: 2, wantKept: []string{"a", "new"}, wantMin: 10},
@@ -155,21 +166,26 @@ func TestShardInsert(t *testing.T) {
 			wantKeys: 2, wantKept: []string{"new"}, wantMin: 40},
 		{name: "full, minTAT says no sweep is needed", tats: map[string]int64{"a": 10, "b": 60}, minTAT: 30, now: 20, perCap: 2,
 			wantKeys: 2, wantKept: []string{"new"}, wantMin: 30},
+		{name: "a sweep that frees little skips the next sweeps", tats: liveKeys(31), minTAT: 10, now: 20, perCap: 32,
+			wantKeys: 32, wantKept: []string{"new", "live0", "live30"}, wantMin: 100, wantSkipping: 2},
+		{name: "while sweeps are skipped, evicts", tats: liveKeys(31), minTAT: 10, skipSweeps: 2, now: 20, perCap: 32,
+			wantKeys: 32, wantKept: []string{"new"}, wantMin: 10, wantSkipping: 1},
+		{name: "a sweep that frees enough skips nothing", tats: liveKeys(1), minTAT: 10, now: 20, perCap: 2,
+			wantKeys: 2, wantKept: []string{"new", "live0"}, wantMin: 100},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &shard{tats: tc.tats, minTAT: tc.minTAT}
+			s := &shard{tats: tc.tats, minTAT: tc.minTAT, skipSweeps: tc.skipSweeps}
 			s.insertLocked("new", 100, tc.now, tc.perCap)
-			if got := len(s.tats); got != tc.wantKeys {
-				t.Errorf("holds %d keys, want %d", got, tc.wantKeys)
+			got := [3]int64{int64(len(s.tats)), s.minTAT, int64(s.skipSweeps)}
+			want := [3]int64{int64(tc.wantKeys), tc.wantMin, int64(tc.wantSkipping)}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("[keys, minTAT, skipSweeps] mismatch (-want +got):\n%s", diff)
 			}
 			for _, k := range tc.wantKept {
 				if _, ok := s.tats[k]; !ok {
 					t.Errorf("key %q is gone, want it kept", k)
 				}
-			}
-			if s.minTAT != tc.wantMin {
-				t.Errorf("minTAT: got %d, want %d", s.minTAT, tc.wantMin)
 			}
 		})
 	}

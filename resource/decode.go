@@ -10,71 +10,78 @@ import (
 
 // DecodeItem parses one resource of kind k written in YAML or JSON (as in
 // the matching section of a config file) and returns its name and its spec
-// as config JSON with defaults applied. Errors are config.Errors with paths
-// inside the item.
+// as config JSON with defaults applied (a consumer's plain API keys
+// hashed). Errors are config.Errors with paths inside the item.
 func DecodeItem(k Kind, filename string, data []byte) (string, json.RawMessage, error) {
 	c, err := config.ParseItem(filename, data, k.Plural)
 	if err != nil {
 		return "", nil, err
 	}
-	name, item := itemOf(c, k)
-	spec, err := json.Marshal(item)
+	it := section(c, k)[0]
+	spec, err := json.Marshal(it.value)
 	if err != nil {
 		return "", nil, fmt.Errorf("encode %s: %w", k.Name, err)
 	}
-	return name, spec, nil
+	return it.name, spec, nil
 }
 
-func itemOf(c *config.Config, k Kind) (string, any) {
+// named is one item of a config section.
+type named struct {
+	name  string
+	value any
+}
+
+// section returns the items of kind k in c, in order.
+func section(c *config.Config, k Kind) []named {
+	var out []named
 	switch k {
 	case Listener:
-		return c.Listeners[0].Name, c.Listeners[0]
+		for _, v := range c.Listeners {
+			out = append(out, named{v.Name, v})
+		}
+	case Service:
+		for _, v := range c.Services {
+			out = append(out, named{v.Name, v})
+		}
+	case Consumer:
+		for _, v := range c.Consumers {
+			out = append(out, named{v.Name, v})
+		}
+	case Policy:
+		for _, v := range c.Policies {
+			out = append(out, named{v.Name, v})
+		}
 	case Route:
-		return c.Routes[0].Name, c.Routes[0]
+		for _, v := range c.Routes {
+			out = append(out, named{v.Name, v})
+		}
 	case AuthorizationPolicy:
-		return c.AuthorizationPolicies[0].Name, c.AuthorizationPolicies[0]
-	default:
-		return c.Services[0].Name, c.Services[0]
+		for _, v := range c.AuthorizationPolicies {
+			out = append(out, named{v.Name, v})
+		}
 	}
+	return out
 }
 
 // DecodeDocument parses a config document (the file a standalone gateway
-// reads, or any part of it) into one unconditional change per listener,
-// route, service and authorization policy, in file order. Per-gateway settings in the document
-// (admin, access_log, trusted_proxies) are not resources: each one written
-// is named in the returned notes and otherwise ignored.
+// reads, or any part of it) into one unconditional change per resource,
+// kind by kind in the order of Kinds and in file order within a kind.
+// Per-gateway settings in the document (admin, access_log,
+// trusted_proxies) are not resources: each one written is named in the
+// returned notes and otherwise ignored.
 func DecodeDocument(filename string, data []byte) ([]Change, []string, error) {
 	c, err := config.ParseParts(filename, data)
 	if err != nil {
 		return nil, nil, err
 	}
 	var changes []Change
-	add := func(k Kind, name string, item any) error {
-		spec, err := json.Marshal(item)
-		if err != nil {
-			return fmt.Errorf("encode %s %s: %w", k.Name, name, err)
-		}
-		changes = append(changes, Change{Kind: k, Name: name, Spec: spec, IfVersion: store.Any})
-		return nil
-	}
-	for _, l := range c.Listeners {
-		if err := add(Listener, l.Name, l); err != nil {
-			return nil, nil, err
-		}
-	}
-	for _, r := range c.Routes {
-		if err := add(Route, r.Name, r); err != nil {
-			return nil, nil, err
-		}
-	}
-	for _, s := range c.Services {
-		if err := add(Service, s.Name, s); err != nil {
-			return nil, nil, err
-		}
-	}
-	for _, p := range c.AuthorizationPolicies {
-		if err := add(AuthorizationPolicy, p.Name, p); err != nil {
-			return nil, nil, err
+	for _, k := range Kinds {
+		for _, it := range section(c, k) {
+			spec, err := json.Marshal(it.value)
+			if err != nil {
+				return nil, nil, fmt.Errorf("encode %s %s: %w", k.Name, it.name, err)
+			}
+			changes = append(changes, Change{Kind: k, Name: it.name, Spec: spec, IfVersion: store.Any})
 		}
 	}
 	var notes []string

@@ -100,41 +100,36 @@ func (s *State) maxOrder(k Kind) int64 {
 	return m
 }
 
-// Config assembles the stored items into one config (listeners, routes,
-// services and authorization policies, each in order). The per-gateway settings are not resources:
-// they are left off (no admin listener, no access log) for each gateway
-// to fill in with its own.
+// Config assembles the stored items into one config (each kind in order).
+// The per-gateway settings are not resources: they are left off (no admin
+// listener, no access log) for each gateway to fill in with its own.
 func (s *State) Config() (*config.Config, error) {
 	c := &config.Config{Admin: config.Admin{Address: config.AdminOff}, AccessLog: config.AccessLog{Path: "off", Sample: 1}}
-	for _, it := range s.List(Listener) {
-		var l config.Listener
-		if err := json.Unmarshal(it.Spec, &l); err != nil {
-			return nil, fmt.Errorf("decode listener %s: %w", it.Name, err)
+	for _, err := range []error{
+		decodeAll(s, Listener, &c.Listeners),
+		decodeAll(s, Service, &c.Services),
+		decodeAll(s, Consumer, &c.Consumers),
+		decodeAll(s, Policy, &c.Policies),
+		decodeAll(s, Route, &c.Routes),
+		decodeAll(s, AuthorizationPolicy, &c.AuthorizationPolicies),
+	} {
+		if err != nil {
+			return nil, err
 		}
-		c.Listeners = append(c.Listeners, l)
-	}
-	for _, it := range s.List(Route) {
-		var r config.Route
-		if err := json.Unmarshal(it.Spec, &r); err != nil {
-			return nil, fmt.Errorf("decode route %s: %w", it.Name, err)
-		}
-		c.Routes = append(c.Routes, r)
-	}
-	for _, it := range s.List(Service) {
-		var sv config.Service
-		if err := json.Unmarshal(it.Spec, &sv); err != nil {
-			return nil, fmt.Errorf("decode service %s: %w", it.Name, err)
-		}
-		c.Services = append(c.Services, sv)
-	}
-	for _, it := range s.List(AuthorizationPolicy) {
-		var p config.AuthorizationPolicy
-		if err := json.Unmarshal(it.Spec, &p); err != nil {
-			return nil, fmt.Errorf("decode authorization policy %s: %w", it.Name, err)
-		}
-		c.AuthorizationPolicies = append(c.AuthorizationPolicies, p)
 	}
 	return c, nil
+}
+
+// decodeAll appends the specs of the items of kind k, in order, to dst.
+func decodeAll[T any](s *State, k Kind, dst *[]T) error {
+	for _, it := range s.List(k) {
+		var v T
+		if err := json.Unmarshal(it.Spec, &v); err != nil {
+			return fmt.Errorf("decode %s %s: %w", k.Name, it.Name, err)
+		}
+		*dst = append(*dst, v)
+	}
+	return nil
 }
 
 // clone returns a copy of s whose item map can be changed.

@@ -112,7 +112,9 @@ func TestPolicyReferences(t *testing.T) {
 		}
 		return Change{Kind: k, Name: name, Spec: spec, IfVersion: store.Any}
 	}
-	del := func(k Kind, name string) Change { return Change{Kind: k, Name: name, Delete: true, IfVersion: store.Any} }
+	del := func(k Kind, name string) Change {
+		return Change{Kind: k, Name: name, Delete: true, IfVersion: store.Any}
+	}
 	tests := []struct {
 		name    string
 		changes []Change
@@ -173,7 +175,7 @@ func TestPolicyReferences(t *testing.T) {
 func TestConsumerKeysStoredHashed(t *testing.T) {
 	ctx := context.Background()
 	hashed := config.HashAPIKey(plainKey)
-	st := applyPolicies(t) // a whole document
+	st := applyPolicies(t)                                                                               // a whole document
 	name, spec, err := DecodeItem(Consumer, "body", []byte(`{name: solo, api_keys: ["`+plainKey+`x"]}`)) // one item, as PUT sends
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,8 @@ const maxShards = 32
 // evicted; that key starts again with a full burst, so eviction errs on the
 // side of allowing, never of refusing.
 //
-// A Local is safe for concurrent use.
+// A Local is safe for concurrent use. Make one with NewLocal; the zero value
+// is not usable.
 type Local struct {
 	now    func() time.Time // the clock; tests set it
 	epoch  time.Time        // TATs are nanoseconds since epoch, on the monotonic clock

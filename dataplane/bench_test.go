@@ -54,6 +54,12 @@ func rawUpstream(tb testing.TB) string {
 
 // startBenchGateway runs a runtime in-process on a free port.
 func startBenchGateway(tb testing.TB, upstream string) string {
+	return startBenchGatewayWith(tb, upstream, "", "")
+}
+
+// startBenchGatewayWith is startBenchGateway with more fields on the route
+// (like `policies: [p]`) and more top-level YAML.
+func startBenchGatewayWith(tb testing.TB, upstream, routeFields, top string) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -63,9 +69,9 @@ func startBenchGateway(tb testing.TB, upstream string) string {
 	yaml := fmt.Sprintf(`admin: { address: "off" }
 access_log: { path: "off" }
 listeners: [ { name: web, address: %q } ]
-routes: [ { name: all, match: { path: { prefix: / } }, service: up } ]
+routes: [ { name: all, match: { path: { prefix: / } }, service: up %s} ]
 services: [ { name: up, endpoints: [%q] } ]
-`, addr, upstream)
+%s`, addr, routeFields, upstream, top)
 	cfg, err := config.Parse("bench.yaml", []byte(yaml))
 	if err != nil {
 		tb.Fatal(err)
@@ -84,13 +90,29 @@ services: [ { name: up, endpoints: [%q] } ]
 // HTTP/1.1 path, client and upstream included; allocations counted are the
 // whole process's, so the raw client and upstream are allocation-free.
 func BenchmarkProxyHTTP1(b *testing.B) {
-	gw := startBenchGateway(b, rawUpstream(b))
+	benchRoundTrips(b, startBenchGateway(b, rawUpstream(b)), "GET /bench HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+}
+
+// BenchmarkProxyHTTP1Policies is BenchmarkProxyHTTP1 on a route whose
+// policies check an API key and a rate limit kept in the process.
+func BenchmarkProxyHTTP1Policies(b *testing.B) {
+	gw := startBenchGatewayWith(b, rawUpstream(b), ", policies: [key, limit]", `consumers: [ { name: bench, api_keys: [bench-key-0123456789] } ]
+policies:
+  - { name: key, authentication: { api_key: {} } }
+  - { name: limit, rate_limit: { requests: 1000000000, per: 1s, by: consumer } }
+`)
+	benchRoundTrips(b, gw, "GET /bench HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: bench\r\nX-API-Key: bench-key-0123456789\r\n\r\n")
+}
+
+// benchRoundTrips sends request on one keep-alive connection per iteration
+// and reads the 200 it must get.
+func benchRoundTrips(b *testing.B, gw, request string) {
 	c, err := net.Dial("tcp", gw)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	req := []byte("GET /bench HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	req := []byte(request)
 	r := h1.NewReader(c, 8192)
 	var resp h1.Response
 	buf := make([]byte, 4096)

@@ -1,67 +1,69 @@
 package jwtauth
 
 import (
-	"encoding/json"
 	"errors"
 
+	"github.com/go-jose/go-jose/v4/json"
 	"github.com/go-jose/go-jose/v4/jwt"
 )
+
+// wireClaims are the claims Verify reads, decoded in one pass. Sub stays raw:
+// a sub of the wrong type is the identity's problem (NoIdentity), not a
+// malformed token.
+//
+// Claims are decoded with go-jose's JSON package, not encoding/json: it matches
+// member names case-sensitively and rejects duplicate members, so a claim
+// named "SUB" or a second "sub" can never stand in for the real one.
+type wireClaims struct {
+	Issuer    string           `json:"iss"`
+	Audience  jwt.Audience     `json:"aud"`
+	Expiry    *jwt.NumericDate `json:"exp"`
+	NotBefore *jwt.NumericDate `json:"nbf"`
+	IssuedAt  *jwt.NumericDate `json:"iat"`
+	Subject   json.RawMessage  `json:"sub"`
+}
 
 // checkClaims decodes a verified payload, validates its registered claims with
 // go-jose and returns the identity claim.
 func (v *Verifier) checkClaims(payload []byte) (string, *Error) {
-	// A map rather than jwt.Claims: the identity claim is named at run time,
-	// and a claim of the wrong type must be reported as that claim's problem.
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &raw); err != nil {
-		return "", fail(Malformed, "token claims are not a JSON object", err)
+	var w wireClaims
+	if err := json.Unmarshal(payload, &w); err != nil {
+		return "", fail(Malformed, "token claims are malformed", err)
 	}
-	c, e := registered(raw)
-	if e != nil {
-		return "", e
+	// Production gateways require expiry.
+	if w.Expiry == nil {
+		return "", fail(Malformed, "token has no exp claim", nil)
 	}
+	c := jwt.Claims{Issuer: w.Issuer, Audience: w.Audience, Expiry: w.Expiry, NotBefore: w.NotBefore, IssuedAt: w.IssuedAt}
 	want := jwt.Expected{Issuer: v.issuer, AnyAudience: v.audiences, Time: v.now()}
 	if err := c.ValidateWithLeeway(want, v.leeway); err != nil {
 		return "", claimError(err)
 	}
-	b, ok := raw[v.identity]
-	if !ok {
+	raw, err := v.identityClaim(payload, w.Subject)
+	if err != nil {
+		return "", fail(Malformed, "token claims are malformed", err)
+	}
+	if raw == nil {
 		return "", fail(NoIdentity, v.noIdentity, nil)
 	}
 	var id string
-	if err := json.Unmarshal(b, &id); err != nil || id == "" {
+	if err := json.Unmarshal(raw, &id); err != nil || id == "" {
 		return "", fail(NoIdentity, v.noIdentity, err)
 	}
 	return id, nil
 }
 
-// registered decodes the claims ValidateWithLeeway checks. Production gateways
-// require expiry, so a token without exp is malformed.
-func registered(raw map[string]json.RawMessage) (jwt.Claims, *Error) {
-	var c jwt.Claims
-	fields := []struct {
-		name string
-		dst  any
-	}{
-		{"iss", &c.Issuer},
-		{"aud", &c.Audience},
-		{"exp", &c.Expiry},
-		{"nbf", &c.NotBefore},
-		{"iat", &c.IssuedAt},
+// identityClaim returns the raw identity claim, nil when absent. Only a claim
+// other than sub costs a second decode of the payload.
+func (v *Verifier) identityClaim(payload []byte, sub json.RawMessage) (json.RawMessage, error) {
+	if v.identity == defaultIdentity {
+		return sub, nil
 	}
-	for _, f := range fields {
-		b, ok := raw[f.name]
-		if !ok {
-			continue
-		}
-		if err := json.Unmarshal(b, f.dst); err != nil {
-			return c, fail(Malformed, "token claim "+f.name+" is malformed", err)
-		}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &all); err != nil {
+		return nil, err
 	}
-	if c.Expiry == nil {
-		return c, fail(Malformed, "token has no exp claim", nil)
-	}
-	return c, nil
+	return all[v.identity], nil
 }
 
 func claimError(err error) *Error {

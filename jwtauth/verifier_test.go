@@ -148,6 +148,23 @@ func TestVerify(t *testing.T) {
 		{"no sub", Config{}, false, func(t *testing.T) string { return sign(t, jose.RS256, k.rsa, "rsa", with(map[string]any{"sub": nil})) }, outcome{Reason: NoIdentity}},
 		{"empty sub", Config{}, false, func(t *testing.T) string { return sign(t, jose.RS256, k.rsa, "rsa", with(map[string]any{"sub": ""})) }, outcome{Reason: NoIdentity}},
 		{"sub not a string", Config{}, false, func(t *testing.T) string { return sign(t, jose.RS256, k.rsa, "rsa", with(map[string]any{"sub": 42})) }, outcome{Reason: NoIdentity}},
+		{"SUB is not sub", Config{}, false, func(t *testing.T) string {
+			return sign(t, jose.RS256, k.rsa, "rsa", with(map[string]any{"sub": nil, "SUB": "admin"}))
+		}, outcome{Reason: NoIdentity}},
+		{"EXP is not exp", Config{}, false, func(t *testing.T) string {
+			return sign(t, jose.RS256, k.rsa, "rsa", with(map[string]any{"exp": nil, "EXP": epoch.Add(time.Hour).Unix()}))
+		}, outcome{Reason: Malformed}},
+		{"Email is not email", Config{IdentityClaim: "email"}, false, func(t *testing.T) string {
+			return sign(t, jose.RS256, k.rsa, "rsa", with(map[string]any{"Email": "a@example.com"}))
+		}, outcome{Reason: NoIdentity}},
+		{"duplicate sub", Config{}, false, func(t *testing.T) string {
+			c := claimsJSON(t, claims())
+			return signRaw(t, jose.RS256, k.rsa, "rsa", strings.TrimSuffix(c, "}")+`,"sub":"admin"}`)
+		}, outcome{Reason: Malformed}},
+		{"duplicate custom identity claim", Config{IdentityClaim: "email"}, false, func(t *testing.T) string {
+			c := claimsJSON(t, with(map[string]any{"email": "a@example.com"}))
+			return signRaw(t, jose.RS256, k.rsa, "rsa", strings.TrimSuffix(c, "}")+`,"email":"admin@example.com"}`)
+		}, outcome{Reason: Malformed}},
 		{"custom claim missing", Config{IdentityClaim: "email"}, false, func(t *testing.T) string { return sign(t, jose.RS256, k.rsa, "rsa", claims()) }, outcome{Reason: NoIdentity}},
 		{"custom claim an object", Config{IdentityClaim: "email"}, false, func(t *testing.T) string {
 			return sign(t, jose.RS256, k.rsa, "rsa", with(map[string]any{"email": map[string]any{"a": "b"}}))

@@ -30,10 +30,10 @@ func TestApplyExample(t *testing.T) {
 		wantSteps []string
 		wantDiff  bool
 	}{
-		{"dry run on an empty store", "?dry_run=true", true, []string{"listener/web created", "route/orders created", "service/orders created"}, true},
-		{"first apply", "", false, []string{"listener/web created", "route/orders created", "service/orders created"}, true},
-		{"apply again", "", false, []string{"listener/web unchanged", "route/orders unchanged", "service/orders unchanged"}, false},
-		{"dry run of the same", "?dry_run=1", true, []string{"listener/web unchanged", "route/orders unchanged", "service/orders unchanged"}, false},
+		{"dry run on an empty store", "?dry_run=true", true, []string{"listener/web created", "service/orders created", "route/orders created"}, true},
+		{"first apply", "", false, []string{"listener/web created", "service/orders created", "route/orders created"}, true},
+		{"apply again", "", false, []string{"listener/web unchanged", "service/orders unchanged", "route/orders unchanged"}, false},
+		{"dry run of the same", "?dry_run=1", true, []string{"listener/web unchanged", "service/orders unchanged", "route/orders unchanged"}, false},
 	}
 	h := newHarness(t)
 	for _, tc := range tests {
@@ -82,7 +82,7 @@ func TestApplyUpdatesAndRefuses(t *testing.T) {
 	want(t, resp, http.StatusOK, "")
 	var got adminapi.ApplyResult
 	decode(t, resp, &got)
-	svc := got.Outcomes[len(got.Outcomes)-1]
+	svc := got.Outcomes[1] // listeners, then services
 	if svc.Action != resource.Updated || !strings.Contains(svc.Diff, "-     - address: 127.0.0.1:9002") || !strings.Contains(svc.Diff, "+     - address: 127.0.0.1:9003") {
 		t.Errorf("got service outcome %+v, want updated with a diff swapping the endpoint", svc)
 	}

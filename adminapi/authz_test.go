@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -95,15 +94,6 @@ func TestAuthorizationPolicyInvalid(t *testing.T) {
 				t.Errorf("details (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestUnknownKindNamesAuthorizationPolicies(t *testing.T) {
-	h := newHarness(t)
-	resp := h.do(t, "GET", "/v1/widgets", "")
-	want(t, resp, http.StatusNotFound, "not_found")
-	if e := decodeError(t, resp); !strings.Contains(e.Message, "authorization_policies") {
-		t.Errorf("got message %q, want it to list authorization_policies", e.Message)
 	}
 }
 

@@ -36,7 +36,7 @@ type List struct {
 func (a *api) kind(w http.ResponseWriter, r *http.Request) (resource.Kind, bool) {
 	k, ok := resource.KindOf(r.PathValue("kind"))
 	if !ok || k.Plural != r.PathValue("kind") {
-		fail(w, r, http.StatusNotFound, CodeNotFound, fmt.Sprintf("no resource kind %q; kinds are listeners, routes, services, authorization_policies", r.PathValue("kind")))
+		fail(w, r, http.StatusNotFound, CodeNotFound, fmt.Sprintf("no resource kind %q; kinds are %s", r.PathValue("kind"), strings.Join(resource.Plurals(), ", ")))
 		return resource.Kind{}, false // a singular name ("service") is found but refused
 	}
 	return k, true

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -44,7 +45,7 @@ func newVerifier(cfg Config, now func() time.Time) (*Verifier, error) {
 	algs, _ := algorithms(cfg.Algorithms) // checked above
 	v := &Verifier{
 		issuer:    cfg.Issuer,
-		audiences: jwt.Audience(cfg.Audiences),
+		audiences: jwt.Audience(slices.Clone(cfg.Audiences)),
 		algs:      algs,
 		leeway:    cfg.Leeway,
 		identity:  cfg.IdentityClaim,

@@ -20,7 +20,9 @@ import (
 )
 
 // gatewayConfig builds what a gateway serves from the stored resources and
-// instances: every listener and route, and the services the routes reach,
+// instances: every listener, route, policy and consumer (routes' policies
+// are enforced by the gateway; consumers' keys are stored hashed), and the
+// services the routes reach,
 // each with its static endpoints followed by its healthy registered
 // instances; peers maps each instance's address to the SPIFFE ID its
 // sidecar presents, so the gateway reaches it over the mesh.

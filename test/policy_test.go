@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -387,13 +388,20 @@ func refused(limit int) limited {
 	return limited{Status: 429, Code: "rate_limited", Limit: strconv.Itoa(limit), Remaining: "0"}
 }
 
-// runSteps sends the steps in order through the clients (by index, in
-// turn) and compares what they got with what they want.
-func runSteps(t *testing.T, urls []string, c *http.Client, steps []limitStep) {
+// target is a client and the base URL of the gateway listener it sends to.
+type target struct {
+	c   *http.Client
+	url string
+}
+
+// runSteps sends the steps in order, step i through targets[i%len(targets)],
+// and compares what they got with what they want.
+func runSteps(t *testing.T, targets []target, steps []limitStep) {
 	t.Helper()
 	var got, want []limited
 	for i, s := range steps {
-		got = append(got, limitGet(t, c, urls[i%len(urls)]+s.path, s.header))
+		to := targets[i%len(targets)]
+		got = append(got, limitGet(t, to.c, to.url+s.path, s.header))
 		want = append(want, s.want)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -403,8 +411,11 @@ func runSteps(t *testing.T, urls []string, c *http.Client, steps []limitStep) {
 
 func TestPolicyRateLimit(t *testing.T) {
 	g := startGateway(t, rateLimitConfig, map[string]string{"Echo": startEcho(t, "echo")})
-	c := newClient(t)
-	web := []string{g.url("web")}
+	// HTTP/1.1 and h2c in turn: both count alike and carry the fields.
+	var both []target
+	for _, c := range forwardingClients(t) {
+		both = append(both, target{c, g.url("web")})
+	}
 	tenant := func(v string) http.Header { return hdr("X-Tenant", v) }
 	key := func(k string) http.Header { return hdr("X-API-Key", k) }
 	tests := []struct {
@@ -427,7 +438,7 @@ func TestPolicyRateLimit(t *testing.T) {
 		}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { runSteps(t, web, c, tc.steps) })
+		t.Run(tc.name, func(t *testing.T) { runSteps(t, both, tc.steps) })
 	}
 }
 
@@ -467,15 +478,15 @@ func TestPolicyRedisRateLimit(t *testing.T) {
 	c := newClient(t)
 	t.Run("shared by two gateways", func(t *testing.T) {
 		// Through A, A, B, B, then A and B: one count of 4 per minute.
-		urls := []string{a.url("web"), a.url("web"), b.url("web"), b.url("web"), a.url("web"), b.url("web")}
-		runSteps(t, urls, c, []limitStep{
+		ta, tb := target{c, a.url("web")}, target{c, b.url("web")}
+		runSteps(t, []target{ta, ta, tb, tb, ta, tb}, []limitStep{
 			{"/shared", nil, allowed(4, 3)}, {"/shared", nil, allowed(4, 2)},
 			{"/shared", nil, allowed(4, 1)}, {"/shared", nil, allowed(4, 0)},
 			{"/shared", nil, refused(4)}, {"/shared", nil, refused(4)},
 		})
 	})
 	t.Run("redis down", func(t *testing.T) {
-		runSteps(t, []string{a.url("web")}, c, []limitStep{
+		runSteps(t, []target{{c, a.url("web")}}, []limitStep{
 			{"/down-deny", nil, limited{Status: 503, Code: "rate_limit_unavailable"}},
 			{"/down-allow", nil, limited{Status: 200}},
 		})
@@ -571,6 +582,41 @@ func TestPolicyGRPC(t *testing.T) {
 	}
 	if diff := cmp.Diff([][]string{{"acme"}, nil}, upstream); diff != "" {
 		t.Errorf("x-pylon-consumer and x-api-key at the server (-want +got):\n%s", diff)
+	}
+	t.Run("refusal is trailers-only", func(t *testing.T) {
+		got := rawGRPCCall(t, g.url("web")+"/grpc.testing.TestService/UnaryCall")
+		want := grpcReply{Status: 200, ContentType: "application/grpc", GRPCStatus: "16"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("a call without a key (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// grpcReply is the shape of a gRPC response as an HTTP/2 client sees it.
+type grpcReply struct {
+	Status      int
+	ContentType string
+	GRPCStatus  string // in the header: a trailers-only response
+	Body        int    // bytes
+	Trailers    int    // trailer fields after the body
+}
+
+// rawGRPCCall posts one empty gRPC message to url over h2c with net/http.
+func rawGRPCCall(t *testing.T, url string) grpcReply {
+	t.Helper()
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	t.Cleanup(tr.CloseIdleConnections)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, bytes.NewReader(make([]byte, 5)))
+	if err != nil {
+		t.Fatalf("building POST %s: %v", url, err)
+	}
+	req.Header.Set("Content-Type", "application/grpc")
+	req.Header.Set("TE", "trailers")
+	resp, body := do(t, &http.Client{Transport: tr, Timeout: 10 * time.Second}, req)
+	return grpcReply{
+		Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"),
+		GRPCStatus: resp.Header.Get("Grpc-Status"), Body: len(body), Trailers: len(resp.Trailer),
 	}
 }
 

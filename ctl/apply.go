@@ -71,7 +71,7 @@ func (s *session) apply(ctx context.Context, file string, dryRun bool) error {
 		s.notef("note: %s", n)
 	}
 	if len(res.Outcomes) == 0 {
-		s.notef("nothing to apply: %s has no listeners, routes, services or authorization_policies", name)
+		s.notef("nothing to apply: %s has no %s", name, configKinds("or"))
 	}
 	if s.output != "table" {
 		return s.printDoc(doc)

@@ -24,7 +24,7 @@ type services struct {
 func TestApplyThenGet(t *testing.T) {
 	s := newServer(t)
 	r := must(t, s.ctl(t, "apply", "-f", exampleConfig))
-	if diff := cmp.Diff("listener/web created\nroute/orders created\nservice/orders created\n", r.Stdout); diff != "" {
+	if diff := cmp.Diff("listener/web created\nservice/orders created\nroute/orders created\n", r.Stdout); diff != "" {
 		t.Errorf("apply stdout (-want +got):\n%s", diff)
 	}
 	if !strings.HasPrefix(r.Stderr, "note: admin is a per-gateway setting") {
@@ -53,7 +53,7 @@ func TestApplyThenGet(t *testing.T) {
 	}
 
 	r = must(t, s.ctl(t, "apply", "-f", exampleConfig))
-	if diff := cmp.Diff("listener/web unchanged\nroute/orders unchanged\nservice/orders unchanged\n", r.Stdout); diff != "" {
+	if diff := cmp.Diff("listener/web unchanged\nservice/orders unchanged\nroute/orders unchanged\n", r.Stdout); diff != "" {
 		t.Errorf("second apply stdout (-want +got):\n%s", diff)
 	}
 }

@@ -25,9 +25,11 @@
 //	pylon ctl stop INSTANCE              stop one instance for good
 //
 // Kinds are listeners (listener), routes (route), services (service, svc),
+// policies (policy, pol), consumers (consumer, cons),
 // authorization_policies (authorization_policy, authz), instances
 // (instance; the name is the service), tokens (token; the name is the id),
-// nodes (node) and certs (cert).
+// nodes (node) and certs (cert). Consumers show only the SHA-256 of their
+// API keys: the control plane never keeps the keys themselves.
 //
 // Global flags may come before or after the command: --server (env
 // PYLON_SERVER, default http://127.0.0.1:15000), --token (env PYLON_TOKEN)

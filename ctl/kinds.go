@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -29,6 +30,10 @@ var kinds = []*kind{
 	{plural: "listeners", singular: "listener", config: true, header: []string{"NAME", "ADDRESS", "TLS", "VERSION"}, row: listenerRow},
 	{plural: "routes", singular: "route", config: true, header: []string{"NAME", "MATCH", "SERVICE", "VERSION"}, row: routeRow},
 	{plural: "services", singular: "service", aliases: []string{"svc"}, config: true, header: []string{"NAME", "PROTOCOL", "BALANCER", "ENDPOINTS", "VERSION"}, row: serviceRow},
+	{plural: "policies", singular: "policy", aliases: []string{"pol"}, config: true,
+		header: []string{"NAME", "AUTH", "CONSUMERS", "RATE-LIMIT", "VERSION"}, row: gatewayPolicyRow},
+	{plural: "consumers", singular: "consumer", aliases: []string{"cons"}, config: true,
+		header: []string{"NAME", "KEYS", "RATE-LIMIT", "VERSION"}, row: consumerRow},
 	{plural: "authorization_policies", singular: "authorization_policy", aliases: []string{"authz"}, config: true,
 		header: []string{"NAME", "SERVICE", "ACTION", "FROM", "TO", "VERSION"}, row: policyRow},
 	{plural: "instances", singular: "instance", header: []string{"SERVICE", "ID", "ADDRESS", "HEALTH", "AGE"}, row: instanceRow},
@@ -45,15 +50,34 @@ func kindOf(name string) (*kind, error) {
 			return k, nil
 		}
 	}
-	return nil, usageErrorf("unknown kind %q; kinds are listeners, routes, services, authorization_policies (authz), instances, views, tokens, nodes, certs", name)
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = k.plural
+		if len(k.aliases) > 0 {
+			names[i] += " (" + strings.Join(k.aliases, ", ") + ")"
+		}
+	}
+	return nil, usageErrorf("unknown kind %q; kinds are %s", name, strings.Join(names, ", "))
 }
 
 func configKindOf(name, verb string) (*kind, error) {
 	k, err := kindOf(name)
 	if err == nil && !k.config {
-		err = usageErrorf("%s works on listeners, routes, services and authorization_policies, not %s", verb, k.plural)
+		err = usageErrorf("%s works on %s, not %s", verb, configKinds("and"), k.plural)
 	}
 	return k, err
+}
+
+// configKinds names the config kinds, the last two joined by conj:
+// "listeners, routes, ... and authorization_policies".
+func configKinds(conj string) string {
+	var names []string
+	for _, k := range kinds {
+		if k.config {
+			names = append(names, k.plural)
+		}
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " " + conj + " " + names[len(names)-1]
 }
 
 // fetched is what get shows: doc for -o json and yaml, items for a table.

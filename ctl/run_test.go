@@ -42,7 +42,7 @@ func TestExitCodes(t *testing.T) {
 		{"get without kind", s.env(), []string{"get"}, ExitUsage, "error: get takes a kind"},
 		{"unknown flag", s.env(), []string{"get", "services", "--frob"}, ExitUsage, "error: flag provided but not defined: -frob"},
 		{"bad output", s.env(), []string{"get", "services", "-o", "xml"}, ExitUsage, `error: --output: "xml" is not table, json or yaml`},
-		{"describe a token", s.env(), []string{"describe", "tokens", "x"}, ExitUsage, "error: describe works on listeners, routes, services and authorization_policies"},
+		{"describe a token", s.env(), []string{"describe", "tokens", "x"}, ExitUsage, "error: describe works on listeners, routes, services, policies, consumers and authorization_policies, not tokens"},
 		{"token without subcommand", s.env(), []string{"token"}, ExitUsage, "error: token: no subcommand given"},
 		{"token create without service", s.env(), []string{"token", "create"}, ExitUsage, "error: token create needs --service"},
 		{"apply without file", s.env(), []string{"apply"}, ExitUsage, "error: apply needs -f FILE"},

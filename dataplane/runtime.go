@@ -26,6 +26,7 @@ import (
 	"github.com/pylon-mesh/pylon/accesslog"
 	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/flow"
+	"github.com/pylon-mesh/pylon/internal/memtrim"
 	"github.com/pylon-mesh/pylon/metrics"
 	"github.com/pylon-mesh/pylon/proxy"
 )
@@ -122,6 +123,8 @@ type Runtime struct {
 	logKey    config.AccessLog
 	// limits keeps rate limit counts across reloads.
 	limits *limitStores
+	// trimOnce releases start-up pages when serving first starts.
+	trimOnce sync.Once
 	// logDropped sums the drops of access loggers already replaced.
 	logDropped uint64
 	ctx        context.Context
@@ -197,6 +200,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 		<-ctx.Done()
 	} else {
 		rt.ready.Store(true)
+		rt.servingStarted()
 		rt.logger.Info("pylon gateway serving", "config", rt.opts.ConfigPath, "listeners", len(cfg.Listeners), "routes", len(cfg.Routes), "services", len(cfg.Services))
 		rt.watch(ctx)
 	}
@@ -245,7 +249,32 @@ func (rt *Runtime) Apply(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	rt.ready.Store(true)
+	rt.servingStarted()
 	return nil
+}
+
+// trimAgainAfter is when the start-up pages are released a second time,
+// after what runs around a start (first health checks, registration,
+// certificate renewal timers) has run once.
+const trimAgainAfter = 10 * time.Second
+
+// servingStarted runs when the runtime first serves a config: the code and
+// read-only data only start-up used (the initialisation of every package
+// the one binary links) leave the resident set, now and once more a little
+// later; what serving uses faults back in from the page cache.
+func (rt *Runtime) servingStarted() {
+	rt.trimOnce.Do(func() {
+		rt.trimStartup()
+		time.AfterFunc(trimAgainAfter, rt.trimStartup)
+	})
+}
+
+func (rt *Runtime) trimStartup() {
+	if n, err := memtrim.Executable(); err != nil {
+		rt.logger.Debug("could not release start-up pages", "err", err)
+	} else {
+		rt.logger.Debug("released start-up pages", "bytes", n)
+	}
 }
 
 // apply compiles cfg, binds new listeners, swaps the snapshot in and retires

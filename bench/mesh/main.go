@@ -28,7 +28,9 @@
 //	--duration D     length of one round (default 20s)
 //	--warmup D       unmeasured load per target before the rounds (default 2s)
 //	--conns N        keep-alive connections of the load generator (default 16)
-//	--settle D       wait before reading idle memory (default 2s)
+//	--settle D       wait before reading idle memory (default 12s: a data
+//	                 plane releases the pages only its start used when it
+//	                 first serves and again 10 s later, see internal/memtrim)
 //	--profile DIR    after the rounds, one more mesh round, not counted,
 //	                 while fetching a CPU profile of each sidecar from its
 //	                 admin listener into DIR/client.pprof and DIR/server.pprof
@@ -74,7 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fs.DurationVar(&o.duration, "duration", 20*time.Second, "length of one round")
 		fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load per target before the rounds")
 		fs.IntVar(&o.conns, "conns", 16, "keep-alive connections of the load generator")
-		fs.DurationVar(&o.settle, "settle", 2*time.Second, "wait before reading the sidecars' idle memory")
+		fs.DurationVar(&o.settle, "settle", 12*time.Second, "wait before reading the sidecars' idle memory")
 		fs.StringVar(&o.profile, "profile", "", "write CPU profiles of both sidecars, taken in an extra mesh round, to this directory")
 	}, o.check)
 	return o, err

@@ -88,13 +88,19 @@ type seen struct {
 	Query      string   // query at the upstream
 }
 
-// policyGet sends a GET with header and returns what it came to. A refusal
-// must be a pylon error whose request_id is the X-Request-Id field.
+// policyGet sends a GET with header and returns what it came to.
 func policyGet(t *testing.T, c *http.Client, url string, header http.Header) seen {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	return policyDo(t, c, http.MethodGet, url, header, nil)
+}
+
+// policyDo sends a request and returns what it came to. A refusal must be
+// a pylon error whose request_id is the X-Request-Id field.
+func policyDo(t *testing.T, c *http.Client, method, url string, header http.Header, body []byte) seen {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
 	if err != nil {
-		t.Fatalf("building GET %s: %v", url, err)
+		t.Fatalf("building %s %s: %v", method, url, err)
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
@@ -141,7 +147,6 @@ func hdr(kv ...string) http.Header {
 
 func TestPolicyAPIKeys(t *testing.T) {
 	g := startGateway(t, apiKeyConfig, map[string]string{"Echo": startEcho(t, "echo")})
-	c := newClient(t)
 	apiKey := []string{`ApiKey realm="pylon"`}
 	tests := []struct {
 		name   string
@@ -160,27 +165,44 @@ func TestPolicyAPIKeys(t *testing.T) {
 		{"allowed consumer", "/acme-only", hdr("X-API-Key", acmeKey), seen{Status: 200, Consumer: []string{"acme"}}},
 		{"other consumer", "/acme-only", hdr("X-API-Key", globexKey), seen{Status: 403, Code: "forbidden"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := policyGet(t, c, g.url("web")+tc.path, tc.header)
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("GET %s (-want +got):\n%s", tc.path, diff)
+	for proto, c := range forwardingClients(t) {
+		t.Run(proto, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					got := policyGet(t, c, g.url("web")+tc.path, tc.header)
+					if diff := cmp.Diff(tc.want, got); diff != "" {
+						t.Errorf("GET %s (-want +got):\n%s", tc.path, diff)
+					}
+				})
 			}
+			// The gateway refuses before reading the body; the next
+			// request on the connection must still be read right.
+			t.Run("refused upload, then a request", func(t *testing.T) {
+				url := g.url("web") + "/keys"
+				got := []seen{
+					policyDo(t, c, http.MethodPost, url, nil, make([]byte, 256<<10)),
+					policyDo(t, c, http.MethodPost, url, hdr("X-API-Key", acmeKey), []byte("after")),
+				}
+				want := []seen{{Status: 401, Code: "unauthenticated", Challenges: apiKey}, {Status: 200, Consumer: []string{"acme"}}}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("POST %s twice (-want +got):\n%s", url, diff)
+				}
+			})
 		})
 	}
 	t.Run("access log names the consumer", func(t *testing.T) {
-		var consumer any
-		waitFor(t, flushWait, "the access log line of policy-e2e-acme", func() bool {
+		var consumers []any
+		waitFor(t, flushWait, "the access log lines of policy-e2e-acme", func() bool {
+			consumers = nil
 			for _, l := range g.accessLines() {
 				if l["request_id"] == "policy-e2e-acme" {
-					consumer = l["consumer"]
-					return true
+					consumers = append(consumers, l["consumer"])
 				}
 			}
-			return false
+			return len(consumers) == 2
 		})
-		if consumer != "acme" {
-			t.Errorf("access log consumer: got %v, want acme", consumer)
+		if diff := cmp.Diff([]any{"acme", "acme"}, consumers); diff != "" {
+			t.Errorf("access log consumer of both protocols (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -231,7 +253,12 @@ const jwtConfig = `
 listeners:
   - name: web
     address: {{listen "web"}}
+` + policyConsumers + `
 policies:
+  - name: either
+    authentication:
+      api_key: {}
+      jwt: { issuer: "` + jwtIssuer + `", jwks_url: "{{.JWKS}}" }
   - name: jwt
     authentication:
       jwt: { issuer: "` + jwtIssuer + `", audiences: [` + jwtAudience + `], jwks_url: "{{.JWKS}}" }
@@ -239,6 +266,10 @@ policies:
     authentication:
       jwt: { issuer: "` + jwtIssuer + `", jwks_url: "{{.Down}}" }
 routes:
+  - name: either
+    match: { path: { prefix: /either } }
+    policies: [either]
+    service: echo
   - name: jwt
     match: { path: { prefix: /jwt } }
     policies: [jwt]
@@ -275,6 +306,13 @@ func TestPolicyJWT(t *testing.T) {
 		{"expired token", "/jwt", hdr("Authorization", "Bearer "+expired), seen{Status: 401, Code: "invalid_credentials", Challenges: invalid("token has expired")}},
 		{"wrong audience", "/jwt", hdr("Authorization", "Bearer "+otherAudience), seen{Status: 401, Code: "invalid_credentials", Challenges: invalid("token audience is not accepted")}},
 		{"keys never fetched", "/down", hdr("Authorization", "Bearer "+valid), seen{Status: 503, Code: "auth_unavailable"}},
+		{"token or key: neither", "/either", nil, seen{Status: 401, Code: "unauthenticated", Challenges: []string{`ApiKey realm="pylon"`, `Bearer realm="pylon"`}}},
+		{"token or key: key", "/either", hdr("X-API-Key", acmeKey), seen{Status: 200, Consumer: []string{"acme"}}},
+		{"token or key: token", "/either", hdr("Authorization", "Bearer "+valid), seen{Status: 200, Consumer: []string{"user-42"}}},
+		{"token or key: basic credentials are no token", "/either", hdr("Authorization", "Basic YTpi", "X-API-Key", acmeKey),
+			seen{Status: 200, Consumer: []string{"acme"}, Auth: []string{"Basic YTpi"}}},
+		{"token or key: a bad token is checked first", "/either", hdr("Authorization", "Bearer "+expired, "X-API-Key", acmeKey),
+			seen{Status: 401, Code: "invalid_credentials", Challenges: append([]string{`ApiKey realm="pylon"`}, invalid("token has expired")...)}},
 	}
 	for proto, c := range forwardingClients(t) {
 		t.Run(proto, func(t *testing.T) {

@@ -1,7 +1,7 @@
 // Package appfile reads the app file of `pylon up`: the services of an app
 // (the command each instance runs, how many, how it speaks and is checked,
-// what it calls), an optional gateway in front of them, and authorization
-// policies. Parse decodes it strictly with the config package's decoder,
+// what it calls), an optional gateway in front of them (with the policies
+// and consumers its routes use), and authorization policies. Parse decodes it strictly with the config package's decoder,
 // applies the defaults and validates it, reporting every problem with its
 // file:line:column and field path (services[1].upstreams[0]).
 //
@@ -27,9 +27,9 @@ type App struct {
 	Dir string
 	// Services are the app's services, in file order.
 	Services []Service
-	// Gateway holds the gateway's listeners, routes and its own services
-	// (upstreams outside the app), defaulted; nil when the file has no
-	// gateway.
+	// Gateway holds the gateway's listeners, routes, its own services
+	// (upstreams outside the app), policies and consumers (API keys
+	// hashed), defaulted; nil when the file has no gateway.
 	Gateway *config.Config
 	// Policies are the authorization policies the control plane applies.
 	Policies []config.AuthorizationPolicy

@@ -10,9 +10,10 @@ import (
 // Config returns the resources the control plane stores for the app, in
 // the shape it validates them (config.Stored): one service per app
 // service with the mesh defaults (config.MeshService) and no endpoints,
-// because its instances register, then the
-// gateway's listeners, routes and own services, then the policies. Its
-// admin listener and access log are off, as in the control plane's view.
+// because its instances register, then the gateway's listeners, routes,
+// own services, policies and consumers (API keys hashed), then the
+// authorization policies. Its admin listener and access log are off, as
+// in the control plane's view.
 //
 // config.Service has no tcp or auto protocol, so those services are stored
 // with the default, http1: the protocol the instances register (their
@@ -31,7 +32,7 @@ func (a *App) Config() *config.Config {
 		c.Services = append(c.Services, svc)
 	}
 	if g := a.Gateway; g != nil {
-		c.Listeners, c.Routes = g.Listeners, g.Routes
+		c.Listeners, c.Routes, c.Policies, c.Consumers = g.Listeners, g.Routes, g.Policies, g.Consumers
 		c.Services = append(c.Services, g.Services...)
 	}
 	c.AuthorizationPolicies = a.Policies
@@ -54,6 +55,8 @@ func (a *App) configParts() map[string]string {
 	parts := map[string]string{
 		"listeners":              "gateway.listeners",
 		"routes":                 "gateway.routes",
+		"policies":               "gateway.policies",
+		"consumers":              "gateway.consumers",
 		"authorization_policies": "authorization_policies",
 	}
 	for i := range a.Services {
@@ -71,7 +74,7 @@ func (a *App) configParts() map[string]string {
 // reports false for an app service's synthesized fields, which check
 // validates itself.
 func (a *App) filePath(p string) (string, bool) {
-	for _, sec := range []string{"listeners", "routes"} {
+	for _, sec := range []string{"listeners", "routes", "policies", "consumers"} {
 		if p == sec || strings.HasPrefix(p, sec+"[") {
 			return "gateway." + p, true
 		}

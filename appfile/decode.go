@@ -49,6 +49,8 @@ type gatewayFile struct {
 	Listeners []config.Listener `yaml:"listeners"`
 	Routes    []config.Route    `yaml:"routes"`
 	Services  []config.Service  `yaml:"services"`
+	Policies  []config.Policy   `yaml:"policies"`
+	Consumers []config.Consumer `yaml:"consumers"`
 }
 
 // Defaults of the app file.
@@ -72,9 +74,10 @@ func (f *file) app(src *config.Source, errs *config.Errors) (*App, error) {
 		a.Services = append(a.Services, f.Services[i].service(src, index("services", i), dir, errs))
 	}
 	if g := f.Gateway; g != nil {
-		a.Gateway = &config.Config{Listeners: g.Listeners, Routes: g.Routes, Services: g.Services}
+		a.Gateway = &config.Config{Listeners: g.Listeners, Routes: g.Routes, Services: g.Services, Policies: g.Policies, Consumers: g.Consumers}
 		src.Bind(a.Gateway, map[string]string{
 			"listeners": "gateway.listeners", "routes": "gateway.routes", "services": "gateway.services",
+			"policies": "gateway.policies", "consumers": "gateway.consumers",
 		})
 		a.Gateway.SetDefaults()
 		a.Gateway.ResolvePaths()

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pylon-mesh/pylon/config"
 )
 
 const diffBase = `services:
@@ -72,4 +74,47 @@ func replace(s, old, new string) string {
 		panic("replace: " + old + " not found")
 	}
 	return strings.Replace(s, old, new, 1)
+}
+
+const policiesBase = `services:
+  - name: a
+    command: [a]
+gateway:
+  listeners: [{ name: web, address: 127.0.0.1:8080 }]
+  routes: [{ name: r, service: a, policies: [keyed] }]
+  policies:
+    - { name: keyed, authentication: { api_key: {} }, allow_consumers: [partner], rate_limit: { requests: 2, per: 1m, by: consumer } }
+  consumers:
+    - { name: partner, api_keys: [pk-0f1e2d3c4b5a69788] }
+`
+
+func TestDiffGatewayPolicies(t *testing.T) {
+	base, err := Parse("app.yaml", []byte(policiesBase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashed := config.HashAPIKey("pk-0f1e2d3c4b5a69788")
+	tests := []struct {
+		name string
+		next string
+		want Changes
+	}{
+		{"same", policiesBase, Changes{}},
+		{"a key written as its hash", replace(policiesBase, "pk-0f1e2d3c4b5a69788", hashed), Changes{}},
+		{"a policy's limit changed", replace(policiesBase, "requests: 2", "requests: 3"), Changes{Config: true}},
+		{"a key rotated", replace(policiesBase, "pk-0f1e2d3c4b5a69788", "pk-a1b2c3d4e5f60718"), Changes{Config: true}},
+		{"a route's policy removed", replace(policiesBase, ", policies: [keyed]", ""), Changes{Config: true}},
+		{"every policy and consumer removed", replace(policiesBase[:strings.Index(policiesBase, "  policies:")], ", policies: [keyed]", ""), Changes{Config: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next, err := Parse("app.yaml", []byte(tt.next))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, base.Diff(next)); d != "" {
+				t.Errorf("Diff (-want +got):\n%s", d)
+			}
+		})
+	}
 }

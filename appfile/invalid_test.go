@@ -81,10 +81,23 @@ var invalidCases = []struct {
 	{"gateway unknown field", svc + "gateway:\n  admin: { address: off }\n",
 		"app.yaml:4:1: gateway.listeners: at least one listener is required; or leave gateway out\n" +
 			"app.yaml:4:1: gateway.routes: at least one route is required; or leave gateway out\n" +
-			"app.yaml:5:3: gateway.admin: unknown field \"admin\"; valid fields: listeners, routes, services"},
+			"app.yaml:5:3: gateway.admin: unknown field \"admin\"; valid fields: consumers, listeners, policies, routes, services"},
 	{"gateway field errors", svc + "gateway:\n  listeners: [{ name: web, address: nowhere }]\n  routes: [{ name: r, service: a, timeout: 5 }]\n",
 		"app.yaml:5:28: gateway.listeners[0].address: \"nowhere\" is not host:port (like 127.0.0.1:8080 or example.com:443)\n" +
 			"app.yaml:6:44: gateway.routes[0].timeout: 5 needs a unit, like 5s or 5ms"},
+	{"gateway policy references", svc + "gateway:\n  listeners: [{ name: web, address: 127.0.0.1:8080 }]\n" +
+		"  routes: [{ name: r, service: a, policies: [keyed, nope] }]\n" +
+		"  policies:\n    - { name: keyed, authentication: { api_key: {} }, allow_consumers: [ghost] }\n",
+		"app.yaml:6:53: gateway.routes[0].policies[1]: unknown policy \"nope\"; defined: keyed\n" +
+			"app.yaml:8:73: gateway.policies[0].allow_consumers[0]: unknown consumer \"ghost\"; none are defined"},
+	{"gateway policy and consumer fields", svc + "gateway:\n  listeners: [{ name: web, address: 127.0.0.1:8080 }]\n" +
+		"  routes: [{ name: r, service: a }]\n" +
+		"  policies: [{ name: p, rate_limit: { requests: 0, per: 1m, by: ip } }]\n" +
+		"  consumers: [{ name: c, api_keys: [short] }, { name: d, key: x }]\n",
+		"app.yaml:7:39: gateway.policies[0].rate_limit.requests: must be between 1 and 1000000000, not 0\n" +
+			"app.yaml:7:61: gateway.policies[0].rate_limit.by: \"ip\" is not valid; use one of: client_ip, consumer, header\n" +
+			"app.yaml:8:37: gateway.consumers[0].api_keys[0]: an API key needs at least 16 characters, found 5; use a random one (openssl rand -hex 24)\n" +
+			"app.yaml:8:58: gateway.consumers[1].key: unknown field \"key\"; valid fields: api_keys, name, rate_limit"},
 	{"policy", svc + "authorization_policies:\n  - name: p\n    service: a\n    action: maybe\n",
 		"app.yaml:7:5: authorization_policies[0].action: \"maybe\" is not valid; use one of: allow, deny"},
 	{"replace_after below interval", svc + "    health: { interval: 5s, replace_after: 2s }\n",

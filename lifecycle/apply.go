@@ -12,6 +12,7 @@ import (
 	"github.com/pylon-mesh/pylon/adminapi"
 	"github.com/pylon-mesh/pylon/appfile"
 	"github.com/pylon-mesh/pylon/config"
+	"github.com/pylon-mesh/pylon/resource"
 )
 
 // Apply makes the running app what the app file filename (holding data)
@@ -137,37 +138,53 @@ func (p *platform) applyConfig(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// deleteStale deletes the resources of old that new no longer has, those
-// that refer to others first.
+// deleteStale deletes the resources of old that new no longer has, one at
+// a time, those that refer to others first.
 func (p *platform) deleteStale(ctx context.Context, old, new *config.Config) error {
-	had, has := resourceNames(old), resourceNames(new)
-	for _, kind := range []string{"routes", "listeners", "authorization_policies", "services"} {
-		for _, name := range had[kind] {
-			if slices.Contains(has[kind], name) {
-				continue
-			}
-			if _, err := p.client.Do(ctx, http.MethodDelete, "/v1/"+kind+"/"+url.PathEscape(name), nil, nil, ""); err != nil {
-				return fmt.Errorf("delete %s %s: %w", kind, name, err)
-			}
+	for _, path := range staleResources(old, new) {
+		if _, err := p.client.Do(ctx, http.MethodDelete, path, nil, nil, ""); err != nil {
+			return fmt.Errorf("delete %s: %w", strings.TrimPrefix(path, "/v1/"), err)
 		}
 	}
 	return nil
 }
 
-// resourceNames lists the names of c's resources by kind.
-func resourceNames(c *config.Config) map[string][]string {
-	out := map[string][]string{}
-	for _, l := range c.Listeners {
-		out["listeners"] = append(out["listeners"], l.Name)
+// staleResources returns the API paths of the resources of old that new
+// no longer has, in reverse resource.Kinds order: each before the kinds it
+// refers to, so every delete leaves a valid config.
+func staleResources(old, new *config.Config) []string {
+	had, has := resourceNames(old), resourceNames(new)
+	var out []string
+	for _, k := range slices.Backward(resource.Kinds) {
+		for _, name := range had[k] {
+			if !slices.Contains(has[k], name) {
+				out = append(out, "/v1/"+k.Plural+"/"+url.PathEscape(name))
+			}
+		}
 	}
-	for _, r := range c.Routes {
-		out["routes"] = append(out["routes"], r.Name)
+	return out
+}
+
+// resourceNames lists the names of c's resources by kind.
+func resourceNames(c *config.Config) map[resource.Kind][]string {
+	out := map[resource.Kind][]string{}
+	for _, l := range c.Listeners {
+		out[resource.Listener] = append(out[resource.Listener], l.Name)
 	}
 	for _, s := range c.Services {
-		out["services"] = append(out["services"], s.Name)
+		out[resource.Service] = append(out[resource.Service], s.Name)
+	}
+	for _, u := range c.Consumers {
+		out[resource.Consumer] = append(out[resource.Consumer], u.Name)
+	}
+	for _, pol := range c.Policies {
+		out[resource.Policy] = append(out[resource.Policy], pol.Name)
+	}
+	for _, r := range c.Routes {
+		out[resource.Route] = append(out[resource.Route], r.Name)
 	}
 	for _, a := range c.AuthorizationPolicies {
-		out["authorization_policies"] = append(out["authorization_policies"], a.Name)
+		out[resource.AuthorizationPolicy] = append(out[resource.AuthorizationPolicy], a.Name)
 	}
 	return out
 }

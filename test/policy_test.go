@@ -259,6 +259,8 @@ policies:
     authentication:
       api_key: {}
       jwt: { issuer: "` + jwtIssuer + `", jwks_url: "{{.JWKS}}" }
+  - name: per-consumer
+    rate_limit: { requests: 1, per: 1m, by: consumer }
   - name: jwt
     authentication:
       jwt: { issuer: "` + jwtIssuer + `", audiences: [` + jwtAudience + `], jwks_url: "{{.JWKS}}" }
@@ -266,6 +268,10 @@ policies:
     authentication:
       jwt: { issuer: "` + jwtIssuer + `", jwks_url: "{{.Down}}" }
 routes:
+  - name: either-limited
+    match: { path: { prefix: /either/limited } }
+    policies: [either, per-consumer]
+    service: echo
   - name: either
     match: { path: { prefix: /either } }
     policies: [either]
@@ -314,7 +320,9 @@ func TestPolicyJWT(t *testing.T) {
 		{"token or key: a bad token is checked first", "/either", hdr("Authorization", "Bearer "+expired, "X-API-Key", acmeKey),
 			seen{Status: 401, Code: "invalid_credentials", Challenges: append([]string{`ApiKey realm="pylon"`}, invalid("token has expired")...)}},
 	}
+	var both []target
 	for proto, c := range forwardingClients(t) {
+		both = append(both, target{c, g.url("web")})
 		t.Run(proto, func(t *testing.T) {
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
@@ -326,6 +334,18 @@ func TestPolicyJWT(t *testing.T) {
 			}
 		})
 	}
+	// A token whose subject names a consumer authenticates as it: its
+	// requests count with the consumer's key and at the consumer's rate.
+	t.Run("token subject is a consumer", func(t *testing.T) {
+		globex := sg.token(t, jwt.Claims{Subject: "globex", Expiry: jwt.NewNumericDate(now.Add(time.Hour))})
+		runSteps(t, both, []limitStep{
+			{"/either/limited", hdr("Authorization", "Bearer "+globex), allowed(3, 2)},
+			{"/either/limited", hdr("X-API-Key", acmeKey), allowed(1, 0)},
+			{"/either/limited", hdr("X-API-Key", globexKey), allowed(3, 1)},
+			{"/either/limited", hdr("Authorization", "Bearer "+globex), allowed(3, 0)},
+			{"/either/limited", hdr("X-API-Key", globexKey), refused(3)},
+		})
+	})
 }
 
 // limited is what a request to a rate-limited route came to.

@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"errors"
+	"time"
 
 	"github.com/go-jose/go-jose/v4/json"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -24,33 +25,33 @@ type wireClaims struct {
 }
 
 // checkClaims decodes a verified payload, validates its registered claims with
-// go-jose and returns the identity claim.
-func (v *Verifier) checkClaims(payload []byte) (string, *Error) {
+// go-jose and returns the identity claim and the expiry.
+func (v *Verifier) checkClaims(payload []byte) (string, time.Time, *Error) {
 	var w wireClaims
 	if err := json.Unmarshal(payload, &w); err != nil {
-		return "", fail(Malformed, "token claims are malformed", err)
+		return "", time.Time{}, fail(Malformed, "token claims are malformed", err)
 	}
 	// Production gateways require expiry.
 	if w.Expiry == nil {
-		return "", fail(Malformed, "token has no exp claim", nil)
+		return "", time.Time{}, fail(Malformed, "token has no exp claim", nil)
 	}
 	c := jwt.Claims{Issuer: w.Issuer, Audience: w.Audience, Expiry: w.Expiry, NotBefore: w.NotBefore, IssuedAt: w.IssuedAt}
 	want := jwt.Expected{Issuer: v.issuer, AnyAudience: v.audiences, Time: v.now()}
 	if err := c.ValidateWithLeeway(want, v.leeway); err != nil {
-		return "", claimError(err)
+		return "", time.Time{}, claimError(err)
 	}
 	raw, err := v.identityClaim(payload, w.Subject)
 	if err != nil {
-		return "", fail(Malformed, "token claims are malformed", err)
+		return "", time.Time{}, fail(Malformed, "token claims are malformed", err)
 	}
 	if raw == nil {
-		return "", fail(NoIdentity, v.noIdentity, nil)
+		return "", time.Time{}, fail(NoIdentity, v.noIdentity, nil)
 	}
 	var id string
 	if err := json.Unmarshal(raw, &id); err != nil || id == "" {
-		return "", fail(NoIdentity, v.noIdentity, err)
+		return "", time.Time{}, fail(NoIdentity, v.noIdentity, err)
 	}
-	return id, nil
+	return id, w.Expiry.Time(), nil
 }
 
 // identityClaim returns the raw identity claim, nil when absent. Only a claim

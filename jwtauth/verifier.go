@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -28,6 +29,8 @@ type Verifier struct {
 
 	static *keySet // set from JWKSFile; nil with JWKSURL
 	remote *remote // set from JWKSURL; nil with JWKSFile
+
+	cache tokenCache // tokens that passed
 }
 
 // New builds a verifier. With JWKSFile it reads and parses the file now (the
@@ -83,26 +86,56 @@ func newRemote(cfg Config, now func() time.Time) *remote {
 // Every error is an *Error. It waits on the network only when a JWKS URL has
 // never been fetched, or for the one refetch an unknown kid may trigger, and
 // then no longer than ctx allows.
+//
+// A token that passed is remembered (see tokenCache): the same token again,
+// before its exp, within a minute and under the same key set, passes
+// without its signature being checked again.
 func (v *Verifier) Verify(ctx context.Context, token string) (identity string, err error) {
-	sig, e := v.parse(token)
+	if len(token) > maxTokenSize {
+		return "", fail(Malformed, "token is larger than 16 KiB", nil)
+	}
+	sum := sha256.Sum256([]byte(token))
+	now := v.now()
+	if v.heldKeySet() != nil {
+		// A set in hand: keySet does not wait, and starts the refresh of
+		// a stale one, even when the token is remembered.
+		if ks, e := v.keySet(ctx); e == nil {
+			if id, ok := v.cache.get(&sum, ks, now); ok {
+				return id, nil
+			}
+		}
+	}
+	identity, expiry, ks, e := v.check(ctx, token)
 	if e != nil {
 		return "", e
 	}
-	payload, e := v.verifySignature(ctx, sig)
-	if e != nil {
-		return "", e
-	}
-	identity, e = v.checkClaims(payload)
-	if e != nil {
-		return "", e
-	}
+	v.cache.put(&sum, verified{identity: identity, expires: expiry.Add(v.leeway), until: now.Add(cacheTTL), keys: ks}, now)
 	return identity, nil
 }
 
-func (v *Verifier) parse(token string) (*jose.JSONWebSignature, *Error) {
-	if len(token) > maxTokenSize {
-		return nil, fail(Malformed, "token is larger than 16 KiB", nil)
+// check verifies a token in full: its form, its signature and its claims.
+// It returns the identity, the expiry and the key set that verified it.
+func (v *Verifier) check(ctx context.Context, token string) (string, time.Time, *keySet, *Error) {
+	sig, e := v.parse(token)
+	if e != nil {
+		return "", time.Time{}, nil, e
 	}
+	ks, e := v.keySet(ctx)
+	if e != nil {
+		return "", time.Time{}, nil, e
+	}
+	payload, ks, e := v.verifySignature(ctx, sig, ks)
+	if e != nil {
+		return "", time.Time{}, nil, e
+	}
+	identity, expiry, e := v.checkClaims(payload)
+	if e != nil {
+		return "", time.Time{}, nil, e
+	}
+	return identity, expiry, ks, nil
+}
+
+func (v *Verifier) parse(token string) (*jose.JSONWebSignature, *Error) {
 	sig, err := jose.ParseSignedCompact(token, v.algs)
 	if err != nil {
 		if _, ok := errors.AsType[*jose.ErrUnexpectedSignatureAlgorithm](err); ok {
@@ -113,15 +146,12 @@ func (v *Verifier) parse(token string) (*jose.JSONWebSignature, *Error) {
 	return sig, nil
 }
 
-// verifySignature finds the keys for the token's kid and alg, refetching a URL
-// set once when none match, and returns the verified payload.
-func (v *Verifier) verifySignature(ctx context.Context, sig *jose.JSONWebSignature) ([]byte, *Error) {
+// verifySignature finds the keys of ks for the token's kid and alg,
+// refetching a URL set once when none match, and returns the verified
+// payload and the key set that verified it.
+func (v *Verifier) verifySignature(ctx context.Context, sig *jose.JSONWebSignature, ks *keySet) ([]byte, *keySet, *Error) {
 	h := sig.Signatures[0].Header
 	alg := jose.SignatureAlgorithm(h.Algorithm)
-	ks, e := v.keySet(ctx)
-	if e != nil {
-		return nil, e
-	}
 	payload, found, err := ks.verify(sig, h.KeyID, alg)
 	if !found && v.remote != nil {
 		if ks = v.remote.refetch(ctx); ks != nil {
@@ -130,13 +160,22 @@ func (v *Verifier) verifySignature(ctx context.Context, sig *jose.JSONWebSignatu
 	}
 	switch {
 	case !found:
-		return nil, fail(UnknownKey, "no key in the key set matches the token", nil)
+		return nil, nil, fail(UnknownKey, "no key in the key set matches the token", nil)
 	case errors.Is(err, jose.ErrCryptoFailure):
-		return nil, fail(BadSignature, "token signature is invalid", err)
+		return nil, nil, fail(BadSignature, "token signature is invalid", err)
 	case err != nil:
-		return nil, fail(Malformed, "token header is not supported", err)
+		return nil, nil, fail(Malformed, "token header is not supported", err)
 	}
-	return payload, nil
+	return payload, ks, nil
+}
+
+// heldKeySet is the key set in hand, without waiting for or starting a
+// fetch; nil when a URL set was never fetched.
+func (v *Verifier) heldKeySet() *keySet {
+	if v.remote == nil {
+		return v.static
+	}
+	return v.remote.set.Load()
 }
 
 func (v *Verifier) keySet(ctx context.Context) (*keySet, *Error) {

@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,7 @@ const logEvery = 10 * time.Second
 const redisPrefix = "pylon:ratelimit:"
 
 func newLimitStores(logger *slog.Logger) *limitStores {
+	quietRedis.Do(func() { redis.SetLogger(redisLogger{}) })
 	return &limitStores{
 		local:   ratelimit.NewLocal(0),
 		logger:  logger,
@@ -41,6 +43,17 @@ func newLimitStores(logger *slog.Logger) *limitStores {
 		limits:  map[string]*ratelimit.Redis{},
 	}
 }
+
+// quietRedis silences go-redis's own logger, which prints plain-text lines
+// (one per failed dial) to stderr, beside pylon's JSON log: failed limits are
+// logged by failed, at most once per logEvery.
+var quietRedis sync.Once
+
+// redisLogger drops go-redis's log lines.
+type redisLogger struct{}
+
+// Printf drops the line.
+func (redisLogger) Printf(context.Context, string, ...any) {}
 
 // env is what compiled policies use.
 func (s *limitStores) env() policy.Env {
@@ -60,8 +73,10 @@ func (s *limitStores) redis(addr string) ratelimit.Limiter {
 		ReadTimeout:  250 * time.Millisecond,
 		WriteTimeout: 250 * time.Millisecond,
 		// A gateway that cannot reach Redis answers from on_error at once
-		// rather than queueing requests behind retries.
-		MaxRetries: -1,
+		// rather than queueing requests behind retries: one dial attempt
+		// (go-redis makes 5, 100 ms apart, by default), no command retries.
+		DialerRetries: 1,
+		MaxRetries:    -1,
 	})
 	l := ratelimit.NewRedis(c, redisPrefix)
 	s.clients[addr], s.limits[addr] = c, l

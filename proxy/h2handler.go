@@ -386,7 +386,9 @@ func (x *h2Exchange) fail(fe *flow.Error) {
 	h["Content-Type"] = []string{"application/json"}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	x.w.WriteHeader(status)
-	x.w.Write(body)
+	if n, err := x.w.Write(body); err == nil && x.r.Context().Err() == nil {
+		x.rec.BytesOut = int64(n) // a client that went away got nothing
+	}
 }
 
 // finish reports the request to the observer.

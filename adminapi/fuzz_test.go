@@ -29,6 +29,10 @@ func FuzzHandler(f *testing.F) {
 	f.Add(byte(0), "/v1/openapi.json", "", "", false)
 	f.Add(byte(0), "/v1/certs", "", "", false)
 	f.Add(byte(4), "/v1//services/../tokens", "{", "", true)
+	f.Add(byte(1), "/v1/consumers", "name: partner\napi_keys: ["+partnerKey+"]\nrate_limit: {requests: 5, per: 1s}\n", "", true)
+	f.Add(byte(2), "/v1/policies/keyed", "name: keyed\nauthentication: {api_key: {}}\nallow_consumers: [partner]\n", "", true)
+	f.Add(byte(1), "/v1/apply", gatewayPoliciesDoc, "", true)
+	f.Add(byte(3), "/v1/consumers/partner", "", "", true)
 	f.Fuzz(func(t *testing.T, method byte, target, body, ifMatch string, withToken bool) {
 		req, err := http.NewRequestWithContext(t.Context(), fuzzMethods[int(method)%len(fuzzMethods)], "http://pylon.test"+target, strings.NewReader(body))
 		if err != nil || !strings.HasPrefix(req.URL.Path, "/") || req.URL.Query().Has("watch") || req.URL.Path == "/v1/certs/rotate" {

@@ -7,6 +7,7 @@ import "testing"
 func FuzzParse(f *testing.F) {
 	f.Add(shop)
 	f.Add(diffBase)
+	f.Add(policiesBase)
 	for _, tt := range invalidCases {
 		f.Add(tt.in)
 	}

@@ -73,10 +73,10 @@ func isGroup(name string) bool {
 }
 
 const usageTail = `Kinds: listeners (listener), routes (route), services (service, svc),
-policies (policy, pol), consumers (consumer, cons), authorization_policies
-(authorization_policy, authz), instances (instance), views (view), tokens
-(token), nodes (node), certs (cert). "get views SERVICE" shows how the
-callers' sidecars see the service's endpoints.
+policies (policy, pol), consumers (consumer, cons),
+authorization_policies (authorization_policy, authz), instances (instance),
+views (view), tokens (token), nodes (node), certs (cert). "get views SERVICE"
+shows how the callers' sidecars see the service's endpoints.
 
 Global flags, before or after the command:
   --server URL        admin API URL (env PYLON_SERVER, default http://127.0.0.1:15000)

@@ -132,3 +132,19 @@ func TestGatewayPoliciesWithCtl(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageListsEveryKind: the usage names each kind with its other names,
+// "plural (singular, aliases)" on one line, as docs and scripts read it.
+func TestUsageListsEveryKind(t *testing.T) {
+	for _, k := range kinds {
+		names := strings.Join(append([]string{k.singular}, k.aliases...), ", ")
+		entry := k.plural + " (" + names + ")"
+		found := false
+		for line := range strings.SplitSeq(usageTail, "\n") {
+			found = found || strings.Contains(line, entry)
+		}
+		if !found {
+			t.Errorf("usage: no line holds %q:\n%s", entry, usageTail)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/pylon-mesh/pylon/breaker"
 	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/health"
+	"github.com/pylon-mesh/pylon/proxy"
 )
 
 // ServiceStatus is a service as the admin API's /services shows it.
@@ -46,6 +47,18 @@ type BreakerStatus struct {
 }
 
 var breakerKinds = []breaker.Kind{breaker.Connections, breaker.Pending, breaker.Requests, breaker.Retries}
+
+// Service returns the running service named name, with its balancer,
+// breaker and outlier detection; nil when the config has none. A reload
+// that changes the service's config replaces it.
+func (rt *Runtime) Service(name string) *proxy.Service {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if st := rt.services[name]; st != nil {
+		return st.svc
+	}
+	return nil
+}
 
 // Services reports every service's live state, sorted by name.
 func (rt *Runtime) Services() []ServiceStatus {

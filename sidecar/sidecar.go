@@ -33,6 +33,7 @@ import (
 	"github.com/pylon-mesh/pylon/enroll"
 	"github.com/pylon-mesh/pylon/health"
 	"github.com/pylon-mesh/pylon/meshtls"
+	"github.com/pylon-mesh/pylon/proxy"
 	"github.com/pylon-mesh/pylon/push"
 	"github.com/pylon-mesh/pylon/registration"
 	"github.com/pylon-mesh/pylon/registry"
@@ -158,7 +159,9 @@ func newSidecar(o Options, agent *enroll.Agent) *sidecar {
 	}
 	s.upstreams = map[string]*upstream{}
 	for _, u := range o.Upstreams {
-		s.upstreams[outboundListener(u.Name)] = &upstream{name: u.Name, l4: newL4Upstream(u.Name, s.mesh.Transport, s.edges, o.Logger)}
+		name := u.Name
+		service := func() *proxy.Service { return s.rt.Service(name) }
+		s.upstreams[outboundListener(name)] = &upstream{name: name, l4: newL4Upstream(name, s.mesh.Transport, service, s.edges, o.Logger)}
 	}
 	local := o.Local
 	s.rt = dataplane.New(dataplane.Options{Managed: &local, Mesh: s.mesh, Logger: o.Logger, DrainTimeout: o.DrainTimeout,
@@ -267,21 +270,12 @@ func (s *sidecar) apply(ctx context.Context, snap push.Snapshot) error {
 }
 
 // setUpstreams gives each upstream the protocol the snapshot says it
-// speaks and the mesh endpoints its TCP connections may go to.
+// speaks.
 func (s *sidecar) setUpstreams(sc *snapshot.Sidecar) {
 	for _, up := range sc.Upstreams {
-		u := s.upstreams[outboundListener(up.Service.Name)]
-		if u == nil {
-			continue
+		if u := s.upstreams[outboundListener(up.Service.Name)]; u != nil {
+			u.setProtocol(up.Protocol)
 		}
-		u.setProtocol(up.Protocol)
-		var eps []string
-		for _, e := range up.Service.Endpoints {
-			if _, ok := up.Peers[e.Address]; ok {
-				eps = append(eps, e.Address)
-			}
-		}
-		u.l4.setEndpoints(eps)
 	}
 }
 
@@ -305,14 +299,13 @@ func (s *sidecar) health() string {
 	return s.app.state()
 }
 
-// views is how this sidecar sees its HTTP upstreams' endpoints now, in a
+// views is how this sidecar sees its upstreams' endpoints now, in a
 // stable order; weights are rounded so slow start does not make every
 // heartbeat a change.
 func (s *sidecar) views() []registry.View {
 	wanted := map[string]bool{}
 	for _, u := range s.upstreams {
-		// TCP upstreams have no per-request balancing or ejection to show.
-		wanted[u.name] = u.currentProtocol() != snapshot.ProtocolTCP
+		wanted[u.name] = true
 	}
 	var out []registry.View
 	for _, st := range s.rt.Services() {

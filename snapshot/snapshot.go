@@ -18,8 +18,9 @@ import (
 // Gateway is the payload of a gateway's snapshot.
 type Gateway struct {
 	// Config is a config document (JSON) in config.Managed form: the
-	// listeners, routes and services the gateway serves, with registered
-	// instances merged into the services' endpoints.
+	// listeners, routes, services, policies and consumers the gateway
+	// serves, with registered instances merged into the services'
+	// endpoints.
 	Config json.RawMessage `json:"config"`
 	// Peers maps the endpoints that are mesh instances to the SPIFFE ID
 	// their sidecars present: the gateway reaches them over mutual TLS.

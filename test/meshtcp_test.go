@@ -69,3 +69,54 @@ func TestMeshTCPRedis(t *testing.T) {
 		return fresh.Ping(c).Err() != nil
 	})
 }
+
+// TestMeshTCPBalancesAndEjects: TCP connections to an upstream with two
+// instances are spread by the service's balancer, count in its endpoint
+// statistics, and when one instance dies, new connections go to the other
+// while the dead one is ejected; the caller's /services shows both.
+func TestMeshTCPBalancesAndEjects(t *testing.T) {
+	cp := startControl(t, "")
+	redis1 := startSidecar(t, cp, cp.joinToken("redis"), "redis", redistest.Start(t), []string{"--protocol", "tcp"})
+	redis2 := startSidecar(t, cp, cp.joinToken("redis"), "redis", redistest.Start(t), []string{"--protocol", "tcp"})
+	orders := startSidecar(t, cp, cp.joinToken("orders"), "orders", startEcho(t, "orders-1"), nil, "redis")
+	ctx := testContext(t, 60*time.Second)
+	ping := func() error {
+		rdb := redis.NewClient(&redis.Options{Addr: orders.outbound["redis"], PoolSize: 1, MaxRetries: -1})
+		defer rdb.Close()
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return rdb.Ping(c).Err()
+	}
+	waitFor(t, 10*time.Second, "both redis instances in the caller's view", func() bool {
+		for _, s := range orders.services() {
+			if s.Name == "redis" && len(s.Endpoints) == 2 {
+				return true
+			}
+		}
+		return false
+	})
+	for range 40 {
+		if err := ping(); err != nil {
+			t.Fatalf("PING through the mesh: %v", err)
+		}
+	}
+	// A tunnel is counted when its splice ends, just after the client closed.
+	var e1, e2 endpointStatus
+	waitFor(t, 5*time.Second, "the 40 tunnels to be counted as closed", func() bool {
+		e1, e2 = orders.endpoint("redis", redis1.inbound), orders.endpoint("redis", redis2.inbound)
+		return e1.InFlight == 0 && e2.InFlight == 0 && e1.Requests+e2.Requests == 40
+	})
+	if e1.Requests == 0 || e2.Requests == 0 {
+		t.Errorf("connections per instance: got %d and %d, want both used", e1.Requests, e2.Requests)
+	}
+
+	redis2.kill() // a crash: still registered until its lease lapses
+	for i := range 40 {
+		if err := ping(); err != nil {
+			t.Errorf("PING %d after one instance died: %v, want every connection taken by the other", i, err)
+		}
+	}
+	if ep := orders.endpoint("redis", redis2.inbound); !ep.Ejected && ep.Failures == 0 {
+		t.Errorf("dead instance in the caller's /services: %+v, want it ejected or counting failures", ep)
+	}
+}

@@ -125,6 +125,8 @@ type Runtime struct {
 	limits *limitStores
 	// trimOnce releases start-up pages when serving first starts.
 	trimOnce sync.Once
+	// retiring counts the goroutines stopping services a reload replaced.
+	retiring sync.WaitGroup
 	// logDropped sums the drops of access loggers already replaced.
 	logDropped uint64
 	ctx        context.Context
@@ -400,7 +402,9 @@ func (rt *Runtime) retire(cfg *config.Config, services map[string]*serviceState)
 	}
 	// Requests still running on the old snapshot may use these services'
 	// pools for a while; stopping them only closes idle connections.
+	rt.retiring.Add(1)
 	go func() {
+		defer rt.retiring.Done()
 		for _, st := range stale {
 			st.stop()
 		}
@@ -429,6 +433,7 @@ func (rt *Runtime) shutdown() {
 		rt.logger.Error("shutdown", "err", err.Error())
 	}
 	rt.wg.Wait()
+	rt.retiring.Wait()
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	for _, st := range rt.services {

@@ -154,7 +154,9 @@ func (st *serviceState) start(ctx context.Context) {
 }
 
 // stop ends the service's goroutines and closes its idle connections;
-// connections still serving a request close when it ends.
+// connections still serving a request close when it ends. The mesh
+// transport of a mesh service is every mesh service's, and outlives this
+// one: its connections are left alone.
 func (st *serviceState) stop() {
 	if st.cancel != nil {
 		st.cancel()
@@ -165,6 +167,9 @@ func (st *serviceState) stop() {
 		p.Close()
 	}
 	st.mu.Unlock()
+	if st.svc.Mesh {
+		return
+	}
 	if c, ok := st.svc.RT.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}

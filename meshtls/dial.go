@@ -33,7 +33,9 @@ type dialed struct {
 func dialTLS(ctx context.Context, d *net.Dialer, id Identity, peers Peers, network, addr string) (net.Conn, error) {
 	want, ok := peers(addr)
 	if !ok {
-		return nil, fmt.Errorf("mesh: no identity is known for %s", addr)
+		// A failure to connect, like a refused one: nothing was sent, so
+		// any request may be retried on another instance.
+		return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("mesh: no identity is known for %s", addr)}
 	}
 	raw, err := d.DialContext(ctx, network, addr)
 	if err != nil {

@@ -99,20 +99,33 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // CloseIdleConnections closes the pooled connections that carry no
-// request. http.Client.CloseIdleConnections calls it.
+// request. http.Client.CloseIdleConnections calls it. A connection is taken
+// out of the pool before it is closed, under the lock requests reserve
+// streams under, so a request that reserved one a moment before is not cut
+// off: such a connection closes once that request is done, as a drained
+// one does.
 func (p *Pool) CloseIdleConnections() {
 	var idle []*conn
 	p.mu.Lock()
-	for _, h := range p.hosts {
+	for addr, h := range p.hosts {
+		kept := h.conns[:0]
 		for _, c := range h.conns {
 			if c.cc.InFlight() == 0 {
+				c.draining.Store(true)
 				idle = append(idle, c)
+				continue
 			}
+			kept = append(kept, c)
 		}
+		clear(h.conns[len(kept):])
+		h.conns = kept
+		p.forgetLocked(addr, h)
 	}
 	p.mu.Unlock()
 	for _, c := range idle {
-		c.cc.Close()
+		if c.cc.InFlight() == 0 {
+			c.cc.Close()
+		}
 	}
 }
 

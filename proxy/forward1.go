@@ -56,13 +56,13 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 	kept := hasBody && route.Retry.Attempts > 0 && c.keepBody()
 	replayable := (!hasBody || kept) && (route.Retry.NonIdempotent || retry.IdempotentMethod(req.Method))
 	head := c.buildRequestHead(route, trusted, hasBody)
-	var prev *balancer.Endpoint
+	var t tried
 	for n := 0; ; n++ {
-		ep, err := pickOther(svc.Set, hash, prev)
+		ep, err := pickOther(svc.Set, hash, &t)
 		if err != nil {
 			return errNoHealthy
 		}
-		prev = ep
+		t.add(ep)
 		c.rec.Endpoint = ep.Addr()
 		mayRetry := n < route.Retry.Attempts && (deadline.IsZero() || time.Now().Before(deadline))
 		a := c.tryH1(lc, route, svc, ep, tryParams{head: head, deadline: deadline, hasBody: hasBody,
@@ -80,42 +80,70 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 	}
 }
 
-// pickOther picks an endpoint, trying twice more for one other than prev
-// (the endpoint a retry follows), so a retry goes elsewhere when it can.
-func pickOther(set *balancer.Set, hash uint64, prev *balancer.Endpoint) (*balancer.Endpoint, error) {
+// tried is the endpoints a request has tried, so that its retries go to
+// others while others may take traffic. It lives on the request's stack.
+type tried struct {
+	eps [maxTries]*balancer.Endpoint
+	n   int
+}
+
+// maxTries is the most tries a request makes: retries.attempts is at most 10.
+const maxTries = 11
+
+// add notes one more try on ep.
+func (t *tried) add(ep *balancer.Endpoint) {
+	if t.n < len(t.eps) {
+		t.eps[t.n] = ep
+		t.n++
+	}
+}
+
+// has reports whether ep was tried.
+func (t *tried) has(ep *balancer.Endpoint) bool {
+	for _, e := range t.eps[:t.n] {
+		if e == ep {
+			return true
+		}
+	}
+	return false
+}
+
+// pickOther picks an endpoint, trying twice more for one not tried yet, so
+// a retry goes elsewhere when it can.
+func pickOther(set *balancer.Set, hash uint64, t *tried) (*balancer.Endpoint, error) {
 	ep, err := set.Pick(hash)
-	if err != nil || prev == nil {
+	if err != nil || t.n == 0 {
 		return ep, err
 	}
-	for k := uint64(1); ep == prev && k <= 2; k++ {
+	for k := uint64(1); t.has(ep) && k <= 2; k++ {
 		h := hash
 		if h != 0 {
 			h ^= k * 0x9e3779b97f4a7c15
 		}
-		if next, err := set.Pick(h); err == nil && next != prev {
+		if next, err := set.Pick(h); err == nil && !t.has(next) {
 			return next, nil
 		}
 	}
-	if ep == prev {
+	if t.has(ep) {
 		// A load-aware balancer keeps choosing an endpoint that fails fast
 		// (its latency looks best): take any other that may take traffic.
-		if other := anyOther(set, prev, time.Now()); other != nil {
+		if other := anyUntried(set, t, time.Now()); other != nil {
 			return other, nil
 		}
 	}
 	return ep, nil
 }
 
-// anyOther returns an available endpoint of set other than prev, starting
+// anyUntried returns an available endpoint of set not tried yet, starting
 // at a random one, or nil.
-func anyOther(set *balancer.Set, prev *balancer.Endpoint, now time.Time) *balancer.Endpoint {
+func anyUntried(set *balancer.Set, t *tried, now time.Time) *balancer.Endpoint {
 	eps := set.Endpoints()
 	if len(eps) < 2 {
 		return nil
 	}
 	start := rand.IntN(len(eps))
 	for i := range eps {
-		if e := eps[(start+i)%len(eps)]; e != prev && e.Available(now) {
+		if e := eps[(start+i)%len(eps)]; !t.has(e) && e.Available(now) {
 			return e
 		}
 	}

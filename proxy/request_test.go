@@ -140,12 +140,13 @@ func TestPickOtherAvoidsThePreviousEndpoint(t *testing.T) {
 	n := 0
 	set := balancer.NewSet(inTurnBuilder{&n}, []*balancer.Endpoint{a, b}, 0, 0)
 	n = 0
-	got, err := pickOther(set, 0, a) // in turn: a first, then b
+	onA := triedOn(a)
+	got, err := pickOther(set, 0, &onA) // in turn: a first, then b
 	if err != nil || got != b {
 		t.Errorf("got %v, %v; want endpoint b, the one not tried before", got, err)
 	}
 	single := balancer.NewSet(inTurnBuilder{&n}, []*balancer.Endpoint{a}, 0, 0)
-	if got, err := pickOther(single, 0, a); err != nil || got != a {
+	if got, err := pickOther(single, 0, &onA); err != nil || got != a {
 		t.Errorf("with one endpoint got %v, %v; want a again", got, err)
 	}
 }

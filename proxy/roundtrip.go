@@ -80,13 +80,13 @@ func roundTrip(route *Route, svc *Service, rq *rtRequest) (*rtResult, *flow.Erro
 		}
 	}
 	retries := 0
-	var prev *balancer.Endpoint
+	var t tried
 	for n := 0; ; n++ {
-		ep, err := pickOther(svc.Set, rq.hash, prev)
+		ep, err := pickOther(svc.Set, rq.hash, &t)
 		if err != nil {
 			return nil, errNoHealthy
 		}
-		prev = ep
+		t.add(ep)
 		mayRetry := n < route.Retry.Attempts && (deadline.IsZero() || time.Now().Before(deadline))
 		var res *rtResult
 		var fe *flow.Error

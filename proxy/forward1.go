@@ -155,7 +155,11 @@ func anyUntried(set *balancer.Set, t *tried, now time.Time) *balancer.Endpoint {
 // go ahead.
 func waitRetry(route *Route, svc *Service, n int, cond retry.Condition, deadline time.Time) string {
 	now := time.Now()
-	if cond != condStatus && !svc.Budget.TryRetry(now) {
+	// A failure to connect reached no upstream, so retrying it elsewhere
+	// adds no load to a struggling one: it takes nothing from the budget.
+	// (An instance that just went away refuses every request sent its way
+	// until callers learn it left.)
+	if cond != condStatus && cond != retry.ConnectFailure && !svc.Budget.TryRetry(now) {
 		return "the retry budget is spent"
 	}
 	if !svc.Breaker.AcquireRetry() {

@@ -77,6 +77,10 @@ type Options struct {
 	Local config.Config
 	// DrainTimeout bounds the graceful stop.
 	DrainTimeout time.Duration
+	// DrainDelay is how long a graceful stop keeps serving as usual after
+	// deregistering, so that callers learn the instance left before its
+	// inbound listener closes (their new connections would be refused).
+	DrainDelay time.Duration
 	// Build is reported to the control plane.
 	Build  string
 	Logger *slog.Logger
@@ -230,6 +234,17 @@ func (s *sidecar) run(ctx context.Context) error {
 		stopKeeper()
 	}
 	<-kDone // deregistered: callers stop choosing this instance
+	if err == nil && s.o.DrainDelay > 0 {
+		// Callers learn of the deregistration through the control plane's
+		// push; until they do, they may still send requests and open
+		// connections here.
+		s.log.Info("deregistered; serving on while callers learn it", "drain_delay", s.o.DrainDelay.String())
+		select {
+		case <-time.After(s.o.DrainDelay):
+		case err = <-rtDone:
+			rtDone <- err
+		}
+	}
 	<-pushDone
 	stopData()
 	if rerr := <-rtDone; err == nil {

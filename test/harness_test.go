@@ -36,6 +36,11 @@ var raceEnabled bool
 // drainTimeout is passed to every gateway; stop waits a little longer.
 const drainTimeout = 5 * time.Second
 
+// sidecarDrainDelay is the test sidecars' --drain-delay: long enough for a
+// deregistration to reach callers on loopback, short enough that stopping
+// the many sidecars of the tests stays quick.
+const sidecarDrainDelay = 200 * time.Millisecond
+
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }

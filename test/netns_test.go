@@ -102,7 +102,8 @@ func startSidecarIn(t *testing.T, cp *controlPlane, ns *netns, service, app stri
 	s := &meshSidecar{gateway: &gateway{t: t, dir: t.TempDir(), ports: map[string]string{}, admin: ns.addr + ":15020",
 		stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}, inbound: ns.addr + ":15006", outbound: map[string]string{}}
 	args := append([]string{"netns", "exec", ns.name, pylonBin, "sidecar", "--control", cp.listen, "--join-token", cp.joinToken(service),
-		"--service", service, "--app", app, "--inbound", s.inbound, "--admin", s.admin, "--drain-timeout", drainTimeout.String()}, extra...)
+		"--service", service, "--app", app, "--inbound", s.inbound, "--admin", s.admin, "--drain-timeout", drainTimeout.String(),
+		"--drain-delay", sidecarDrainDelay.String()}, extra...)
 	s.cmd = exec.Command("ip", args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	if err := s.cmd.Start(); err != nil {

@@ -97,3 +97,38 @@ func TestRetryAfterEarlyHints(t *testing.T) {
 		t.Errorf("the retry reached the upstream as %q, want %q", got, want)
 	}
 }
+
+// TestConnectFailuresAreRetriedBeyondTheBudget: with a budget that allows
+// no retry at all, a request that found an endpoint refusing connections is
+// still tried on another: nothing reached the dead one, and an instance
+// that just went away refuses every request sent its way.
+func TestConnectFailuresAreRetriedBeyondTheBudget(t *testing.T) {
+	cfg := `
+listeners:
+  - name: web
+    address: {{listen "web"}}
+routes:
+  - name: all
+    service: pair
+    retries: { attempts: 2, backoff: { base: 1ms, max: 2ms } }
+services:
+  - name: pair
+    endpoints: [{{.Dead}}, {{.Live}}]
+    balancer: round_robin
+    health:
+      outlier: { disabled: true }
+    retry_budget: { percent: 0, min_per_second: 0 }
+`
+	live := startHandler(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	g := startGateway(t, cfg, map[string]string{"Dead": freeAddr(t), "Live": live})
+	c := newClient(t)
+	for i := range 20 {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, g.url("web")+"/x", nil)
+		if resp, body := do(t, c, req); resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: got %d %s, want 200 from the live endpoint after the dead one refused", i, resp.StatusCode, body)
+		}
+	}
+	if v := g.metric("pylon_http_retries_total", `route="all"`); v < 5 {
+		t.Errorf("got pylon_http_retries_total{route=all} %v, want about 10 (every other request tried the dead endpoint first)", v)
+	}
+}

@@ -29,7 +29,8 @@ func startSidecar(t *testing.T, cp *controlPlane, token, service, app string, ex
 	s := &meshSidecar{gateway: &gateway{t: t, dir: t.TempDir(), ports: map[string]string{}, admin: freeAddr(t),
 		stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}, inbound: freeAddr(t), outbound: map[string]string{}}
 	args := []string{"sidecar", "--control", cp.listen, "--join-token", token, "--service", service, "--app", app,
-		"--inbound", s.inbound, "--admin", s.admin, "--access-log", "stdout", "--drain-timeout", drainTimeout.String(), "--log-level", "debug"}
+		"--inbound", s.inbound, "--admin", s.admin, "--access-log", "stdout", "--drain-timeout", drainTimeout.String(), "--log-level", "debug",
+		"--drain-delay", sidecarDrainDelay.String()}
 	for _, u := range upstreams {
 		s.outbound[u] = freeAddr(t)
 		args = append(args, "--upstream", u+"="+s.outbound[u])

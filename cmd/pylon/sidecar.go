@@ -54,6 +54,7 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	admin := fs.String("admin", "127.0.0.1:15020", "admin listener (/ready /metrics ...), or off")
 	accessLog := fs.String("access-log", "off", "access log: stdout, stderr, off or a file")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long a graceful stop waits for in-flight requests")
+	fs.DurationVar(&o.DrainDelay, "drain-delay", time.Second, "how long a graceful stop keeps serving after deregistering, while callers learn the instance left")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	var trace traceFlags
 	trace.register(fs, "the sidecar")

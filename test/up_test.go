@@ -179,8 +179,11 @@ gateway:
 func TestUp(t *testing.T) {
 	u := startUp(t, upApp)
 	base := "http://" + u.web + "/orders/1"
+	// A mesh service's instance that joins after the first takes traffic
+	// gradually, over the 10 s slow start (config.MeshSlowStart): under the
+	// race detector orders-2 can register a few seconds after orders-1.
 	for _, inst := range []string{"orders-1", "orders-2"} {
-		waitFor(t, 10*time.Second, "the gateway to reach "+inst, func() bool { return servedBy(base, inst) })
+		waitFor(t, 25*time.Second, "the gateway to reach "+inst, func() bool { return servedBy(base, inst) })
 	}
 	for _, want := range []string{"gateway listener web: http://" + u.web, "admin API: http://" + u.admin, "curl -s http://" + u.web + "/orders"} {
 		if !strings.Contains(u.out.String(), want) {

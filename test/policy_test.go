@@ -148,12 +148,7 @@ func hdr(kv ...string) http.Header {
 func TestPolicyAPIKeys(t *testing.T) {
 	g := startGateway(t, apiKeyConfig, map[string]string{"Echo": startEcho(t, "echo")})
 	apiKey := []string{`ApiKey realm="pylon"`}
-	tests := []struct {
-		name   string
-		path   string
-		header http.Header
-		want   seen
-	}{
+	tests := []getCase{
 		{"no key", "/keys", nil, seen{Status: 401, Code: "unauthenticated", Challenges: apiKey}},
 		{"wrong key", "/keys", hdr("X-API-Key", "not-a-key-of-anyone-at-all"), seen{Status: 401, Code: "invalid_credentials", Challenges: apiKey}},
 		{"key in header", "/keys", hdr("X-API-Key", acmeKey, "X-Request-Id", "policy-e2e-acme"), seen{Status: 200, Consumer: []string{"acme"}}},
@@ -167,14 +162,7 @@ func TestPolicyAPIKeys(t *testing.T) {
 	}
 	for proto, c := range forwardingClients(t) {
 		t.Run(proto, func(t *testing.T) {
-			for _, tc := range tests {
-				t.Run(tc.name, func(t *testing.T) {
-					got := policyGet(t, c, g.url("web")+tc.path, tc.header)
-					if diff := cmp.Diff(tc.want, got); diff != "" {
-						t.Errorf("GET %s (-want +got):\n%s", tc.path, diff)
-					}
-				})
-			}
+			runGetCases(t, c, g.url("web"), tests)
 			// The gateway refuses before reading the body; the next
 			// request on the connection must still be read right.
 			t.Run("refused upload, then a request", func(t *testing.T) {
@@ -301,12 +289,7 @@ func TestPolicyJWT(t *testing.T) {
 	invalid := func(reason string) []string {
 		return []string{`Bearer realm="pylon", error="invalid_token", error_description="the token is not valid: ` + reason + `"`}
 	}
-	tests := []struct {
-		name   string
-		path   string
-		header http.Header
-		want   seen
-	}{
+	tests := []getCase{
 		{"valid token", "/jwt", hdr("Authorization", "Bearer "+valid), seen{Status: 200, Consumer: []string{"user-42"}}},
 		{"no token", "/jwt", nil, seen{Status: 401, Code: "unauthenticated", Challenges: []string{`Bearer realm="pylon"`}}},
 		{"expired token", "/jwt", hdr("Authorization", "Bearer "+expired), seen{Status: 401, Code: "invalid_credentials", Challenges: invalid("token has expired")}},
@@ -324,14 +307,7 @@ func TestPolicyJWT(t *testing.T) {
 	for proto, c := range forwardingClients(t) {
 		both = append(both, target{c, g.url("web")})
 		t.Run(proto, func(t *testing.T) {
-			for _, tc := range tests {
-				t.Run(tc.name, func(t *testing.T) {
-					got := policyGet(t, c, g.url("web")+tc.path, tc.header)
-					if diff := cmp.Diff(tc.want, got); diff != "" {
-						t.Errorf("GET %s (-want +got):\n%s", tc.path, diff)
-					}
-				})
-			}
+			runGetCases(t, c, g.url("web"), tests)
 		})
 	}
 	// A token whose subject names a consumer authenticates as it: its
@@ -725,5 +701,26 @@ func TestPolicyReload(t *testing.T) {
 	want := seen{Status: 401, Code: "unauthenticated", Challenges: []string{`ApiKey realm="pylon"`}}
 	if diff := cmp.Diff(want, open); diff != "" {
 		t.Errorf("a route given a policy by the reload (-want +got):\n%s", diff)
+	}
+}
+
+// getCase is a GET through the gateway and what must come of it.
+type getCase struct {
+	name   string
+	path   string
+	header http.Header
+	want   seen
+}
+
+// runGetCases sends each case's GET to base with c, one subtest each.
+func runGetCases(t *testing.T, c *http.Client, base string, tests []getCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := policyGet(t, c, base+tc.path, tc.header)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("GET %s (-want +got):\n%s", tc.path, diff)
+			}
+		})
 	}
 }

@@ -77,16 +77,23 @@ func (e *Endpoint) Weight() int { return int(e.weight) }
 // Begin records the start of a request to the endpoint.
 func (e *Endpoint) Begin() { e.inflight.Add(1) }
 
-// End records the end of a request that Begin started, with its outcome and
-// how long it took.
-func (e *Endpoint) End(o Outcome, took time.Duration) {
+// End records the end, at now, of a request that Begin started, with its
+// outcome and how long it took.
+func (e *Endpoint) End(o Outcome, took time.Duration, now time.Time) {
 	e.inflight.Add(-1)
 	e.requests.Add(1)
-	e.observeLatency(took)
+	e.observeLatency(took, now)
 	switch o {
 	case Success:
-		e.consecutive5xx.Store(0)
-		e.consecutiveConnErr.Store(0)
+		// Both CPUs end requests on the same endpoint: reading a counter
+		// that is already 0 leaves its cache line shared, storing 0 again
+		// would bounce it between them on every request.
+		if e.consecutive5xx.Load() != 0 {
+			e.consecutive5xx.Store(0)
+		}
+		if e.consecutiveConnErr.Load() != 0 {
+			e.consecutiveConnErr.Store(0)
+		}
 	case ServerError, Reset, Timeout:
 		e.failures.Add(1)
 		e.consecutive5xx.Add(1)
@@ -103,8 +110,8 @@ func (e *Endpoint) Cancel() { e.inflight.Add(-1) }
 
 // observeLatency folds took into the peak-EWMA estimate: a sample above the
 // estimate replaces it at once (peak), a lower one decays in with time.
-func (e *Endpoint) observeLatency(took time.Duration) {
-	now := time.Now().UnixNano()
+func (e *Endpoint) observeLatency(took time.Duration, at time.Time) {
+	now := at.UnixNano()
 	sample := float64(took)
 	for {
 		oldBits := e.ewmaNanos.Load()

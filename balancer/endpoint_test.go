@@ -13,7 +13,7 @@ import (
 // observe reports one finished request that took d.
 func observe(e *Endpoint, d time.Duration) {
 	e.Begin()
-	e.End(Success, d)
+	e.End(Success, d, time.Now())
 }
 
 // TestPeakEWMA feeds latencies at fake times and checks the estimate: a
@@ -102,7 +102,7 @@ func TestCountersConcurrent(t *testing.T) {
 			for i := range 500 {
 				e.Begin()
 				_ = e.InFlight() + int64(e.Latency())
-				e.End(outcomes[(g+i)%len(outcomes)], time.Duration(i)*time.Microsecond)
+				e.End(outcomes[(g+i)%len(outcomes)], time.Duration(i)*time.Microsecond, time.Now())
 			}
 		})
 	}
@@ -122,13 +122,13 @@ func TestConsecutiveFailures(t *testing.T) {
 	e := NewEndpoint("a:1", 1)
 	for _, o := range []Outcome{ServerError, Timeout, ConnectFailure, Reset} {
 		e.Begin()
-		e.End(o, 0)
+		e.End(o, 0, time.Now())
 	}
 	if got := [2]int{e.Consecutive5xx(), e.ConsecutiveConnectFailures()}; got != [2]int{3, 1} {
 		t.Errorf("consecutive 5xx, connect failures: got %v, want [3 1]", got)
 	}
 	e.Begin()
-	e.End(Success, 0)
+	e.End(Success, 0, time.Now())
 	if got := [2]int{e.Consecutive5xx(), e.ConsecutiveConnectFailures()}; got != [2]int{0, 0} {
 		t.Errorf("after a success: got %v, want [0 0]", got)
 	}

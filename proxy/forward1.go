@@ -64,7 +64,11 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 		}
 		t.add(ep)
 		c.rec.Endpoint = ep.Addr()
-		mayRetry := n < route.Retry.Attempts && (deadline.IsZero() || time.Now().Before(deadline))
+		now := start // the first try starts moments after the request
+		if n > 0 {
+			now = time.Now()
+		}
+		mayRetry := n < route.Retry.Attempts && (deadline.IsZero() || now.Before(deadline))
 		a := c.tryH1(lc, route, svc, ep, tryParams{head: head, deadline: deadline, hasBody: hasBody,
 			idempotent: retry.IdempotentMethod(req.Method), retryStatus: replayable && mayRetry})
 		if a.cond == 0 {
@@ -216,16 +220,16 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 		// The endpoint left the service (DNS refresh) after it was picked.
 		return attempt{fe: errNoHealthy, cond: retry.ConnectFailure}
 	}
+	began := time.Now()
 	tryDeadline := tp.deadline
 	if pt := route.Retry.PerTryTimeout; pt > 0 {
-		if d := time.Now().Add(pt); tryDeadline.IsZero() || d.Before(tryDeadline) {
+		if d := began.Add(pt); tryDeadline.IsZero() || d.Before(tryDeadline) {
 			tryDeadline = d
 		}
 	}
 	ep.Begin()
-	began := time.Now()
 	for {
-		uc, err := pool.get(tryDeadline, time.Now())
+		uc, err := pool.get(tryDeadline, began)
 		if err != nil {
 			return connectFailed(svc, ep, began, err)
 		}
@@ -254,7 +258,8 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 			endTry(svc, ep, balancer.ServerError, began)
 			return attempt{fe: errKeptFailing, cond: condStatus}
 		}
-		fe := c.relayAndRelease(uc, lc, route, h.streaming)
+		fe, done := c.relayAndRelease(uc, lc, route, h.streaming, began)
+		c.done = done
 		outcome := balancer.Success
 		switch {
 		case fe != nil && fe.Code == flow.CodeUpstreamReset:
@@ -262,7 +267,7 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 		case status >= 500:
 			outcome = balancer.ServerError
 		}
-		endTry(svc, ep, outcome, began)
+		endTryAt(svc, ep, outcome, began, done)
 		return attempt{fe: fe}
 	}
 }
@@ -321,9 +326,10 @@ func (c *conn) sendHead(uc *upConn, lc *ListenerConfig, tp tryParams) (h headRes
 }
 
 // relayAndRelease relays the response, settles a body still streaming,
-// and returns the upstream connection to its pool when it is clean.
-func (c *conn) relayAndRelease(uc *upConn, lc *ListenerConfig, route *Route, streaming bool) *flow.Error {
-	fe, reusable := c.relayResponse(uc, lc, route)
+// and returns the upstream connection to its pool when it is clean. began
+// is when the try started; done is when the response was relayed.
+func (c *conn) relayAndRelease(uc *upConn, lc *ListenerConfig, route *Route, streaming bool, began time.Time) (fe *flow.Error, done time.Time) {
+	fe, reusable := c.relayResponse(uc, lc, route, began)
 	if streaming {
 		if !c.bodyFinished() {
 			// The upstream answered without taking the whole body.
@@ -334,12 +340,13 @@ func (c *conn) relayAndRelease(uc *upConn, lc *ListenerConfig, route *Route, str
 			c.closeAfter = true
 		}
 	}
+	done = time.Now()
 	if reusable {
-		uc.pool.put(uc, time.Now())
+		uc.pool.put(uc, done)
 	} else {
 		uc.Close()
 	}
-	return fe
+	return fe, done
 }
 
 // clientFailed ends a try that failed on the client's side (a bad chunk, a
@@ -372,8 +379,12 @@ func failedTry(svc *Service, ep *balancer.Endpoint, began time.Time, err error) 
 
 // endTry reports the try's outcome to the endpoint and outlier detection.
 func endTry(svc *Service, ep *balancer.Endpoint, o balancer.Outcome, began time.Time) {
-	now := time.Now()
-	ep.End(o, now.Sub(began))
+	endTryAt(svc, ep, o, began, time.Now())
+}
+
+// endTryAt is endTry for a try that ended at now.
+func endTryAt(svc *Service, ep *balancer.Endpoint, o balancer.Outcome, began, now time.Time) {
+	ep.End(o, now.Sub(began), now)
 	if svc.Outlier != nil {
 		svc.Outlier.Observe(ep, now)
 	}

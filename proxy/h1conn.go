@@ -67,6 +67,10 @@ type conn struct {
 	// outcome is what the route's policies found (read only when the
 	// route has policies).
 	outcome policy.Outcome
+	// done is when the current request's response was relayed (zero until
+	// then), and after finish when the last request ended: the clock is
+	// read once per try end, not again for the record and the idle wait.
+	done time.Time
 }
 
 const (
@@ -146,10 +150,11 @@ func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
 // so a client cannot trickle a head in slowly. It reports false when the
 // connection should close.
 func (c *conn) awaitRequest(lc *ListenerConfig, first bool) bool {
-	now := time.Now()
+	// A keep-alive connection has been idle since its last request ended.
+	now := c.done
 	wait := lc.IdleTimeout
 	if first {
-		wait = lc.ReadHeaderTimeout
+		now, wait = time.Now(), lc.ReadHeaderTimeout
 	}
 	c.dl.setRead(c.nc, now.Add(wait), wait/4)
 	c.idle.Store(true)

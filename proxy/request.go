@@ -187,6 +187,7 @@ func pickBackend(r *Route) *Backend {
 func (c *conn) beginRecord(lc *ListenerConfig) {
 	c.newRequestID()
 	c.rec = Record{Stats: lc.Stats}
+	c.done = time.Time{}
 }
 
 // finish reports the request to the snapshot's observer.
@@ -194,12 +195,15 @@ func (c *conn) finish(snap *Snapshot, lc *ListenerConfig, start time.Time, route
 	if fe != nil && c.rec.Status == 0 {
 		c.rec.Status = fe.Status
 	}
+	if c.done.IsZero() {
+		c.done = time.Now()
+	}
 	if snap.Observer == nil {
 		return
 	}
 	r := &c.rec
 	r.Start = start
-	r.Duration = time.Since(start)
+	r.Duration = c.done.Sub(start)
 	r.RequestID = c.rid
 	r.Listener = lc.Name
 	r.Route = route

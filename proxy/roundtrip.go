@@ -50,7 +50,7 @@ type rtResult struct {
 // end reports the outcome of the relayed response and frees its context.
 func (r *rtResult) end(svc *Service, o balancer.Outcome) {
 	now := time.Now()
-	r.ep.End(o, now.Sub(r.began))
+	r.ep.End(o, now.Sub(r.began), now)
 	if svc.Outlier != nil {
 		svc.Outlier.Observe(r.ep, now)
 	}
@@ -170,7 +170,7 @@ func tryRT(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, u *
 	}
 	end := func(o balancer.Outcome) {
 		now := time.Now()
-		ep.End(o, now.Sub(began))
+		ep.End(o, now.Sub(began), now)
 		if svc.Outlier != nil {
 			svc.Outlier.Observe(ep, now)
 		}

@@ -93,9 +93,10 @@ func (u *l4Upstream) handle(ctx context.Context, c net.Conn) {
 // ended reports a connection's outcome to its endpoint and to outlier
 // detection.
 func (u *l4Upstream) ended(svc *proxy.Service, ep *balancer.Endpoint, o balancer.Outcome, opened time.Duration) {
-	ep.End(o, opened)
+	now := time.Now()
+	ep.End(o, opened, now)
 	if svc.Outlier != nil {
-		svc.Outlier.Observe(ep, time.Now())
+		svc.Outlier.Observe(ep, now)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pylon-mesh/pylon/balancer"
 )
@@ -110,7 +111,7 @@ func pickMany(p balancer.Picker, known map[*balancer.Endpoint]bool, g int) error
 			return fmt.Errorf("goroutine %d pick %d: got endpoint %s, want one of the built ones", g, i, e.Addr())
 		}
 		e.Begin()
-		e.End(balancer.Success, 1000*1000)
+		e.End(balancer.Success, 1000*1000, time.Now())
 	}
 	return nil
 }

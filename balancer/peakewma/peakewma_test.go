@@ -20,7 +20,7 @@ func TestRegistered(t *testing.T) {
 // observe reports one finished request that took d.
 func observe(e *balancer.Endpoint, d time.Duration) {
 	e.Begin()
-	e.End(balancer.Success, d)
+	e.End(balancer.Success, d, time.Now())
 }
 
 // TestPick sets latencies (0: no samples) and requests in flight, then

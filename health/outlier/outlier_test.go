@@ -50,7 +50,7 @@ var t0 = time.Unix(1_800_000_000, 0)
 func fail(d *Detector, ep *balancer.Endpoint, o balancer.Outcome, n int, now time.Time) {
 	for range n {
 		ep.Begin()
-		ep.End(o, time.Millisecond)
+		ep.End(o, time.Millisecond, time.Now())
 		d.Observe(ep, now)
 	}
 }

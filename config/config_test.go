@@ -145,6 +145,7 @@ func TestRedactedSharesNothing(t *testing.T) {
 		}},
 		Services: []Service{{
 			Endpoints: []Endpoint{{Address: "a:1"}}, TLS: &UpstreamTLS{}, HashOn: &HashOn{},
+			Calls:  &MeshCalls{Retries: Retries{On: []string{"reset"}}},
 			Health: Health{Active: &ActiveHealth{HTTP: &HTTPCheck{ExpectedStatuses: []int{200}}, GRPC: &GRPCCheck{}, TCP: &TCPCheck{}}},
 		}},
 		AuthorizationPolicies: []AuthorizationPolicy{{

@@ -76,13 +76,17 @@ func (r *Route) setDefaults(c *Config, p string) {
 	for i := range r.Split {
 		def(c, &r.Split[i].Weight, p+".split["+strconv.Itoa(i)+"].weight", 1)
 	}
-	rp := p + ".retries."
-	def(c, &r.Retries.Attempts, rp+"attempts", 2)
-	if r.Retries.On == nil && !c.has(rp+"on") {
-		r.Retries.On = slices.Clone(DefaultRetryOn)
+	r.Retries.setDefaults(c, p+".retries.")
+}
+
+// setDefaults fills retries' defaults; rp is the path with a trailing dot.
+func (r *Retries) setDefaults(c *Config, rp string) {
+	def(c, &r.Attempts, rp+"attempts", 2)
+	if r.On == nil && !c.has(rp+"on") {
+		r.On = slices.Clone(DefaultRetryOn)
 	}
-	def(c, &r.Retries.Backoff.Base, rp+"backoff.base", sec(0.025))
-	def(c, &r.Retries.Backoff.Max, rp+"backoff.max", sec(0.25))
+	def(c, &r.Backoff.Base, rp+"backoff.base", sec(0.025))
+	def(c, &r.Backoff.Max, rp+"backoff.max", sec(0.25))
 }
 
 func (s *Service) setDefaults(c *Config, p string) {
@@ -104,6 +108,10 @@ func (s *Service) setDefaults(c *Config, p string) {
 	def(c, &s.Pool.ConnectTimeout, p+".pool.connect_timeout", sec(5))
 	def(c, &s.DNSRefresh, p+".dns_refresh", sec(30))
 	def(c, &s.MTLS, p+".mtls", MTLSStrict)
+	if m := s.Calls; m != nil {
+		m.Retries.setDefaults(c, p+".calls.retries.")
+		def(c, &m.TCPIdleTimeout, p+".calls.tcp_idle_timeout", DefaultTCPIdleTimeout)
+	}
 }
 
 // setDefaults fills Health; p ends in "health.".

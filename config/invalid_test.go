@@ -331,8 +331,15 @@ func TestParseInvalid(t *testing.T) {
 			[]string{`f.yaml:6:6: services[0].name: "Orders" is not a valid service name; use ^[a-z0-9_.-]+$`}},
 		{"service duplicate name", snippet{service: "{name: orders, endpoints: [127.0.0.1:9001]}\n  - {name: orders, endpoints: [127.0.0.1:9002]}"},
 			[]string{`f.yaml:7:6: services[1].name: duplicate service name "orders"`}},
+		{"service calls", snippet{service: "{name: orders, endpoints: [127.0.0.1:9001], calls: {timeout: -1s, retries: {attempts: 11, on: [404]}, tcp_idle_timeout: 0s}}"},
+			[]string{
+				`f.yaml:6:57: services[0].calls.timeout: must not be negative; 0s means none`,
+				`f.yaml:6:81: services[0].calls.retries.attempts: must be between 0 and 10, not 11`,
+				`f.yaml:6:100: services[0].calls.retries.on[0]: "404" is not retryable; use connect_failure, reset, refused_stream or a 5xx status`,
+				`f.yaml:6:107: services[0].calls.tcp_idle_timeout: must be a positive duration`,
+			}},
 		{"service unknown field", snippet{service: "{name: orders, endpoints: [127.0.0.1:9001], lb: random}"},
-			[]string{`f.yaml:6:49: services[0].lb: unknown field "lb"; valid fields: balancer, circuit_breaker, dns_refresh, endpoints, hash_on, health, mtls, name, pool, protocol, retry_budget, tls`}},
+			[]string{`f.yaml:6:49: services[0].lb: unknown field "lb"; valid fields: balancer, calls, circuit_breaker, dns_refresh, endpoints, hash_on, health, mtls, name, pool, protocol, retry_budget, tls`}},
 
 		// top level
 		{"admin address", snippet{top: "admin: {address: 0.0.0.0}"},

@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // Service is an upstream: a set of endpoints and how to reach, balance,
 // health-check and protect them.
 type Service struct {
@@ -33,11 +35,34 @@ type Service struct {
 	// strict (default: mTLS only) or permissive (plaintext from callers
 	// outside the mesh too, for migration). Gateways ignore it.
 	MTLS string `yaml:"mtls,omitempty" json:"mtls,omitempty"`
+	// Calls is how sidecars call the service: the timeout and retries of
+	// each HTTP request and the idle timeout of TCP streams. Absent: no
+	// timeout beyond the apps' own, retries as a route's defaults, TCP
+	// streams idle for an hour closed. Gateways ignore it; their routes say
+	// how they call.
+	Calls *MeshCalls `yaml:"calls,omitempty" json:"calls,omitempty"`
 	// Mesh makes requests to the service go over the mesh's mutual TLS
 	// HTTP/2 connections to its sidecars. Set only by pylon sidecar, never
 	// from a file.
 	Mesh bool `yaml:"-" json:"-"`
 }
+
+// MeshCalls is how sidecars call a service (Service.Calls).
+type MeshCalls struct {
+	// Timeout bounds each HTTP request to the service, retries included.
+	// Default 0s: none, the calling app's own deadline (and gRPC's
+	// grpc-timeout) applies.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// Retries says when and how often a failed try goes to another
+	// instance; the same fields and defaults as a route's retries.
+	Retries Retries `yaml:"retries" json:"retries"`
+	// TCPIdleTimeout closes a TCP stream to the service in which no byte
+	// moved either way for this long. Default 1h.
+	TCPIdleTimeout Duration `yaml:"tcp_idle_timeout" json:"tcp_idle_timeout"`
+}
+
+// DefaultTCPIdleTimeout is MeshCalls.TCPIdleTimeout's default.
+const DefaultTCPIdleTimeout = Duration(time.Hour)
 
 // mTLS modes accepted in Service.MTLS.
 const (

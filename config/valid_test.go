@@ -186,3 +186,29 @@ func TestParseValid(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceCallsDefaults checks that a calls block gets a route's retry
+// defaults and the TCP idle timeout, keeps what was written (zeros
+// included), and that a service without one keeps none.
+func TestServiceCallsDefaults(t *testing.T) {
+	c, err := Parse("f.yaml", []byte(`listeners: [{name: web, address: 127.0.0.1:8080}]
+routes: [{name: r, service: a}]
+services:
+  - {name: a, endpoints: [127.0.0.1:9001], calls: {timeout: 2s}}
+  - {name: b, endpoints: [127.0.0.1:9002], calls: {retries: {attempts: 0}, tcp_idle_timeout: 5m}}
+  - {name: c, endpoints: [127.0.0.1:9003]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []*MeshCalls{
+		{Timeout: dur("2s"), Retries: defaultRoute("", "", "/").Retries, TCPIdleTimeout: dur("1h")},
+		{Retries: Retries{Attempts: 0, On: DefaultRetryOn, Backoff: Backoff{Base: dur("25ms"), Max: dur("250ms")}}, TCPIdleTimeout: dur("5m")},
+		nil,
+	}
+	for i, w := range want {
+		if diff := cmp.Diff(w, c.Services[i].Calls); diff != "" {
+			t.Errorf("services[%d].calls (-want +got):\n%s", i, diff)
+		}
+	}
+}

@@ -29,6 +29,13 @@ func (v *validator) services() {
 		if s.TLS != nil {
 			v.upstreamTLS(p+".tls", s.TLS)
 		}
+		if m := s.Calls; m != nil {
+			if m.Timeout < 0 {
+				v.errorf(p+".calls.timeout", "must not be negative; 0s means none")
+			}
+			v.retries(p+".calls.retries", &m.Retries)
+			v.positive(p+".calls.tcp_idle_timeout", int64(m.TCPIdleTimeout), "duration")
+		}
 		v.balancer(p, s)
 		v.health(p+".health", &s.Health)
 		v.limitsOfService(p, s)

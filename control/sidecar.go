@@ -56,6 +56,9 @@ func sidecarOf(v *view, ns, svc string, wants []string) snapshot.Sidecar {
 		Policies: []config.AuthorizationPolicy{}}
 	if own, ok := serviceNamed(v.cfg, svc); ok {
 		out.MTLS = own.MTLS
+		if own.Calls != nil {
+			out.TCPIdleTimeout = own.Calls.TCPIdleTimeout
+		}
 	}
 	for _, p := range v.cfg.AuthorizationPolicies {
 		if p.Service == svc && p.Namespace == ns {

@@ -60,6 +60,17 @@ func (rt *Runtime) Service(name string) *proxy.Service {
 	return nil
 }
 
+// ServiceConfig returns the config of the named running service, nil when
+// there is none. The caller must not modify it.
+func (rt *Runtime) ServiceConfig(name string) *config.Service {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if st := rt.services[name]; st != nil {
+		return &st.cfg
+	}
+	return nil
+}
+
 // Services reports every service's live state, sorted by name.
 func (rt *Runtime) Services() []ServiceStatus {
 	rt.mu.Lock()

@@ -56,13 +56,13 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 	kept := hasBody && route.Retry.Attempts > 0 && c.keepBody()
 	replayable := (!hasBody || kept) && (route.Retry.NonIdempotent || retry.IdempotentMethod(req.Method))
 	head := c.buildRequestHead(route, trusted, hasBody)
-	var t tried
+	var t Tried
 	for n := 0; ; n++ {
-		ep, err := pickOther(svc.Set, hash, &t)
+		ep, err := PickOther(svc.Set, hash, &t)
 		if err != nil {
 			return errNoHealthy
 		}
-		t.add(ep)
+		t.Add(ep)
 		c.rec.Endpoint = ep.Addr()
 		now := start // the first try starts moments after the request
 		if n > 0 {
@@ -84,9 +84,10 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 	}
 }
 
-// tried is the endpoints a request has tried, so that its retries go to
-// others while others may take traffic. It lives on the request's stack.
-type tried struct {
+// Tried is the endpoints a request (or a mesh TCP connection) has tried,
+// so that its retries go to others while others may take traffic. The
+// zero value is empty; it lives on the caller's stack.
+type Tried struct {
 	eps [maxTries]*balancer.Endpoint
 	n   int
 }
@@ -94,8 +95,8 @@ type tried struct {
 // maxTries is the most tries a request makes: retries.attempts is at most 10.
 const maxTries = 11
 
-// add notes one more try on ep.
-func (t *tried) add(ep *balancer.Endpoint) {
+// Add notes one more try on ep.
+func (t *Tried) Add(ep *balancer.Endpoint) {
 	if t.n < len(t.eps) {
 		t.eps[t.n] = ep
 		t.n++
@@ -103,7 +104,7 @@ func (t *tried) add(ep *balancer.Endpoint) {
 }
 
 // has reports whether ep was tried.
-func (t *tried) has(ep *balancer.Endpoint) bool {
+func (t *Tried) has(ep *balancer.Endpoint) bool {
 	for _, e := range t.eps[:t.n] {
 		if e == ep {
 			return true
@@ -112,9 +113,11 @@ func (t *tried) has(ep *balancer.Endpoint) bool {
 	return false
 }
 
-// pickOther picks an endpoint, trying twice more for one not tried yet, so
-// a retry goes elsewhere when it can.
-func pickOther(set *balancer.Set, hash uint64, t *tried) (*balancer.Endpoint, error) {
+// PickOther picks an endpoint of set for hash, asking twice more for one
+// not in t, then taking any available one not in t, so a retry goes
+// elsewhere when it can; when every endpoint was tried it returns the
+// balancer's choice.
+func PickOther(set *balancer.Set, hash uint64, t *Tried) (*balancer.Endpoint, error) {
 	ep, err := set.Pick(hash)
 	if err != nil || t.n == 0 {
 		return ep, err
@@ -140,7 +143,7 @@ func pickOther(set *balancer.Set, hash uint64, t *tried) (*balancer.Endpoint, er
 
 // anyUntried returns an available endpoint of set not tried yet, starting
 // at a random one, or nil.
-func anyUntried(set *balancer.Set, t *tried, now time.Time) *balancer.Endpoint {
+func anyUntried(set *balancer.Set, t *Tried, now time.Time) *balancer.Endpoint {
 	eps := set.Endpoints()
 	if len(eps) < 2 {
 		return nil

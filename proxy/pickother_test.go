@@ -25,21 +25,21 @@ func TestPickOtherLeavesTheFailedEndpoint(t *testing.T) {
 	set := balancer.NewSet(firstOnly{}, []*balancer.Endpoint{a, b}, 50, 0)
 	onA := triedOn(a)
 	for range 20 {
-		if ep, err := pickOther(set, 0, &onA); err != nil || ep != b {
+		if ep, err := PickOther(set, 0, &onA); err != nil || ep != b {
 			t.Fatalf("retry after %s: got %v, %v; want %s", a.Addr(), ep, err, b.Addr())
 		}
 	}
 	alone := balancer.NewSet(firstOnly{}, []*balancer.Endpoint{a}, 50, 0)
-	if ep, _ := pickOther(alone, 0, &onA); ep != a {
+	if ep, _ := PickOther(alone, 0, &onA); ep != a {
 		t.Errorf("with one endpoint, a retry goes to it again; got %v", ep)
 	}
 }
 
 // triedOn is a request's tries on eps.
-func triedOn(eps ...*balancer.Endpoint) tried {
-	var t tried
+func triedOn(eps ...*balancer.Endpoint) Tried {
+	var t Tried
 	for _, ep := range eps {
-		t.add(ep)
+		t.Add(ep)
 	}
 	return t
 }
@@ -52,12 +52,12 @@ func TestPickOtherAvoidsEveryTriedEndpoint(t *testing.T) {
 	set := balancer.NewSet(firstOnly{}, []*balancer.Endpoint{a, b, c}, 50, 0)
 	onAB := triedOn(a, b)
 	for range 20 {
-		if ep, err := pickOther(set, 0, &onAB); err != nil || ep != c {
+		if ep, err := PickOther(set, 0, &onAB); err != nil || ep != c {
 			t.Fatalf("third try after %s and %s: got %v, %v; want %s", a.Addr(), b.Addr(), ep, err, c.Addr())
 		}
 	}
 	all := triedOn(a, b, c)
-	if ep, err := pickOther(set, 0, &all); err != nil || ep != a {
+	if ep, err := PickOther(set, 0, &all); err != nil || ep != a {
 		t.Errorf("every endpoint tried: got %v, %v; want the balancer's choice, %s", ep, err, a.Addr())
 	}
 }

@@ -141,12 +141,12 @@ func TestPickOtherAvoidsThePreviousEndpoint(t *testing.T) {
 	set := balancer.NewSet(inTurnBuilder{&n}, []*balancer.Endpoint{a, b}, 0, 0)
 	n = 0
 	onA := triedOn(a)
-	got, err := pickOther(set, 0, &onA) // in turn: a first, then b
+	got, err := PickOther(set, 0, &onA) // in turn: a first, then b
 	if err != nil || got != b {
 		t.Errorf("got %v, %v; want endpoint b, the one not tried before", got, err)
 	}
 	single := balancer.NewSet(inTurnBuilder{&n}, []*balancer.Endpoint{a}, 0, 0)
-	if got, err := pickOther(single, 0, &onA); err != nil || got != a {
+	if got, err := PickOther(single, 0, &onA); err != nil || got != a {
 		t.Errorf("with one endpoint got %v, %v; want a again", got, err)
 	}
 }

@@ -80,13 +80,13 @@ func roundTrip(route *Route, svc *Service, rq *rtRequest) (*rtResult, *flow.Erro
 		}
 	}
 	retries := 0
-	var t tried
+	var t Tried
 	for n := 0; ; n++ {
-		ep, err := pickOther(svc.Set, rq.hash, &t)
+		ep, err := PickOther(svc.Set, rq.hash, &t)
 		if err != nil {
 			return nil, errNoHealthy
 		}
-		t.add(ep)
+		t.Add(ep)
 		mayRetry := n < route.Retry.Attempts && (deadline.IsZero() || time.Now().Before(deadline))
 		var res *rtResult
 		var fe *flow.Error

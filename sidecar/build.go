@@ -3,6 +3,7 @@ package sidecar
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/snapshot"
@@ -32,6 +33,11 @@ func buildConfig(o *Options, s *snapshot.Sidecar, local config.Config, log *slog
 		cfg.Listeners = append(cfg.Listeners, config.Listener{Name: proxyListener, Address: o.ProxyAddr})
 	}
 	peers := map[string]string{}
+	// The control plane's services come with every default applied: they
+	// join the config after SetDefaults, which would take a field written
+	// as 0 (like retry_budget.percent: 0) for one left out.
+	var upstreams []config.Service
+	calls := map[string]*config.MeshCalls{}
 	byName := map[string]snapshot.Upstream{}
 	for _, up := range s.Upstreams {
 		byName[up.Service.Name] = up
@@ -55,25 +61,36 @@ func buildConfig(o *Options, s *snapshot.Sidecar, local config.Config, log *slog
 				}
 			}
 		}
-		cfg.Services = append(cfg.Services, svc)
+		upstreams = append(upstreams, svc)
 		out := outboundListener(u.Name)
 		cfg.Listeners = append(cfg.Listeners, config.Listener{Name: out, Address: u.Listen})
-		cfg.Routes = append(cfg.Routes, meshRoute(out, u.Name, ""))
+		routes := []config.Route{meshRoute(out, u.Name, "")}
 		if o.ProxyAddr != "" {
-			cfg.Routes = append(cfg.Routes, meshRoute(proxyListener, u.Name, u.Name))
+			routes = append(routes, meshRoute(proxyListener, u.Name, u.Name))
 		}
+		for _, r := range routes {
+			calls[r.Name] = svc.Calls
+		}
+		cfg.Routes = append(cfg.Routes, routes...)
 	}
 	cfg.SetDefaults()
-	for i, r := range cfg.Routes {
-		// The apps' own deadlines (and gRPC's grpc-timeout) bound their
-		// calls; a mesh hop adds none, so streams can live as long as
-		// the apps keep them.
-		cfg.Routes[i].Timeout = 0
-		if r.Listeners[0] == inboundListener {
+	cfg.Services = append(cfg.Services, upstreams...)
+	for i := range cfg.Routes {
+		r := &cfg.Routes[i]
+		// Unless the service says otherwise, the apps' own deadlines (and
+		// gRPC's grpc-timeout) bound their calls; a mesh hop adds none, so
+		// streams can live as long as the apps keep them.
+		r.Timeout = 0
+		switch m := calls[r.Name]; {
+		case r.Listeners[0] == inboundListener:
 			// Retries are the caller's sidecar's to make, on another
 			// instance; the callee's sidecar retrying its one app too
 			// would multiply them.
-			cfg.Routes[i].Retries.Attempts = 0
+			r.Retries.Attempts = 0
+		case m != nil:
+			r.Timeout = m.Timeout
+			r.Retries = m.Retries
+			r.Retries.On = slices.Clone(m.Retries.On)
 		}
 	}
 	if err := cfg.ValidateMode(config.Managed); err != nil {

@@ -3,6 +3,7 @@ package sidecar
 import (
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -133,5 +134,66 @@ func TestInboundRoutes(t *testing.T) {
 		if d := cmp.Diff(c.services, ss); d != "" {
 			t.Errorf("%s: services (-want +got):\n%s", c.protocol, d)
 		}
+	}
+}
+
+// TestServiceCalls checks that a service's calls block sets the timeout and
+// retries of the routes its callers' sidecars reach it by (the upstream's
+// own listener and the HTTP-proxy listener), that the inbound route still
+// never retries, and that the control plane's settings reach the data
+// plane as written, zeros included, rather than defaulted again.
+func TestServiceCalls(t *testing.T) {
+	o := &Options{Service: "orders", App: "127.0.0.1:9001", Protocol: "http1", Inbound: "127.0.0.1:15006", ProxyAddr: "127.0.0.1:15001",
+		Upstreams: []Upstream{{Name: "catalog", Listen: "127.0.0.1:7001"}, {Name: "stock", Listen: "127.0.0.1:7002"}}}
+	parsed, err := config.Parse("cp.yaml", []byte(`listeners: [{name: web, address: 127.0.0.1:8080}]
+routes: [{name: r, service: catalog}]
+services:
+  - name: catalog
+    endpoints: [10.0.0.1:15006]
+    retry_budget: { percent: 0 }
+    calls: { timeout: 2s, retries: { attempts: 0 }, tcp_idle_timeout: 5m }
+  - { name: stock, endpoints: [10.0.0.2:15006] }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, stock := parsed.Services[0], parsed.Services[1]
+	s := &snapshot.Sidecar{Service: "orders", Namespace: "default", Upstreams: []snapshot.Upstream{
+		{Service: catalog, Protocol: "http1", Peers: map[string]string{"10.0.0.1:15006": "spiffe://pylon.local/ns/default/svc/catalog"}},
+		{Service: stock, Protocol: "http1", Peers: map[string]string{"10.0.0.2:15006": "spiffe://pylon.local/ns/default/svc/stock"}},
+	}}
+	local := config.Config{Admin: config.Admin{Address: "off"}, AccessLog: config.AccessLog{Path: "off", Sample: 1}}
+	cfg, _, err := buildConfig(o, s, local, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type route struct {
+		Timeout  config.Duration
+		Attempts int
+	}
+	got := map[string]route{}
+	for _, r := range cfg.Routes {
+		got[r.Name] = route{r.Timeout, r.Retries.Attempts}
+	}
+	want := map[string]route{
+		"inbound":             {0, 0},
+		"out-catalog-catalog": {config.Duration(2 * time.Second), 0},
+		"proxy-catalog":       {config.Duration(2 * time.Second), 0},
+		"out-stock-stock":     {0, 2}, // no calls block: no timeout, a route's default retries
+		"proxy-stock":         {0, 2},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("routes' timeout and retries (-want +got):\n%s", d)
+	}
+	for _, sv := range cfg.Services {
+		if sv.Name == "catalog" && sv.RetryBudget.Percent != 0 {
+			t.Errorf("catalog's retry_budget.percent: got %d, want the 0 written", sv.RetryBudget.Percent)
+		}
+	}
+	if got, want := l4SettingsOf(&catalog), (l4Settings{tries: 1, dialTimeout: 5 * time.Second, idleTimeout: 5 * time.Minute}); got != want {
+		t.Errorf("catalog's TCP settings: got %+v, want %+v", got, want)
+	}
+	if got, want := l4SettingsOf(&stock), (l4Settings{tries: 3, dialTimeout: 5 * time.Second, idleTimeout: time.Hour}); got != want {
+		t.Errorf("stock's TCP settings: got %+v, want %+v", got, want)
 	}
 }

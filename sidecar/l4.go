@@ -11,17 +11,10 @@ import (
 	"time"
 
 	"github.com/pylon-mesh/pylon/balancer"
+	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/proxy"
 	"github.com/pylon-mesh/pylon/tunnel"
 )
-
-// l4IdleTimeout ends a TCP stream through the mesh in which no byte moved
-// either way for this long.
-const l4IdleTimeout = time.Hour
-
-// l4Tries is how many instances a TCP connection is offered to before it
-// is given up.
-const l4Tries = 3
 
 // l4Upstream carries the TCP connections of one upstream: each is spliced
 // with a tunnel (an HTTP/2 CONNECT stream over the mesh's pooled mTLS
@@ -34,21 +27,49 @@ const l4Tries = 3
 type l4Upstream struct {
 	name      string
 	transport http.RoundTripper
-	// service returns the upstream's running service; nil before the
-	// first config.
-	service func() *proxy.Service
+	// service returns the upstream's running service and its config; nil
+	// before the first config.
+	service func() (*proxy.Service, *config.Service)
 	edges   *edgeMetrics
 	log     *slog.Logger
 }
 
-func newL4Upstream(name string, transport http.RoundTripper, service func() *proxy.Service, edges *edgeMetrics, log *slog.Logger) *l4Upstream {
+func newL4Upstream(name string, transport http.RoundTripper, service func() (*proxy.Service, *config.Service), edges *edgeMetrics, log *slog.Logger) *l4Upstream {
 	return &l4Upstream{name: name, transport: transport, service: service, edges: edges, log: log.With("upstream", name)}
 }
 
-// handle tunnels one app connection, trying up to l4Tries instances.
+// l4Settings are how a TCP connection to a service is carried: how many
+// instances it is offered to, how long opening a tunnel may take, and how
+// long the stream may sit idle.
+type l4Settings struct {
+	tries       int
+	dialTimeout time.Duration
+	idleTimeout time.Duration
+}
+
+// l4SettingsOf reads a service's calls block (config.MeshCalls): a tunnel
+// that fails to open is a connect failure, retried on another instance as
+// the block's retries allow.
+func l4SettingsOf(sc *config.Service) l4Settings {
+	st := l4Settings{tries: 3, dialTimeout: 5 * time.Second, idleTimeout: config.DefaultTCPIdleTimeout.Duration()}
+	if t := sc.Pool.ConnectTimeout.Duration(); t > 0 {
+		st.dialTimeout = t
+	}
+	if m := sc.Calls; m != nil {
+		st.idleTimeout = m.TCPIdleTimeout.Duration()
+		st.tries = 1
+		if slices.Contains(m.Retries.On, "connect_failure") {
+			st.tries += m.Retries.Attempts
+		}
+	}
+	return st
+}
+
+// handle tunnels one app connection, offering it to instances until one
+// takes it or the service's retries are spent.
 func (u *l4Upstream) handle(ctx context.Context, c net.Conn) {
-	svc := u.service()
-	if svc == nil {
+	svc, sc := u.service()
+	if svc == nil || sc == nil {
 		u.log.Warn("no config for the upstream yet; closing the connection")
 		c.Close()
 		return
@@ -59,26 +80,29 @@ func (u *l4Upstream) handle(ctx context.Context, c net.Conn) {
 		return
 	}
 	defer svc.Breaker.ReleaseRequest()
-	var tried []*balancer.Endpoint
-	for range l4Tries {
-		ep := pickUntried(svc.Set, tried)
-		if ep == nil {
+	st := l4SettingsOf(sc)
+	var tried proxy.Tried
+	for range st.tries {
+		// Hashing balancers spread connections at random: a TCP stream
+		// carries no request key to hash.
+		ep, err := proxy.PickOther(svc.Set, rand.Uint64(), &tried)
+		if err != nil {
 			break
 		}
-		tried = append(tried, ep)
+		tried.Add(ep)
 		ep.Begin()
 		began := time.Now()
-		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		dctx, cancel := context.WithTimeout(ctx, st.dialTimeout)
 		tc, err := tunnel.Dial(dctx, u.transport, ep.Addr(), u.name)
 		cancel()
 		opened := time.Since(began)
 		if err != nil {
 			u.ended(svc, ep, balancer.ConnectFailure, opened)
-			u.log.Warn("tunnel to an instance failed; trying another", "endpoint", ep.Addr(), "err", err.Error())
+			u.log.Warn("tunnel to an instance failed", "endpoint", ep.Addr(), "err", err.Error())
 			continue
 		}
 		u.edges.tcpOpened(u.name)
-		in, out, err := tunnel.Splice(c, tc, l4IdleTimeout)
+		in, out, err := tunnel.Splice(c, tc, st.idleTimeout)
 		u.ended(svc, ep, balancer.Success, opened)
 		u.edges.tcpClosed(u.name, in, out)
 		if err != nil && !errors.Is(err, net.ErrClosed) {
@@ -98,27 +122,4 @@ func (u *l4Upstream) ended(svc *proxy.Service, ep *balancer.Endpoint, o balancer
 	if svc.Outlier != nil {
 		svc.Outlier.Observe(ep, now)
 	}
-}
-
-// pickUntried asks the balancer for an endpoint not tried yet, and when it
-// keeps choosing tried ones, takes any other available one.
-func pickUntried(set *balancer.Set, tried []*balancer.Endpoint) *balancer.Endpoint {
-	for range l4Tries {
-		ep, err := set.Pick(rand.Uint64())
-		if err != nil {
-			return nil
-		}
-		if !slices.Contains(tried, ep) {
-			return ep
-		}
-	}
-	eps := set.Endpoints()
-	now := time.Now()
-	start := rand.IntN(max(1, len(eps)))
-	for i := range eps {
-		if e := eps[(start+i)%len(eps)]; !slices.Contains(tried, e) && e.Available(now) {
-			return e
-		}
-	}
-	return nil
 }

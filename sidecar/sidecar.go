@@ -137,6 +137,10 @@ type sidecar struct {
 	applyM sync.Mutex
 	mesh   *dataplane.Mesh
 	edges  *edgeMetrics
+	// tcpIdle is how long, in nanoseconds, a TCP stream to this sidecar's
+	// app may go with no byte moving: the service's calls.tcp_idle_timeout
+	// from the last snapshot.
+	tcpIdle atomic.Int64
 	// expiredLogged keeps the expired-certificate error to one line per
 	// expiry.
 	expiredLogged atomic.Bool
@@ -148,6 +152,7 @@ type sidecar struct {
 
 func newSidecar(o Options, agent *enroll.Agent) *sidecar {
 	s := &sidecar{o: o, agent: agent, log: o.Logger}
+	s.tcpIdle.Store(int64(config.DefaultTCPIdleTimeout))
 	s.authz = &authorizer{self: agent.ID().String(), log: o.Logger}
 	s.edges = newEdgeMetrics(o.Service, &s.stats)
 	s.app = newAppHealth(o.App, o.Health, o.Logger)
@@ -164,7 +169,7 @@ func newSidecar(o Options, agent *enroll.Agent) *sidecar {
 	s.upstreams = map[string]*upstream{}
 	for _, u := range o.Upstreams {
 		name := u.Name
-		service := func() *proxy.Service { return s.rt.Service(name) }
+		service := func() (*proxy.Service, *config.Service) { return s.rt.Service(name), s.rt.ServiceConfig(name) }
 		s.upstreams[outboundListener(name)] = &upstream{name: name, l4: newL4Upstream(name, s.mesh.Transport, service, s.edges, o.Logger)}
 	}
 	local := o.Local
@@ -194,7 +199,7 @@ func (s *sidecar) tunnels() http.Handler {
 			return 0, nil
 		},
 		Dial:        func(ctx context.Context, _ string) (net.Conn, error) { return d.DialContext(ctx, "tcp", s.o.App) },
-		IdleTimeout: l4IdleTimeout,
+		IdleTimeout: func() time.Duration { return time.Duration(s.tcpIdle.Load()) },
 		Logger:      s.log,
 	})
 }
@@ -272,6 +277,11 @@ func (s *sidecar) apply(ctx context.Context, snap push.Snapshot) error {
 		return err
 	}
 	s.setUpstreams(sc)
+	idle := sc.TCPIdleTimeout.Duration()
+	if idle <= 0 {
+		idle = config.DefaultTCPIdleTimeout.Duration()
+	}
+	s.tcpIdle.Store(int64(idle))
 	if err := s.peers.Replace(peers, func() error { return s.rt.Apply(ctx, cfg) }); err != nil {
 		return err
 	}

@@ -17,6 +17,10 @@ type Sidecar struct {
 	// MTLS is how the service's sidecars take inbound traffic: strict
 	// (mTLS only) or permissive (plaintext from non-mesh callers too).
 	MTLS string `json:"mtls"`
+	// TCPIdleTimeout is how long a TCP stream to the service may go with
+	// no byte moving (its calls.tcp_idle_timeout); 0 when the service does
+	// not say, for config.DefaultTCPIdleTimeout.
+	TCPIdleTimeout config.Duration `json:"tcp_idle_timeout,omitempty"`
 	// Policies are the authorization policies that select the service.
 	Policies []config.AuthorizationPolicy `json:"policies"`
 	// Upstreams are the services the sidecar asked for, each whether or

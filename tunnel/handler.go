@@ -23,9 +23,10 @@ type HandlerOptions struct {
 	// error refuses it with status (403 when status is 0) and the error's
 	// text. A nil Authorize allows every tunnel.
 	Authorize func(r *http.Request) (status int, err error)
-	// IdleTimeout ends a tunnel in which no byte moved either way for this
-	// long. Zero means no idle timeout.
-	IdleTimeout time.Duration
+	// IdleTimeout returns, as each tunnel opens, how long it may go with
+	// no byte moving either way before it is ended. Nil, or a result of
+	// zero, means no idle timeout.
+	IdleTimeout func() time.Duration
 	// OnStream, if set, is called once per CONNECT request when it ends,
 	// refused or not, from the request's goroutine.
 	OnStream func(Stats)
@@ -100,7 +101,11 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, st *Stats) {
 		return
 	}
 	s := newStreamConn(w, r, rc)
-	st.BytesIn, st.BytesOut, st.Err = Splice(s, up, h.o.IdleTimeout)
+	var idle time.Duration
+	if h.o.IdleTimeout != nil {
+		idle = h.o.IdleTimeout()
+	}
+	st.BytesIn, st.BytesOut, st.Err = Splice(s, up, idle)
 	if st.Err != nil && r.Context().Err() != nil {
 		st.Err = fmt.Errorf("%w: %w", ErrReset, st.Err)
 	}

@@ -227,7 +227,7 @@ func TestIdleTimeout(t *testing.T) {
 		upDone <- err
 	})
 	stats := make(chan Stats, 1)
-	sc := startSidecar(t, HandlerOptions{Dial: dialTCP, IdleTimeout: 100 * time.Millisecond, OnStream: func(s Stats) { stats <- s }})
+	sc := startSidecar(t, HandlerOptions{Dial: dialTCP, IdleTimeout: func() time.Duration { return 100 * time.Millisecond }, OnStream: func(s Stats) { stats <- s }})
 	c := mustDial(t, clientTransport(t, nil), sc, up)
 	if _, err := io.WriteString(c, "x"); err != nil {
 		t.Fatal(err)

@@ -116,6 +116,9 @@ func TestMeshDocYAMLApplies(t *testing.T) {
 		t.Fatalf("found %d YAML examples in %s; it has more, so the scan is broken", len(blocks), meshDoc)
 	}
 	for _, m := range blocks {
+		if isSidecarFile(doc, m[2]) {
+			continue
+		}
 		block := doc[m[2]:m[3]]
 		name := fmt.Sprintf("mesh.md:%d", 1+bytes.Count(doc[:m[2]], []byte("\n")))
 		changes, _, err := resource.DecodeDocument(name, block)
@@ -370,4 +373,30 @@ func (r *meshQuickStart) get(u string) int {
 		return 0
 	}
 	return resp.StatusCode
+}
+
+// TestSidecarFileDocExample runs pylon sidecar on the sidecar file of
+// docs/mesh.md: the file must pass every check, so the sidecar gets as far
+// as the join token (a malformed one here, to stop it there).
+func TestSidecarFileDocExample(t *testing.T) {
+	doc := readDoc(t, meshDoc)
+	var found int
+	for _, m := range yamlBlock.FindAllSubmatchIndex(doc, -1) {
+		if !isSidecarFile(doc, m[2]) {
+			continue
+		}
+		found++
+		path := filepath.Join(t.TempDir(), "sidecar.yaml")
+		if err := os.WriteFile(path, doc[m[2]:m[3]], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := runPylon(t, "sidecar", "-c", path, "--join-token", "not-a-token", "--admin", "off")
+		if code != 1 || !strings.Contains(stderr, "malformed join token") {
+			t.Errorf("mesh.md:%d: pylon sidecar -c on the example: exit %d, stderr %q; want it accepted, up to the join token",
+				1+bytes.Count(doc[:m[2]], []byte("\n")), code, stderr)
+		}
+	}
+	if found == 0 {
+		t.Fatalf("%s has no sidecar file example (a yaml block after %q)", meshDoc, sidecarFileMark)
+	}
 }

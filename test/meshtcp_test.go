@@ -76,6 +76,11 @@ func TestMeshTCPRedis(t *testing.T) {
 // while the dead one is ejected; the caller's /services shows both.
 func TestMeshTCPBalancesAndEjects(t *testing.T) {
 	cp := startControl(t, "")
+	// Without a service resource the mesh defaults give an instance that
+	// joins the caller's view later a 10 s slow start, during which it takes
+	// almost nothing: the 40 connections below, made in under a second,
+	// could then all go to the first. A stored service has no slow start.
+	cp.applyYAML("services:\n  - {name: redis, balancer: peak_ewma}\n")
 	redis1 := startSidecar(t, cp, cp.joinToken("redis"), "redis", redistest.Start(t), []string{"--protocol", "tcp"})
 	redis2 := startSidecar(t, cp, cp.joinToken("redis"), "redis", redistest.Start(t), []string{"--protocol", "tcp"})
 	orders := startSidecar(t, cp, cp.joinToken("orders"), "orders", startEcho(t, "orders-1"), nil, "redis")

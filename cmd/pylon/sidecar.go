@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -58,8 +60,18 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	var trace traceFlags
 	trace.register(fs, "the sidecar")
+	file := fs.String("c", "", "read the settings from this YAML file: each flag under its name with _ for -, upstreams as a mapping (also --config; flags given here win)")
+	fs.StringVar(file, "config", "", "the same as -c")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	var from *flagSource
+	if *file != "" {
+		var err error
+		if from, err = applySidecarFile(fs, *file); err != nil {
+			fmt.Fprintf(stderr, "pylon sidecar: %v\n", err)
+			return 2
+		}
 	}
 	var missing []string
 	for name, v := range map[string]string{"--control": *control, "--join-token": o.JoinToken, "--service": o.Service, "--app": o.App} {
@@ -68,24 +80,35 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 	if len(missing) > 0 {
+		slices.Sort(missing)
 		fmt.Fprintf(stderr, "pylon sidecar: %s required\n", strings.Join(missing, ", "))
 		return 2
 	}
-	advertise, err := advertiseAddr(o.Inbound, o.Advertise)
+	advertise, name, err := advertiseAddr(o.Inbound, o.Advertise)
 	if err != nil {
-		fmt.Fprintf(stderr, "pylon sidecar: %v\n", err)
+		fmt.Fprintln(stderr, from.errorf(name, "%v", err))
 		return 2
 	}
 	o.Advertise = advertise
 	switch o.Protocol {
 	case config.ProtocolHTTP1, config.ProtocolH2C, config.ProtocolGRPC, snapshot.ProtocolTCP, snapshot.ProtocolAuto:
 	default:
-		fmt.Fprintf(stderr, "pylon sidecar: --protocol %q: want http1, h2c, grpc, tcp or auto\n", o.Protocol)
+		fmt.Fprintln(stderr, from.errorf("protocol", "%q: want http1, h2c, grpc, tcp or auto", o.Protocol))
+		return 2
+	}
+	for name, d := range map[string]time.Duration{"health-interval": *interval, "drain-timeout": o.DrainTimeout} {
+		if d <= 0 {
+			fmt.Fprintln(stderr, from.errorf(name, "%s: must be a positive duration", d))
+			return 2
+		}
+	}
+	if o.DrainDelay < 0 {
+		fmt.Fprintln(stderr, from.errorf("drain-delay", "%s: must not be negative; 0s means none", o.DrainDelay))
 		return 2
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		fmt.Fprintf(stderr, "pylon sidecar: --log-level: %v\n", err)
+		fmt.Fprintln(stderr, from.errorf("log-level", "%q: want debug, info, warn or error", *level))
 		return 2
 	}
 	o.Control, o.Upstreams, o.Build = strings.Split(*control, ","), ups, version
@@ -95,7 +118,19 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	o.Health = appCheck(o.Protocol, *httpPath, *grpcSvc, *interval)
 	o.Local = config.Config{Admin: config.Admin{Address: *admin}, AccessLog: config.AccessLog{Path: *accessLog, Sample: 1}}
 	if err := o.Local.ValidateMode(config.Managed); err != nil {
-		fmt.Fprintf(stderr, "pylon sidecar: %v\n", flagErrors(err))
+		var errs config.Errors
+		if !errors.As(err, &errs) {
+			fmt.Fprintf(stderr, "pylon sidecar: %v\n", flagErrors(err))
+			return 2
+		}
+		for _, e := range errs {
+			name := map[string]string{"admin.address": "admin", "access_log.path": "access-log"}[e.Path]
+			if name == "" {
+				fmt.Fprintf(stderr, "pylon sidecar: %v\n", flagErrors(e))
+				continue
+			}
+			fmt.Fprintln(stderr, from.errorf(name, "%s", e.Msg))
+		}
 		return 2
 	}
 	o.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl})).With("service", o.Service)
@@ -117,23 +152,24 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 // advertiseAddr is the address the instance registers: advertise, or the
-// inbound address when callers can dial it as it is.
-func advertiseAddr(inbound, advertise string) (string, error) {
-	addr, name := advertise, "--advertise"
+// inbound address when callers can dial it as it is. On error, flag names
+// the setting at fault (advertise or inbound).
+func advertiseAddr(inbound, advertise string) (addr, flag string, err error) {
+	addr, flag = advertise, "advertise"
 	if addr == "" {
-		addr, name = inbound, "--inbound"
+		addr, flag = inbound, "inbound"
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || host == "" || port == "" || port == "0" {
-		return "", fmt.Errorf("%s %q: want HOST:PORT with a port callers can dial", name, addr)
+		return "", flag, fmt.Errorf("%q: want HOST:PORT with a port callers can dial", addr)
 	}
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		if advertise != "" {
-			return "", fmt.Errorf("--advertise %q: callers cannot dial an unspecified address; give this host's address", advertise)
+			return "", flag, fmt.Errorf("%q: callers cannot dial an unspecified address; give this host's address", advertise)
 		}
-		return "", fmt.Errorf("--inbound %q listens on every address; give --advertise HOST:PORT, the one callers dial", inbound)
+		return "", flag, fmt.Errorf("%q listens on every address; give --advertise HOST:PORT, the one callers dial", inbound)
 	}
-	return addr, nil
+	return addr, "", nil
 }
 
 // appCheck is the app's health check from the flags: HTTP when a path is

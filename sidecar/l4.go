@@ -13,6 +13,8 @@ import (
 	"github.com/pylon-mesh/pylon/balancer"
 	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/proxy"
+	"github.com/pylon-mesh/pylon/tracing"
+	"github.com/pylon-mesh/pylon/tracing/tracecontext"
 	"github.com/pylon-mesh/pylon/tunnel"
 )
 
@@ -31,11 +33,25 @@ type l4Upstream struct {
 	// before the first config.
 	service func() (*proxy.Service, *config.Service)
 	edges   *edgeMetrics
-	log     *slog.Logger
+	// tracer exports a span per stream; nil without one.
+	tracer TunnelTracer
+	log    *slog.Logger
 }
 
-func newL4Upstream(name string, transport http.RoundTripper, service func() (*proxy.Service, *config.Service), edges *edgeMetrics, log *slog.Logger) *l4Upstream {
-	return &l4Upstream{name: name, transport: transport, service: service, edges: edges, log: log.With("upstream", name)}
+// TunnelTracer is a tracer that also exports the spans of TCP streams
+// through the mesh (tracing.Tracer is one). A sidecar's Tracer that is one
+// gets a CLIENT span per stream its app opens and a SERVER span per stream
+// to its app.
+type TunnelTracer interface {
+	// SampleRatio is the share of the traces the sidecar begins that are
+	// sampled, 0 to 1.
+	SampleRatio() float64
+	// ObserveTunnel exports a sampled stream's span and ignores others.
+	ObserveTunnel(tracing.Tunnel)
+}
+
+func newL4Upstream(name string, transport http.RoundTripper, service func() (*proxy.Service, *config.Service), edges *edgeMetrics, tracer TunnelTracer, log *slog.Logger) *l4Upstream {
+	return &l4Upstream{name: name, transport: transport, service: service, edges: edges, tracer: tracer, log: log.With("upstream", name)}
 }
 
 // l4Settings are how a TCP connection to a service is carried: how many
@@ -81,6 +97,7 @@ func (u *l4Upstream) handle(ctx context.Context, c net.Conn) {
 	}
 	defer svc.Breaker.ReleaseRequest()
 	st := l4SettingsOf(sc)
+	span := u.beginSpan()
 	var tried proxy.Tried
 	for range st.tries {
 		// Hashing balancers spread connections at random: a TCP stream
@@ -93,9 +110,10 @@ func (u *l4Upstream) handle(ctx context.Context, c net.Conn) {
 		ep.Begin()
 		began := time.Now()
 		dctx, cancel := context.WithTimeout(ctx, st.dialTimeout)
-		tc, err := tunnel.Dial(dctx, u.transport, ep.Addr(), u.name)
+		tc, err := tunnel.DialHeader(dctx, u.transport, ep.Addr(), u.name, span.header())
 		cancel()
 		opened := time.Since(began)
+		span.tried(ep.Addr(), err)
 		if err != nil {
 			u.ended(svc, ep, balancer.ConnectFailure, opened)
 			u.log.Warn("tunnel to an instance failed", "endpoint", ep.Addr(), "err", err.Error())
@@ -105,13 +123,68 @@ func (u *l4Upstream) handle(ctx context.Context, c net.Conn) {
 		in, out, err := tunnel.Splice(c, tc, st.idleTimeout)
 		u.ended(svc, ep, balancer.Success, opened)
 		u.edges.tcpClosed(u.name, in, out)
-		if err != nil && !errors.Is(err, net.ErrClosed) {
+		if errors.Is(err, net.ErrClosed) {
+			err = nil
+		}
+		if err != nil {
 			u.log.Debug("tunnel ended", "endpoint", ep.Addr(), "bytes_in", in, "bytes_out", out, "err", err.Error())
 		}
+		span.end(in, out, err)
 		return
 	}
 	u.log.Warn("no instance of the upstream could be reached; closing the connection")
 	c.Close()
+	span.end(0, 0, errNoInstance)
+}
+
+// errNoInstance is the error of a stream no instance could take.
+var errNoInstance = errors.New("no instance of the upstream could be reached")
+
+// l4Span is the span of one TCP stream of the caller's sidecar: nil
+// without a tracer.
+type l4Span struct {
+	t TunnelTracer
+	s tracing.Tunnel
+}
+
+// beginSpan starts the stream's span: a new trace, sampled with the
+// tracer's ratio.
+func (u *l4Upstream) beginSpan() *l4Span {
+	if u.tracer == nil {
+		return nil
+	}
+	return &l4Span{t: u.tracer, s: tracing.Tunnel{Trace: tracecontext.Begin(u.tracer.SampleRatio()), Client: true,
+		Service: u.name, Listener: outboundListener(u.name), Start: time.Now()}}
+}
+
+// header is the traceparent the CONNECT request carries, so the remote
+// sidecar's span is a child of this one (nil without a tracer).
+func (sp *l4Span) header() http.Header {
+	if sp == nil {
+		return nil
+	}
+	return http.Header{"Traceparent": {sp.s.Trace.String()}}
+}
+
+// tried notes an instance the stream was offered to, and how that went.
+func (sp *l4Span) tried(endpoint string, err error) {
+	if sp != nil {
+		sp.s.Peer, sp.s.Err = endpoint, err
+	}
+}
+
+// end exports the span of a stream that moved in and out bytes and ended
+// with err; a stream that was never opened keeps the error of its last try.
+func (sp *l4Span) end(in, out int64, err error) {
+	if sp == nil {
+		return
+	}
+	sp.s.BytesIn, sp.s.BytesOut = in, out
+	if err != nil && sp.s.Err == nil {
+		sp.s.Err = err
+	}
+	sp.s.Duration = time.Since(sp.s.Start)
+	sp.t.ObserveTunnel(sp.s)
 }
 
 // ended reports a connection's outcome to its endpoint and to outlier

@@ -12,6 +12,7 @@ package sidecar
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -38,6 +39,8 @@ import (
 	"github.com/pylon-mesh/pylon/registration"
 	"github.com/pylon-mesh/pylon/registry"
 	"github.com/pylon-mesh/pylon/snapshot"
+	"github.com/pylon-mesh/pylon/tracing"
+	"github.com/pylon-mesh/pylon/tracing/tracecontext"
 	"github.com/pylon-mesh/pylon/tunnel"
 )
 
@@ -170,7 +173,7 @@ func newSidecar(o Options, agent *enroll.Agent) *sidecar {
 	for _, u := range o.Upstreams {
 		name := u.Name
 		service := func() (*proxy.Service, *config.Service) { return s.rt.Service(name), s.rt.ServiceConfig(name) }
-		s.upstreams[outboundListener(name)] = &upstream{name: name, l4: newL4Upstream(name, s.mesh.Transport, service, s.edges, o.Logger)}
+		s.upstreams[outboundListener(name)] = &upstream{name: name, l4: newL4Upstream(name, s.mesh.Transport, service, s.edges, s.tunnelTracer(), o.Logger)}
 	}
 	local := o.Local
 	s.rt = dataplane.New(dataplane.Options{Managed: &local, Mesh: s.mesh, Logger: o.Logger, DrainTimeout: o.DrainTimeout,
@@ -200,8 +203,40 @@ func (s *sidecar) tunnels() http.Handler {
 		},
 		Dial:        func(ctx context.Context, _ string) (net.Conn, error) { return d.DialContext(ctx, "tcp", s.o.App) },
 		IdleTimeout: func() time.Duration { return time.Duration(s.tcpIdle.Load()) },
+		OnStream:    s.streamSpan,
 		Logger:      s.log,
 	})
+}
+
+// tunnelTracer is the sidecar's tracer when it exports spans of TCP
+// streams, else nil.
+func (s *sidecar) tunnelTracer() TunnelTracer {
+	tt, _ := s.o.Tracer.(TunnelTracer)
+	return tt
+}
+
+// streamSpan exports the SERVER span of a TCP stream to the app: a child
+// of the caller's sidecar's span when its CONNECT carried a traceparent,
+// else the first span of a trace of its own.
+func (s *sidecar) streamSpan(st tunnel.Stats) {
+	tt := s.tunnelTracer()
+	if tt == nil {
+		return
+	}
+	sp := tracing.Tunnel{Service: s.o.Service, Listener: InboundListener, Peer: st.Remote,
+		Start: time.Now().Add(-st.Duration), Duration: st.Duration, BytesIn: st.BytesIn, BytesOut: st.BytesOut, Err: st.Err}
+	if parent, ok := tracecontext.Parse(st.Traceparent); ok {
+		sp.Trace, sp.Parent = parent.Child(), parent.SpanID
+	} else {
+		sp.Trace = tracecontext.Begin(tt.SampleRatio())
+	}
+	if errors.Is(sp.Err, tunnel.ErrReset) {
+		sp.Err = nil // the caller ended the stream: how TCP streams end
+	}
+	if st.Status != http.StatusOK && sp.Err == nil {
+		sp.Err = fmt.Errorf("refused with %d %s", st.Status, http.StatusText(st.Status))
+	}
+	tt.ObserveTunnel(sp)
 }
 
 // run starts every part and stops them in order: the registration first

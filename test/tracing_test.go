@@ -1,9 +1,11 @@
 package test
 
 import (
+	"bufio"
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -18,6 +20,7 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pylon-mesh/pylon/internal/redistest"
 	"github.com/pylon-mesh/pylon/tracing/tracecontext"
 )
 
@@ -36,6 +39,8 @@ type exported struct {
 	Trace, Span, Parent  string
 	Method, Path, Status string
 	Listener             string
+	// BytesIn and BytesOut are a TCP stream's byte counts.
+	BytesIn, BytesOut string
 }
 
 func startOTLPReceiver(t *testing.T) *otlpReceiver {
@@ -78,6 +83,10 @@ func (r *otlpReceiver) serve(w http.ResponseWriter, req *http.Request) {
 						e.Status = strconv.FormatInt(kv.Value.GetIntValue(), 10)
 					case "pylon.listener":
 						e.Listener = kv.Value.GetStringValue()
+					case "pylon.bytes_in":
+						e.BytesIn = strconv.FormatInt(kv.Value.GetIntValue(), 10)
+					case "pylon.bytes_out":
+						e.BytesOut = strconv.FormatInt(kv.Value.GetIntValue(), 10)
 					}
 				}
 				got = append(got, e)
@@ -90,6 +99,19 @@ func (r *otlpReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	w.Write(out)
+}
+
+// named returns the spans received with the given name.
+func (r *otlpReceiver) named(name string) []exported {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []exported
+	for _, s := range r.spans {
+		if s.Name == name {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // trace returns the spans received of one trace.
@@ -278,5 +300,57 @@ services:
 				t.Errorf("spans of the trace (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestMeshTCPTracing: a TCP stream through the mesh (a Redis PING) gets a
+// CLIENT span from the caller's sidecar and a SERVER span, its child, from
+// the callee's, with the bytes each way.
+func TestMeshTCPTracing(t *testing.T) {
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+	otlp := startOTLPReceiver(t)
+	traced := []string{"--otlp-endpoint", otlp.srv.URL, "--trace-sample", "1"}
+	cp := startControl(t, "")
+	startSidecar(t, cp, cp.joinToken("redis"), "redis", redistest.Start(t), append([]string{"--protocol", "tcp"}, traced...))
+	orders := startSidecar(t, cp, cp.joinToken("orders"), "orders", startEcho(t, "orders-1"), traced, "redis")
+	waitFor(t, 10*time.Second, "redis to answer through the mesh", func() bool {
+		c, err := net.DialTimeout("tcp", orders.outbound["redis"], time.Second)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		io.WriteString(c, "PING\r\n")
+		line, err := bufio.NewReader(c).ReadString('\n')
+		return err == nil && line == "+PONG\r\n"
+	})
+	// Every stream so far (the successful PING, and any tried before the
+	// instance was ready) ends in a pair of spans; find the PING's.
+	var client, server exported
+	waitFor(t, 10*time.Second, "both sidecars' spans of the PING at the OTLP receiver", func() bool {
+		for _, c := range otlp.named("CONNECT redis") {
+			if c.Kind != "SPAN_KIND_CLIENT" || c.BytesOut != "7" {
+				continue
+			}
+			for _, s := range otlp.trace(c.Trace) {
+				if s.Kind == "SPAN_KIND_SERVER" {
+					client, server = c, s
+					return true
+				}
+			}
+		}
+		return false
+	})
+	want := []exported{
+		{Service: "orders", Name: "CONNECT redis", Kind: "SPAN_KIND_CLIENT", Trace: client.Trace, Span: client.Span,
+			Listener: "out-redis", BytesIn: "6", BytesOut: "7"},
+		{Service: "redis", Name: "CONNECT redis", Kind: "SPAN_KIND_SERVER", Trace: client.Trace, Span: server.Span, Parent: client.Span,
+			Listener: "inbound", BytesIn: "6", BytesOut: "7"},
+	}
+	if diff := cmp.Diff(want, []exported{client, server}); diff != "" {
+		t.Errorf("spans of the TCP stream (-want +got):\n%s", diff)
+	}
+	if server.Span == client.Span || strings.Trim(client.Trace, "0") == "" {
+		t.Errorf("got client span %s and server span %s in trace %s; want two distinct spans of a real trace", client.Span, server.Span, client.Trace)
 	}
 }

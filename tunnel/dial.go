@@ -42,6 +42,16 @@ func (e *StatusError) Error() string {
 // with MaxConnsPerHost set to 1): otherwise a burst of tunnels dials one
 // connection per tunnel.
 func Dial(ctx context.Context, rt http.RoundTripper, endpoint, target string) (net.Conn, error) {
+	return DialHeader(ctx, rt, endpoint, target, nil)
+}
+
+// DialHeader is Dial with more header fields on the CONNECT request, like
+// the traceparent that links the remote sidecar's span of the tunnel to
+// the caller's.
+func DialHeader(ctx context.Context, rt http.RoundTripper, endpoint, target string, header http.Header) (net.Conn, error) {
+	if header == nil {
+		header = make(http.Header)
+	}
 	body := newBodyPipe()
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(ctx, cancel)
@@ -56,7 +66,7 @@ func Dial(ctx context.Context, rt http.RoundTripper, endpoint, target string) (n
 		Method:        http.MethodConnect,
 		URL:           &url.URL{Scheme: "https", Host: endpoint},
 		Host:          target,
-		Header:        make(http.Header),
+		Header:        header,
 		Body:          body,
 		ContentLength: -1,
 		Proto:         "HTTP/2.0",

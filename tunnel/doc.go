@@ -13,7 +13,9 @@
 //   - Request: a HEADERS frame with the pseudo-headers ":method: CONNECT"
 //     and ":authority: <destination>" and neither ":scheme" nor ":path"
 //     (RFC 9113, section 8.5). The destination names what the remote
-//     sidecar connects to: a service name or the app's host:port.
+//     sidecar connects to: a service name or the app's host:port. A
+//     "traceparent" field (W3C Trace Context), when present, names the
+//     caller's span of the stream.
 //   - Response: ":status: 200" once the remote sidecar has connected to the
 //     destination; then DATA frames in both directions carry the stream's
 //     bytes unchanged. Flow control is HTTP/2's, per stream and per

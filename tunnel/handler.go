@@ -44,6 +44,9 @@ type Stats struct {
 	BytesOut int64         // bytes from the destination to the caller
 	Duration time.Duration // from the request to the tunnel's end
 	Err      error         // why the tunnel failed or was refused; nil if it ended cleanly
+	// Traceparent is the CONNECT request's traceparent header, "" when it
+	// had none.
+	Traceparent string
 }
 
 // Handler returns the handler that opens tunnels: it answers HTTP/2
@@ -68,7 +71,7 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := Stats{Target: r.Host, Remote: r.RemoteAddr}
+	st := Stats{Target: r.Host, Remote: r.RemoteAddr, Traceparent: r.Header.Get("Traceparent")}
 	start := time.Now()
 	h.serve(w, r, &st)
 	st.Duration = time.Since(start)

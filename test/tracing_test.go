@@ -103,11 +103,16 @@ func (r *otlpReceiver) serve(w http.ResponseWriter, req *http.Request) {
 
 // named returns the spans received with the given name.
 func (r *otlpReceiver) named(name string) []exported {
+	return r.matching(func(s exported) bool { return s.Name == name })
+}
+
+// matching returns the spans received that match.
+func (r *otlpReceiver) matching(match func(exported) bool) []exported {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []exported
 	for _, s := range r.spans {
-		if s.Name == name {
+		if match(s) {
 			out = append(out, s)
 		}
 	}
@@ -116,15 +121,7 @@ func (r *otlpReceiver) named(name string) []exported {
 
 // trace returns the spans received of one trace.
 func (r *otlpReceiver) trace(id string) []exported {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []exported
-	for _, s := range r.spans {
-		if s.Trace == id {
-			out = append(out, s)
-		}
-	}
-	return out
+	return r.matching(func(s exported) bool { return s.Trace == id })
 }
 
 // appTraceparent calls url and returns the traceparent the echo app behind

@@ -21,13 +21,7 @@ func (t *Tracer) Observe(r *proxy.Record) {
 	if !r.Trace.Sampled() {
 		return
 	}
-	ctx := context.WithValue(context.Background(), idsKey{}, r.Trace)
-	if !r.ParentSpan.IsZero() {
-		ctx = trace.ContextWithRemoteSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
-			TraceID: trace.TraceID(r.Trace.TraceID), SpanID: trace.SpanID(r.ParentSpan),
-			TraceFlags: trace.FlagsSampled, Remote: true,
-		}))
-	}
+	ctx := spanContext(r.Trace, r.ParentSpan)
 	kind := trace.SpanKindServer
 	if t.client != nil && t.client(r.Listener) {
 		kind = trace.SpanKindClient
@@ -140,6 +134,20 @@ func splitHost(h string) (string, int) {
 		return host, 0
 	}
 	return host, port
+}
+
+// spanContext is the context a span is started with: it carries the IDs
+// pylon chose for the span (see recordIDs) and, unless parent is zero, the
+// remote parent span.
+func spanContext(span tracecontext.Context, parent tracecontext.SpanID) context.Context {
+	ctx := context.WithValue(context.Background(), idsKey{}, span)
+	if !parent.IsZero() {
+		ctx = trace.ContextWithRemoteSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: trace.TraceID(span.TraceID), SpanID: trace.SpanID(parent),
+			TraceFlags: trace.FlagsSampled, Remote: true,
+		}))
+	}
+	return ctx
 }
 
 // idsKey keys the record's span in the context its span is started with.

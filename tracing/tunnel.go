@@ -1,7 +1,6 @@
 package tracing
 
 import (
-	"context"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -44,13 +43,7 @@ func (t *Tracer) ObserveTunnel(s Tunnel) {
 	if !s.Trace.Sampled() {
 		return
 	}
-	ctx := context.WithValue(context.Background(), idsKey{}, s.Trace)
-	if !s.Parent.IsZero() {
-		ctx = trace.ContextWithRemoteSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
-			TraceID: trace.TraceID(s.Trace.TraceID), SpanID: trace.SpanID(s.Parent),
-			TraceFlags: trace.FlagsSampled, Remote: true,
-		}))
-	}
+	ctx := spanContext(s.Trace, s.Parent)
 	kind := trace.SpanKindServer
 	if s.Client {
 		kind = trace.SpanKindClient

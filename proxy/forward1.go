@@ -261,7 +261,7 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 			endTry(svc, ep, balancer.ServerError, began)
 			return attempt{fe: errKeptFailing, cond: condStatus}
 		}
-		fe, done := c.relayAndRelease(uc, lc, route, h.streaming, began)
+		fe, done := c.relayAndRelease(uc, lc, route, h.streaming)
 		c.done = done
 		outcome := balancer.Success
 		switch {
@@ -329,10 +329,10 @@ func (c *conn) sendHead(uc *upConn, lc *ListenerConfig, tp tryParams) (h headRes
 }
 
 // relayAndRelease relays the response, settles a body still streaming,
-// and returns the upstream connection to its pool when it is clean. began
-// is when the try started; done is when the response was relayed.
-func (c *conn) relayAndRelease(uc *upConn, lc *ListenerConfig, route *Route, streaming bool, began time.Time) (fe *flow.Error, done time.Time) {
-	fe, reusable := c.relayResponse(uc, lc, route, began)
+// and returns the upstream connection to its pool when it is clean. done
+// is when the response was relayed.
+func (c *conn) relayAndRelease(uc *upConn, lc *ListenerConfig, route *Route, streaming bool) (fe *flow.Error, done time.Time) {
+	fe, reusable := c.relayResponse(uc, lc, route)
 	if streaming {
 		if !c.bodyFinished() {
 			// The upstream answered without taking the whole body.

@@ -38,9 +38,8 @@ func (c *conn) readResponseHead(uc *upConn) error {
 var errUpstreamBody = flow.New(502, flow.CodeUpstreamReset, "the upstream response body was cut short")
 
 // relayResponse writes the upstream's response to the client. reusable says
-// whether the upstream connection is clean for another request. now is a
-// recent time, close enough to set the client's write deadline from.
-func (c *conn) relayResponse(uc *upConn, lc *ListenerConfig, route *Route, now time.Time) (fe *flow.Error, reusable bool) {
+// whether the upstream connection is clean for another request.
+func (c *conn) relayResponse(uc *upConn, lc *ListenerConfig, route *Route) (fe *flow.Error, reusable bool) {
 	resp := &uc.resp
 	req := &c.req
 	c.rec.Status = resp.Status
@@ -58,7 +57,9 @@ func (c *conn) relayResponse(uc *upConn, lc *ListenerConfig, route *Route, now t
 	if !req.KeepAlive || c.s.draining.Load() {
 		c.closeAfter = true
 	}
-	c.dl.setWrite(c.nc, now.Add(lc.IdleTimeout), lc.IdleTimeout/4)
+	// The head may come long after the request (a long poll): the write
+	// deadline counts from now.
+	c.dl.setWrite(c.nc, time.Now().Add(lc.IdleTimeout), lc.IdleTimeout/4)
 	c.writeResponseHead(resp, route, noBody, chunked)
 	if noBody {
 		if err := c.bw.Flush(); err != nil {

@@ -227,3 +227,32 @@ services:
 		}
 	}
 }
+
+// TestSlowAnswerOutlastsIdleTimeout: idle_timeout bounds a connection with
+// nothing going on, not a request waiting for its answer: an upstream that
+// answers after longer than the idle timeout (a long poll, within the
+// route's timeout) still gets its answer through.
+func TestSlowAnswerOutlastsIdleTimeout(t *testing.T) {
+	g := startGateway(t, `
+listeners:
+  - name: web
+    address: {{listen "web"}}
+    limits: { idle_timeout: 1s }
+routes:
+  - { name: all, service: echo, timeout: 5s }
+services:
+  - name: echo
+    endpoints: [{{.Echo}}]
+`, map[string]string{"Echo": startEcho(t, "e")})
+	conn, br := keepAliveConn(t, g.addr("web"))
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(conn, "GET /delay/1500 HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("a request answered after 1.5s on a listener with idle_timeout 1s: %v, want its answer", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || err != nil || !strings.Contains(string(body), `"instance": "e"`) {
+		t.Errorf("got %d %q (%v), want 200 from the upstream", resp.StatusCode, body, err)
+	}
+}

@@ -152,22 +152,22 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 // advertiseAddr is the address the instance registers: advertise, or the
-// inbound address when callers can dial it as it is. On error, flag names
-// the setting at fault (advertise or inbound).
-func advertiseAddr(inbound, advertise string) (addr, flag string, err error) {
-	addr, flag = advertise, "advertise"
+// inbound address when callers can dial it as it is. On error, setting
+// names the flag at fault (advertise or inbound).
+func advertiseAddr(inbound, advertise string) (addr, setting string, err error) {
+	addr, setting = advertise, "advertise"
 	if addr == "" {
-		addr, flag = inbound, "inbound"
+		addr, setting = inbound, "inbound"
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || host == "" || port == "" || port == "0" {
-		return "", flag, fmt.Errorf("%q: want HOST:PORT with a port callers can dial", addr)
+		return "", setting, fmt.Errorf("%q: want HOST:PORT with a port callers can dial", addr)
 	}
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		if advertise != "" {
-			return "", flag, fmt.Errorf("%q: callers cannot dial an unspecified address; give this host's address", advertise)
+			return "", setting, fmt.Errorf("%q: callers cannot dial an unspecified address; give this host's address", advertise)
 		}
-		return "", flag, fmt.Errorf("%q listens on every address; give --advertise HOST:PORT, the one callers dial", inbound)
+		return "", setting, fmt.Errorf("%q listens on every address; give --advertise HOST:PORT, the one callers dial", inbound)
 	}
 	return addr, "", nil
 }

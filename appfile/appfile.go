@@ -68,6 +68,9 @@ type Service struct {
 	// is not installed, the service is left out (and its callers get no
 	// address for it) instead of the app not starting.
 	Optional bool
+	// Calls is how the callers' sidecars call the service (the control
+	// plane's services[].calls); nil for the mesh defaults.
+	Calls *config.MeshCalls
 }
 
 // Health says how an instance is checked and when a failing one is replaced.

@@ -203,3 +203,25 @@ gateway:
 		t.Errorf("paths (-want +got):\n%s", diff)
 	}
 }
+
+// TestServiceCalls checks that an app service's calls block reaches the
+// control plane's service with its defaults, zeros written kept.
+func TestServiceCalls(t *testing.T) {
+	a, err := Parse("/app/app.yaml", []byte("services:\n  - name: a\n    command: [a]\n    calls: { timeout: 2s, retries: { attempts: 0 } }\n  - name: b\n    command: [b]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.Config()
+	want := &config.MeshCalls{Timeout: config.Duration(2 * time.Second),
+		Retries:        config.Retries{On: config.DefaultRetryOn, Backoff: config.Backoff{Base: config.Duration(25 * time.Millisecond), Max: config.Duration(250 * time.Millisecond)}},
+		TCPIdleTimeout: config.DefaultTCPIdleTimeout}
+	if diff := cmp.Diff(want, c.Services[0].Calls); diff != "" {
+		t.Errorf("services[0].calls (-want +got):\n%s", diff)
+	}
+	if c.Services[1].Calls != nil {
+		t.Errorf("services[1].calls: got %+v, want none (the mesh defaults)", c.Services[1].Calls)
+	}
+	if err := c.ValidateMode(config.Stored); err != nil {
+		t.Errorf("Config is not valid in Stored mode: %v", err)
+	}
+}

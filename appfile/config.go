@@ -29,6 +29,7 @@ func (a *App) Config() *config.Config {
 	for _, s := range a.Services {
 		svc := config.MeshService(s.Name)
 		svc.Protocol = storedProtocol(s.Protocol)
+		svc.Calls = s.Calls
 		c.Services = append(c.Services, svc)
 	}
 	if g := a.Gateway; g != nil {
@@ -72,7 +73,8 @@ func (a *App) configParts() map[string]string {
 
 // filePath maps a path of Config's result back to the app file's, and
 // reports false for an app service's synthesized fields, which check
-// validates itself.
+// validates itself (all but its calls block, which the file holds as
+// written).
 func (a *App) filePath(p string) (string, bool) {
 	for _, sec := range []string{"listeners", "routes", "policies", "consumers"} {
 		if p == sec || strings.HasPrefix(p, sec+"[") {
@@ -85,8 +87,11 @@ func (a *App) filePath(p string) (string, bool) {
 	}
 	end := strings.IndexByte(rest, ']')
 	i, err := strconv.Atoi(rest[:max(end, 0)])
-	if err != nil || i < len(a.Services) {
+	if err != nil {
 		return p, false
+	}
+	if i < len(a.Services) {
+		return p, strings.HasPrefix(rest[end+1:], ".calls")
 	}
 	return index("gateway.services", i-len(a.Services)) + rest[end+1:], true
 }

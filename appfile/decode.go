@@ -27,6 +27,7 @@ type serviceFile struct {
 	Upstreams   []string          `yaml:"upstreams"`
 	StopTimeout config.Duration   `yaml:"stop_timeout"`
 	Optional    bool              `yaml:"optional"`
+	Calls       *config.MeshCalls `yaml:"calls"`
 }
 
 type healthFile struct {
@@ -101,6 +102,13 @@ func (s *serviceFile) service(src *config.Source, p, appDir string, errs *config
 		Upstreams:   s.Upstreams,
 		StopTimeout: s.StopTimeout.Duration(),
 		Optional:    s.Optional,
+		Calls:       s.Calls,
+	}
+	if s.Calls != nil {
+		// The block's defaults, with what the file wrote kept (zeros too).
+		c := &config.Config{Services: []config.Service{{Name: s.Name, Calls: s.Calls}}}
+		src.Bind(c, map[string]string{"services[0]": p})
+		c.SetDefaults()
 	}
 	if !src.Written(p + ".replicas") {
 		out.Replicas = defaultReplicas

@@ -24,7 +24,7 @@ var invalidCases = []struct {
 		"app.yaml: services: at least one service is required\n" +
 			"app.yaml:1:1: servces: unknown field \"servces\"; valid fields: authorization_policies, gateway, services, try"},
 	{"unknown service field", svc + "    replica: 2\n",
-		"app.yaml:4:5: services[0].replica: unknown field \"replica\"; valid fields: command, dir, env, health, name, optional, protocol, replicas, stop_timeout, upstreams"},
+		"app.yaml:4:5: services[0].replica: unknown field \"replica\"; valid fields: calls, command, dir, env, health, name, optional, protocol, replicas, stop_timeout, upstreams"},
 	{"wrong types", svc + "    replicas: two\n    command: a\n",
 		"app.yaml:4:15: services[0].replicas: must be an integer, not \"two\"\n" +
 			"app.yaml:5:5: services[0].command: duplicate key \"command\" (first at line 3)"},
@@ -100,6 +100,9 @@ var invalidCases = []struct {
 			"app.yaml:8:58: gateway.consumers[1].key: unknown field \"key\"; valid fields: api_keys, name, rate_limit"},
 	{"policy", svc + "authorization_policies:\n  - name: p\n    service: a\n    action: maybe\n",
 		"app.yaml:7:5: authorization_policies[0].action: \"maybe\" is not valid; use one of: allow, deny"},
+	{"calls", svc + "    calls: { timeout: -1s, retries: { on: [404] } }\n",
+		"app.yaml:4:14: services[0].calls.timeout: must not be negative; 0s means none\n" +
+			"app.yaml:4:44: services[0].calls.retries.on[0]: \"404\" is not retryable; use connect_failure, reset, refused_stream or a 5xx status"},
 	{"replace_after below interval", svc + "    health: { interval: 5s, replace_after: 2s }\n",
 		"app.yaml:4:29: services[0].health.replace_after: must be at least interval (5s)"},
 	{"gateway split to unknown services", svc + "gateway:\n  listeners: [{ name: web, address: 127.0.0.1:8080 }]\n  routes: [{ name: r, split: [{ service: a }, { service: x }] }]\n",

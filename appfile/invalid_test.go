@@ -101,7 +101,7 @@ var invalidCases = []struct {
 	{"policy", svc + "authorization_policies:\n  - name: p\n    service: a\n    action: maybe\n",
 		"app.yaml:7:5: authorization_policies[0].action: \"maybe\" is not valid; use one of: allow, deny"},
 	{"calls", svc + "    calls: { timeout: -1s, retries: { on: [404] } }\n",
-		"app.yaml:4:14: services[0].calls.timeout: must not be negative; 0s means none\n" +
+		"app.yaml:4:14: services[0].calls.timeout: must not be negative; 0s means no timeout\n" +
 			"app.yaml:4:44: services[0].calls.retries.on[0]: \"404\" is not retryable; use connect_failure, reset, refused_stream or a 5xx status"},
 	{"replace_after below interval", svc + "    health: { interval: 5s, replace_after: 2s }\n",
 		"app.yaml:4:29: services[0].health.replace_after: must be at least interval (5s)"},

@@ -191,7 +191,7 @@ func TestParseInvalid(t *testing.T) {
 		{"route retries attempts", snippet{route: "{name: orders, service: orders, retries: {attempts: 11}}"},
 			[]string{`f.yaml:4:47: routes[0].retries.attempts: must be between 0 and 10, not 11`}},
 		{"route retries per try timeout", snippet{route: "{name: orders, service: orders, retries: {per_try_timeout: -1s}}"},
-			[]string{`f.yaml:4:47: routes[0].retries.per_try_timeout: must not be negative; 0s means none`}},
+			[]string{`f.yaml:4:47: routes[0].retries.per_try_timeout: must not be negative; 0s means no timeout`}},
 		{"route retries on", snippet{route: "{name: orders, service: orders, retries: {on: [404, bogus, 503]}}"},
 			[]string{
 				`f.yaml:4:52: routes[0].retries.on[0]: "404" is not retryable; use connect_failure, reset, refused_stream or a 5xx status`,
@@ -333,7 +333,7 @@ func TestParseInvalid(t *testing.T) {
 			[]string{`f.yaml:7:6: services[1].name: duplicate service name "orders"`}},
 		{"service calls", snippet{service: "{name: orders, endpoints: [127.0.0.1:9001], calls: {timeout: -1s, retries: {attempts: 11, on: [404]}, tcp_idle_timeout: 0s}}"},
 			[]string{
-				`f.yaml:6:57: services[0].calls.timeout: must not be negative; 0s means none`,
+				`f.yaml:6:57: services[0].calls.timeout: must not be negative; 0s means no timeout`,
 				`f.yaml:6:81: services[0].calls.retries.attempts: must be between 0 and 10, not 11`,
 				`f.yaml:6:100: services[0].calls.retries.on[0]: "404" is not retryable; use connect_failure, reset, refused_stream or a 5xx status`,
 				`f.yaml:6:107: services[0].calls.tcp_idle_timeout: must be a positive duration`,

@@ -19,9 +19,7 @@ func (v *validator) routes() {
 		}
 		params := v.match(p+".match", &r.Match)
 		v.target(p, r)
-		if r.Timeout < 0 {
-			v.errorf(p+".timeout", "must not be negative; 0s means no timeout")
-		}
+		v.timeout(p+".timeout", r.Timeout)
 		v.retries(p+".retries", &r.Retries)
 		v.rewrite(p+".rewrite", &r.Rewrite, params)
 		v.headerOps(p+".request_headers", &r.RequestHeaders)
@@ -147,9 +145,7 @@ func templateParams(t string) (map[string]bool, string) {
 
 func (v *validator) retries(p string, r *Retries) {
 	v.intRange(p+".attempts", r.Attempts, 0, 10)
-	if r.PerTryTimeout < 0 {
-		v.errorf(p+".per_try_timeout", "must not be negative; 0s means none")
-	}
+	v.timeout(p+".per_try_timeout", r.PerTryTimeout)
 	for i, on := range r.On {
 		if !validRetryOn(on) {
 			v.errorf(index(p+".on", i), "%q is not retryable; use connect_failure, reset, refused_stream or a 5xx status", on)
@@ -158,6 +154,13 @@ func (v *validator) retries(p string, r *Retries) {
 	v.positive(p+".backoff.base", int64(r.Backoff.Base), "duration")
 	if r.Backoff.Max < r.Backoff.Base {
 		v.errorf(p+".backoff.max", "must be at least backoff.base (%s)", r.Backoff.Base)
+	}
+}
+
+// timeout reports at path a timeout below zero; zero is none.
+func (v *validator) timeout(path string, d Duration) {
+	if d < 0 {
+		v.errorf(path, "must not be negative; 0s means no timeout")
 	}
 }
 

@@ -30,9 +30,7 @@ func (v *validator) services() {
 			v.upstreamTLS(p+".tls", s.TLS)
 		}
 		if m := s.Calls; m != nil {
-			if m.Timeout < 0 {
-				v.errorf(p+".calls.timeout", "must not be negative; 0s means none")
-			}
+			v.timeout(p+".calls.timeout", m.Timeout)
 			v.retries(p+".calls.retries", &m.Retries)
 			v.positive(p+".calls.tcp_idle_timeout", int64(m.TCPIdleTimeout), "duration")
 		}

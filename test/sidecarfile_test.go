@@ -4,10 +4,15 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestSidecarConfigFile: `pylon sidecar -c FILE` takes its settings from a
@@ -43,7 +48,7 @@ func TestSidecarConfigFile(t *testing.T) {
 			// protocol is never read, the flag's bad one is.
 			{"control: [127.0.0.1:1]\nservice: orders\napp: 127.0.0.1:9001\njoin_token: x\nprotocol: grpc\n", []string{"--protocol", "udp"},
 				[]string{`pylon sidecar: --protocol "udp": want http1`}},
-			{"service: orders\n", nil, []string{`--app, --control, --join-token required`}},
+			{"service: orders\n", nil, []string{`--app, --control, --join-token required (as flags, or in `, `sidecar.yaml as app, control, join_token)`}},
 		}
 		for _, c := range cases {
 			code, _, stderr := runPylon(t, append([]string{"sidecar", "-c", write(c.doc)}, c.args...)...)
@@ -52,6 +57,32 @@ func TestSidecarConfigFile(t *testing.T) {
 					t.Errorf("pylon sidecar -c with\n%s\ngot exit %d, stderr %q; want 2 and %q", c.doc, code, stderr, w)
 				}
 			}
+		}
+	})
+	t.Run("a key for every flag", func(t *testing.T) {
+		// The unknown-field error lists the file's keys; each must be a
+		// flag of pylon sidecar -h (upstreams standing for --upstream, and
+		// -c/--config naming the file itself), and each flag a key.
+		_, _, stderr := runPylon(t, "sidecar", "-c", write("bogus: 1\n"))
+		_, list, ok := strings.Cut(stderr, "valid fields: ")
+		if !ok {
+			t.Fatalf("stderr %q lists no valid fields", stderr)
+		}
+		var keys []string
+		for _, k := range strings.Split(strings.TrimSpace(list), ", ") {
+			keys = append(keys, strings.ReplaceAll(strings.TrimSuffix(k, "s"), "_", "-"))
+		}
+		out, _ := exec.Command(pylonBin, "sidecar", "-h").CombinedOutput()
+		var flags []string
+		for _, m := range regexp.MustCompile(`(?m)^  -([a-z-]+)`).FindAllSubmatch(out, -1) {
+			if f := string(m[1]); f != "c" && f != "config" {
+				flags = append(flags, strings.TrimSuffix(f, "s"))
+			}
+		}
+		slices.Sort(keys)
+		slices.Sort(flags)
+		if d := cmp.Diff(flags, keys); d != "" {
+			t.Errorf("flags of pylon sidecar -h (-) and keys of its config file (+) differ:\n%s", d)
 		}
 	})
 	t.Run("serves", func(t *testing.T) {

@@ -81,7 +81,12 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		fmt.Fprintf(stderr, "pylon sidecar: %s required\n", strings.Join(missing, ", "))
+		where := ""
+		if from != nil {
+			keys := strings.ReplaceAll(strings.ReplaceAll(strings.Join(missing, ", "), "--", ""), "-", "_")
+			where = " (as flags, or in " + *file + " as " + keys + ")"
+		}
+		fmt.Fprintf(stderr, "pylon sidecar: %s required%s\n", strings.Join(missing, ", "), where)
 		return 2
 	}
 	advertise, name, err := advertiseAddr(o.Inbound, o.Advertise)

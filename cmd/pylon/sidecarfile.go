@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,43 +76,19 @@ func applySidecarFile(fs *flag.FlagSet, path string) (*flagSource, error) {
 	fs.Visit(func(fl *flag.Flag) { onCommandLine[fl.Name] = true })
 	out := &flagSource{src: src, fromFile: map[string]string{}}
 	var errs config.Errors
-	set := func(name, field, value string) {
-		if onCommandLine[name] {
-			return
+	// Every field but upstreams is the flag of its name, "_" for "-".
+	rv := reflect.ValueOf(f)
+	for i := range rv.NumField() {
+		field := rv.Type().Field(i).Tag.Get("yaml")
+		name := strings.ReplaceAll(field, "_", "-")
+		if field == "upstreams" || !src.Written(field) || onCommandLine[name] {
+			continue
 		}
-		if err := fs.Set(name, value); err != nil {
+		if err := fs.Set(name, flagValue(rv.Field(i).Interface())); err != nil {
 			errs = append(errs, src.FieldError(field, err.Error()))
-			return
+			continue
 		}
 		out.fromFile[name] = field
-	}
-	fields := []struct {
-		field, value string
-	}{
-		{"control", strings.Join(f.Control, ",")},
-		{"join_token", f.JoinToken},
-		{"service", f.Service},
-		{"app", f.App},
-		{"protocol", f.Protocol},
-		{"inbound", f.Inbound},
-		{"advertise", f.Advertise},
-		{"proxy", f.Proxy},
-		{"instance_id", f.InstanceID},
-		{"health_http", f.HealthHTTP},
-		{"health_grpc", f.HealthGRPC},
-		{"health_interval", f.HealthInterval.Duration().String()},
-		{"admin", f.Admin},
-		{"access_log", f.AccessLog},
-		{"drain_timeout", f.DrainTimeout.Duration().String()},
-		{"drain_delay", f.DrainDelay.Duration().String()},
-		{"log_level", f.LogLevel},
-		{"otlp_endpoint", f.OTLPEndpoint},
-		{"trace_sample", strconv.FormatFloat(f.TraceSample, 'g', -1, 64)},
-	}
-	for _, fl := range fields {
-		if src.Written(fl.field) {
-			set(strings.ReplaceAll(fl.field, "_", "-"), fl.field, fl.value)
-		}
 	}
 	if !onCommandLine["upstream"] {
 		names := make([]string, 0, len(f.Upstreams))
@@ -132,4 +109,17 @@ func applySidecarFile(fs *flag.FlagSet, path string) (*flagSource, error) {
 		return nil, errs
 	}
 	return out, nil
+}
+
+// flagValue is a sidecarFile field's value as its flag takes it.
+func flagValue(v any) string {
+	switch v := v.(type) {
+	case []string:
+		return strings.Join(v, ",")
+	case config.Duration:
+		return v.Duration().String()
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
 }

@@ -1,0 +1,146 @@
+package h2server
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Config is what a Server needs. Zero values take the documented defaults.
+type Config struct {
+	// Handler serves every request.
+	Handler http.Handler
+	// MaxConcurrentStreams bounds the streams a client may have open on
+	// one connection (default 250); more are refused with REFUSED_STREAM.
+	MaxConcurrentStreams uint32
+	// MaxReceiveBufferPerStream is the flow-control window a client gets
+	// for each request body (default 4 MiB): what the server buffers for
+	// a handler that has not read it yet.
+	MaxReceiveBufferPerStream uint32
+	// MaxReceiveBufferPerConnection is the window for all request bodies
+	// of one connection together (default 16 MiB).
+	MaxReceiveBufferPerConnection uint32
+	// MaxHeaderListSize bounds a decoded header block (default 1 MiB);
+	// larger requests are answered 431 without reaching the handler.
+	MaxHeaderListSize uint32
+	// PrefaceTimeout bounds the wait for the client's connection preface
+	// and first SETTINGS frame (default 10s).
+	PrefaceTimeout time.Duration
+	// IdleTimeout closes, with a GOAWAY, a connection that has had no open
+	// stream for this long (0: never).
+	IdleTimeout time.Duration
+	// Logger receives connection errors and handler panics (default:
+	// discarded).
+	Logger *slog.Logger
+}
+
+// Defaults of Config's zero values.
+const (
+	DefaultMaxConcurrentStreams          = 250
+	DefaultMaxReceiveBufferPerStream     = 4 << 20
+	DefaultMaxReceiveBufferPerConnection = 16 << 20
+	DefaultMaxHeaderListSize             = 1 << 20
+	DefaultPrefaceTimeout                = 10 * time.Second
+)
+
+// Server serves HTTP/2 connections handed to it one by one, each already
+// accepted (and, for TLS, past the handshake that chose h2).
+type Server struct {
+	cfg Config
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	shutdown bool
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) *Server {
+	if cfg.MaxConcurrentStreams == 0 {
+		cfg.MaxConcurrentStreams = DefaultMaxConcurrentStreams
+	}
+	if cfg.MaxReceiveBufferPerStream == 0 {
+		cfg.MaxReceiveBufferPerStream = DefaultMaxReceiveBufferPerStream
+	}
+	cfg.MaxReceiveBufferPerStream = min(cfg.MaxReceiveBufferPerStream, maxWindow)
+	if cfg.MaxReceiveBufferPerConnection == 0 {
+		cfg.MaxReceiveBufferPerConnection = DefaultMaxReceiveBufferPerConnection
+	}
+	cfg.MaxReceiveBufferPerConnection = min(max(cfg.MaxReceiveBufferPerConnection, initialWindow), maxWindow)
+	if cfg.MaxHeaderListSize == 0 {
+		cfg.MaxHeaderListSize = DefaultMaxHeaderListSize
+	}
+	if cfg.PrefaceTimeout == 0 {
+		cfg.PrefaceTimeout = DefaultPrefaceTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg, conns: map[*conn]struct{}{}}
+}
+
+// ServeConn serves c until the client or the server closes it, and
+// returns once every handler of its requests has returned. c is closed
+// on return.
+func (s *Server) ServeConn(c net.Conn) {
+	cn := newConn(s, c)
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		c.Close()
+		return
+	}
+	s.conns[cn] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, cn)
+		s.mu.Unlock()
+	}()
+	cn.serve()
+	<-cn.done
+}
+
+// Shutdown sends every connection a GOAWAY, lets their open streams
+// finish, and returns when all connections have closed, or closes those
+// left when ctx ends and returns its error. Connections handed over
+// afterwards are closed at once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	conns := s.stop()
+	for _, c := range conns {
+		c.goAway()
+	}
+	for _, c := range conns {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Close closes every connection at once; their handlers see their
+// requests' contexts cancelled.
+func (s *Server) Close() error {
+	for _, c := range s.stop() {
+		c.close(errServerClosed)
+	}
+	return nil
+}
+
+// stop refuses connections handed over from now on and returns those
+// being served.
+func (s *Server) stop() []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shutdown = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	return conns
+}

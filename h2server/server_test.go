@@ -1,0 +1,188 @@
+package h2server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// Behaviour of pylon's server beyond the conformance kit: shutdown, idle
+// connections, stream deadlines, the stream limit.
+
+// startServer serves h on a loopback listener with cfg and returns the
+// address and the server.
+func startServer(t *testing.T, cfg Config, h http.Handler) (string, *Server) {
+	t.Helper()
+	cfg.Handler = h
+	s := New(cfg)
+	srv := startKitServer(t, func(c net.Conn, _ http.Handler) { s.ServeConn(c) }, h)
+	return srv.addr, s
+}
+
+func TestShutdownFinishesOpenStreamsAndRefusesNewOnes(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) })
+	started := make(chan struct{}, 1)
+	addr, s := startServer(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		trySignal(started)
+		<-release
+		io.WriteString(w, "finished")
+	}))
+	rc := dialRaw(t, addr)
+	rc.request(1, "GET", "/slow", true)
+	await(t, started, "the handler to start")
+
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- s.Shutdown(context.Background()) }()
+	rc.readUntil("a GOAWAY", func() bool { return rc.goAway != nil })
+	if rc.goAway.code != http2.ErrCodeNo || rc.goAway.lastStreamID != 1 {
+		t.Fatalf("GOAWAY: code %v, last stream %d; want NO_ERROR and 1", rc.goAway.code, rc.goAway.lastStreamID)
+	}
+	// A stream opened after the GOAWAY is not served (the GOAWAY's last
+	// stream ID tells the client it may send it elsewhere).
+	rc.request(3, "GET", "/late", true)
+	rc.sync()
+	if st := rc.stream(3); st.status != 0 || st.endStream {
+		t.Fatalf("a stream after GOAWAY was answered: %s", st)
+	}
+	select {
+	case err := <-shutdown:
+		t.Fatalf("Shutdown returned (%v) while a stream was open", err)
+	default:
+	}
+	once.Do(func() { close(release) })
+	expectResponse(t, rc.waitStream(1), 200, "finished")
+	if err := await(t, shutdown, "Shutdown to return"); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if _, err := rc.readFrame(); err == nil {
+		t.Fatal("the connection stayed open after its last stream")
+	}
+}
+
+func TestShutdownDeadlineClosesConnections(t *testing.T) {
+	canceled := make(chan struct{})
+	addr, s := startServer(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+		close(canceled)
+	}))
+	rc := dialRaw(t, addr)
+	rc.request(1, "GET", "/forever", true)
+	rc.sync()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want the context's deadline error", err)
+	}
+	await(t, canceled, "the handler's context to be cancelled")
+}
+
+func TestIdleConnectionIsClosedWithGoAway(t *testing.T) {
+	addr, _ := startServer(t, Config{IdleTimeout: 100 * time.Millisecond}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	rc := dialRaw(t, addr)
+	rc.request(1, "GET", "/", true)
+	expectResponse(t, rc.waitStream(1), 200, "ok")
+	rc.readUntil("a GOAWAY", func() bool { return rc.goAway != nil || rc.readErr != nil })
+	if rc.goAway == nil || rc.goAway.code != http2.ErrCodeNo || rc.goAway.lastStreamID != 1 {
+		t.Fatalf("want GOAWAY NO_ERROR with last stream 1 before the close; %s", rc.describe())
+	}
+}
+
+func TestWriteDeadlineResetsBlockedStream(t *testing.T) {
+	writeErr := make(chan error, 1)
+	addr, _ := startServer(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		rc.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+		// The client gives a window of 10 bytes: the write blocks until
+		// the deadline resets the stream.
+		_, err := w.Write(make([]byte, 1000))
+		writeErr <- err
+	}))
+	rc := dialRaw(t, addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10})
+	rc.autoWindow = false
+	rc.request(1, "GET", "/", true)
+	if err := await(t, writeErr, "the blocked write to fail"); err == nil {
+		t.Fatal("a write blocked past its deadline succeeded")
+	}
+	if st := rc.waitStream(1); !st.rst {
+		t.Fatalf("want the stream reset at the write deadline, got %s", st)
+	}
+}
+
+func TestReadDeadline(t *testing.T) {
+	first := make(chan error, 1)
+	type result struct {
+		err  error
+		body string
+	}
+	rest := make(chan result, 1)
+	addr, _ := startServer(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		rc.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+		_, err := r.Body.Read(make([]byte, 10))
+		first <- err
+		// Lifting the deadline lets reads wait again.
+		rc.SetReadDeadline(time.Time{})
+		b, err := io.ReadAll(r.Body)
+		rest <- result{err, string(b)}
+		io.WriteString(w, "done")
+	}))
+	rc := dialRaw(t, addr)
+	rc.request(1, "POST", "/", false)
+	if err := await(t, first, "the first read"); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past the deadline = %v, want os.ErrDeadlineExceeded", err)
+	}
+	rc.data(1, true, []byte("late body"))
+	if out := await(t, rest, "the read after the deadline was lifted"); out.err != nil || out.body != "late body" {
+		t.Fatalf("read after the deadline was lifted = %q, %v; want the body", out.body, out.err)
+	}
+	expectResponse(t, rc.waitStream(1), 200, "done")
+}
+
+func TestStreamsOverTheLimitAreRefused(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	addr, _ := startServer(t, Config{MaxConcurrentStreams: 2}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+	}))
+	rc := dialRaw(t, addr)
+	if got := rc.peerSettings[http2.SettingMaxConcurrentStreams]; got != 2 {
+		t.Fatalf("SETTINGS_MAX_CONCURRENT_STREAMS = %d, want 2", got)
+	}
+	rc.request(1, "GET", "/", true)
+	rc.request(3, "GET", "/", true)
+	rc.request(5, "GET", "/", true)
+	if st := rc.waitStream(5); !st.rst || st.rstCode != http2.ErrCodeRefusedStream {
+		t.Fatalf("the third stream: want RST_STREAM REFUSED_STREAM, got %s", st)
+	}
+	if !rc.alive() {
+		t.Fatalf("the connection went away: %s", rc.describe())
+	}
+}
+
+func TestHandlerPanicResetsOnlyItsStream(t *testing.T) {
+	addr, _ := startServer(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/panic" {
+			panic("handler bug")
+		}
+		io.WriteString(w, "fine")
+	}))
+	rc := dialRaw(t, addr)
+	rc.request(1, "GET", "/panic", true)
+	if st := rc.waitStream(1); !st.rst || st.rstCode != http2.ErrCodeInternal {
+		t.Fatalf("a panicking handler: want RST_STREAM INTERNAL_ERROR, got %s", st)
+	}
+	rc.request(3, "GET", "/", true)
+	expectResponse(t, rc.waitStream(3), 200, "fine")
+}

@@ -294,7 +294,11 @@ func (x *h2Exchange) relay(ctx context.Context, resp *http.Response) (o balancer
 			if _, werr := x.w.Write(buf[:n]); werr != nil {
 				return balancer.Success, false
 			}
-			rc.Flush()
+			if err == nil {
+				// The last piece goes out with the end of the stream,
+				// in one write, when the handler returns.
+				rc.Flush()
+			}
 		}
 		if err == io.EOF {
 			break

@@ -1,6 +1,6 @@
 // Package proxy is pylon's HTTP forwarding engine: it serves client
 // connections (HTTP/1.1 with pylon's own strict codec, HTTP/2 over TLS and
-// h2c through net/http's HTTP/2 server), routes each request on the current
+// h2c with pylon's own HTTP/2 server, package h2server), routes each request on the current
 // Snapshot, and forwards it to an upstream endpoint over pooled HTTP/1.1
 // connections or an HTTP/2 transport, retrying and failing over as the route
 // says.
@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pylon-mesh/pylon/h2server"
 )
 
 // Server serves client connections on any number of listeners with the
@@ -27,10 +29,10 @@ type Server struct {
 	snap   atomic.Pointer[Snapshot]
 	logger *slog.Logger
 
-	// h2 holds one net/http server per listener, fed the HTTP/2
+	// h2 holds one HTTP/2 server per listener, fed the HTTP/2
 	// connections that listener accepted.
 	h2mu sync.Mutex
-	h2   map[string]*h2Server
+	h2   map[string]*h2server.Server
 
 	mu sync.Mutex
 	// conns maps every open client connection to its HTTP/1.1 state (nil
@@ -48,7 +50,7 @@ type Server struct {
 
 // NewServer returns a server that logs through logger.
 func NewServer(logger *slog.Logger) *Server {
-	return &Server{logger: logger, conns: map[net.Conn]*conn{}, h2: map[string]*h2Server{}}
+	return &Server{logger: logger, conns: map[net.Conn]*conn{}, h2: map[string]*h2server.Server{}}
 }
 
 // Store swaps in a new snapshot. Requests already running keep the one they
@@ -179,7 +181,7 @@ func (s *Server) serveH2(c net.Conn, listener string) {
 		c.Close()
 		return
 	}
-	s.h2For(listener, lc).serve(c)
+	s.h2For(listener, lc).ServeConn(c)
 }
 
 // h2Preface is the client connection preface of HTTP/2 (RFC 9113 3.4).
@@ -262,7 +264,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.h2mu.Lock()
 	for _, h := range s.h2 {
 		h2wg.Add(1)
-		go func() { defer h2wg.Done(); h.srv.Shutdown(ctx) }()
+		go func() { defer h2wg.Done(); h.Shutdown(ctx) }()
 	}
 	s.h2mu.Unlock()
 	s.mu.Lock()
@@ -285,7 +287,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		s.h2mu.Lock()
 		for _, h := range s.h2 {
-			h.srv.Close()
+			h.Close()
 		}
 		s.h2mu.Unlock()
 		<-done

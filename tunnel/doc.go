@@ -24,8 +24,9 @@
 //     request; the remote sidecar then half-closes its TCP connection to
 //     the destination (shutdown of the write side) and keeps relaying the
 //     answer. When the destination ends its side, the remote sidecar ends
-//     the response with END_STREAM and the tunnel is over (Go's HTTP/2
-//     server then resets a request side still open with NO_ERROR).
+//     the response with END_STREAM and the tunnel is over (the remote
+//     sidecar then resets a request side still open with NO_ERROR, as RFC
+//     9113 section 8.1 allows).
 //   - Errors: refusals are answered with a status and a short text body:
 //     403 (not authorized), 405 (not CONNECT), 505 (CONNECT over HTTP/1,
 //     which is not supported), 502 (the destination refused or failed the

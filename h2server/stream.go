@@ -261,8 +261,14 @@ func (st *stream) newRequest(f *http2.MetaHeadersFrame) (*http.Request, error) {
 
 // trailersLocked takes the trailer section that ends a request body.
 func (st *stream) trailersLocked(f *http2.MetaHeadersFrame) error {
-	if st.remoteClosed {
-		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeStreamClosed}
+	switch {
+	case st.resetSent:
+		// Sent before the client saw the server's reset: ignored (RFC
+		// 9113 5.4.2); the block was decoded, so HPACK stays in step.
+		return nil
+	case st.remoteClosed:
+		// The client already ended the stream (RFC 9113 5.1).
+		return http2.ConnectionError(http2.ErrCodeStreamClosed)
 	}
 	if !f.StreamEnded() || len(f.PseudoFields()) > 0 {
 		st.abortLocked(errors.New("h2server: malformed request trailers"), true)

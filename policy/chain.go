@@ -13,6 +13,9 @@ import (
 type Request interface {
 	// Header returns the first value of the field named name (lower case).
 	Header(name string) (string, bool)
+	// HeaderBytes is Header without a copy: the bytes stay valid until
+	// the policy check returns and must not be modified.
+	HeaderBytes(name string) ([]byte, bool)
 	// Query returns the first value of the query parameter name,
 	// percent-decoded.
 	Query(name string) (string, bool)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pylon-mesh/pylon/config"
@@ -39,6 +40,9 @@ type limiter struct {
 	failed func(policy string, err error)
 }
 
+// keyBufs holds the buffers rate-limit keys are built in.
+var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 128); return &b }}
+
 // storeTimeout bounds how long a request waits for a shared limit's count.
 const storeTimeout = 250 * time.Millisecond
 
@@ -66,8 +70,8 @@ func (a *authn) check(ctx context.Context, r Request, o *Outcome) *flow.Error {
 		}
 	}
 	if a.keys != nil {
-		if key, ok := a.apiKey(r, o); ok {
-			consumer, found := a.keys[sha256.Sum256([]byte(key))]
+		if sum, ok := a.apiKey(r, o); ok {
+			consumer, found := a.keys[sum]
 			if !found {
 				return a.refuse(flow.CodeInvalidCredentials, "the API key is not valid", "")
 			}
@@ -78,15 +82,16 @@ func (a *authn) check(ctx context.Context, r Request, o *Outcome) *flow.Error {
 	return a.refuse(flow.CodeUnauthenticated, "this route needs credentials", "")
 }
 
-// apiKey finds the request's API key, header first, and notes where it
-// was so it can be stripped.
-func (a *authn) apiKey(r Request, o *Outcome) (string, bool) {
+// apiKey finds the request's API key, header first, notes where it was so
+// it can be stripped, and returns its SHA-256 hash, which is how keys are
+// looked up.
+func (a *authn) apiKey(r Request, o *Outcome) (sum [sha256.Size]byte, ok bool) {
 	if a.keyHeader != "" {
-		if v, ok := r.Header(a.keyHeader); ok {
+		if v, ok := r.HeaderBytes(a.keyHeader); ok {
 			if !a.forward {
 				o.StripHeader = a.keyHeader
 			}
-			return v, true
+			return sha256.Sum256(v), true
 		}
 	}
 	if a.keyQuery != "" {
@@ -94,10 +99,10 @@ func (a *authn) apiKey(r Request, o *Outcome) (string, bool) {
 			if !a.forward {
 				o.StripQuery = a.keyQuery
 			}
-			return v, true
+			return sha256.Sum256([]byte(v)), true
 		}
 	}
-	return "", false
+	return sum, false
 }
 
 func (a *authn) checkToken(ctx context.Context, token string, o *Outcome) *flow.Error {
@@ -162,24 +167,30 @@ func quoted(s string) string {
 
 func (l *limiter) check(ctx context.Context, r Request, o *Outcome) *flow.Error {
 	lim := l.limit
-	var key string
+	// The key is built in a reused buffer, then copied once into the
+	// string the store takes (and may keep).
+	bp := keyBufs.Get().(*[]byte)
+	defer keyBufs.Put(bp)
+	key := append((*bp)[:0], l.prefix...)
 	switch l.by {
 	case config.RateLimitByConsumer:
-		key = o.Consumer
-		if c, ok := l.perConsumer[key]; ok {
+		key = append(key, o.Consumer...)
+		if c, ok := l.perConsumer[o.Consumer]; ok {
 			lim = c
 		}
 	case config.RateLimitByHeader:
-		key, _ = r.Header(l.header)
+		v, _ := r.HeaderBytes(l.header)
+		key = append(key, v...)
 	default:
-		key = r.ClientIP().String()
+		key = r.ClientIP().AppendTo(key)
 	}
+	*bp = key
 	if l.remote {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, storeTimeout)
 		defer cancel()
 	}
-	res, err := l.store.Allow(ctx, l.prefix+key, lim)
+	res, err := l.store.Allow(ctx, string(key), lim)
 	if err != nil {
 		if l.failed != nil {
 			l.failed(l.policy, err)

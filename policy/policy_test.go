@@ -34,7 +34,11 @@ type request struct {
 
 func (r *request) Header(name string) (string, bool) { v, ok := r.header[name]; return v, ok }
 func (r *request) Query(name string) (string, bool)  { v, ok := r.query[name]; return v, ok }
-func (r *request) ClientIP() netip.Addr              { return r.ip }
+func (r *request) HeaderBytes(name string) ([]byte, bool) {
+	v, ok := r.header[name]
+	return []byte(v), ok
+}
+func (r *request) ClientIP() netip.Addr { return r.ip }
 
 func req(header ...string) *request {
 	r := &request{header: map[string]string{}, query: map[string]string{}, ip: netip.MustParseAddr("192.0.2.7")}

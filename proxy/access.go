@@ -54,6 +54,20 @@ func (a *Access) Header(name string) (string, bool) {
 	return vv[0], true
 }
 
+// HeaderBytes is Header without a copy for HTTP/1.1 requests: the bytes
+// alias the connection's buffer and stay valid until the next request on
+// it; the caller must not modify them.
+func (a *Access) HeaderBytes(name string) ([]byte, bool) {
+	if a.req != nil {
+		return a.req.Header(name)
+	}
+	vv := a.header[textproto.CanonicalMIMEHeaderKey(name)]
+	if len(vv) == 0 {
+		return nil, false
+	}
+	return []byte(vv[0]), true
+}
+
 // Values returns every value of the request header field named name, which
 // must be lower-case, in the order they came; nil when it is absent. The
 // caller must not modify the slice.

@@ -90,8 +90,13 @@ type conn struct {
 	peerMaxFrameAtomic atomic.Uint32
 	goingAway          bool
 	closed             bool
-	closeErr           error
-	idle               *time.Timer
+	// resetIDs are the streams the server reset most recently (a ring):
+	// frames the client sent on them before it saw the reset are ignored
+	// (RFC 9113 5.4.2), not taken as errors.
+	resetIDs  [16]uint32
+	resetNext int
+	closeErr  error
+	idle      *time.Timer
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -436,6 +441,11 @@ func (c *conn) onData(f *http2.DataFrame) error {
 			c.mu.Unlock()
 			return http2.ConnectionError(http2.ErrCodeProtocol)
 		}
+		if st == nil && c.wasResetLocked(id) {
+			c.mu.Unlock()
+			c.sendWindowUpdate(0, uint32(n))
+			return nil
+		}
 		// A stream that ended: the bytes still count against the
 		// connection's window, so give them back at once.
 		c.mu.Unlock()
@@ -509,11 +519,28 @@ func (c *conn) resetStream(id uint32, code http2.ErrCode) {
 	if st := c.streams[id]; st != nil {
 		st.abortLocked(fmt.Errorf("h2server: stream reset by server: %v", code), true)
 	}
+	c.noteResetLocked(id)
 	c.mu.Unlock()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.fr.WriteRSTStream(id, code)
 	c.flushLocked()
+}
+
+// noteResetLocked remembers that the server reset stream id.
+func (c *conn) noteResetLocked(id uint32) {
+	c.resetIDs[c.resetNext%len(c.resetIDs)] = id
+	c.resetNext++
+}
+
+// wasResetLocked reports whether the server reset stream id recently.
+func (c *conn) wasResetLocked(id uint32) bool {
+	for _, r := range c.resetIDs {
+		if r == id && id != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // goAway tells the client that no stream after the last one it opened

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -185,4 +186,53 @@ func TestHandlerPanicResetsOnlyItsStream(t *testing.T) {
 	}
 	rc.request(3, "GET", "/", true)
 	expectResponse(t, rc.waitStream(3), 200, "fine")
+}
+
+// TestFramesAfterAnEarlyAnswerAreIgnored: a handler that answers before
+// the request body has arrived ends the stream with RST_STREAM(NO_ERROR);
+// body and trailers the client had already sent are ignored, and the
+// connection goes on (RFC 9113 5.4.2 and 8.1).
+func TestFramesAfterAnEarlyAnswerAreIgnored(t *testing.T) {
+	addr, s := startServer(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "early")
+	}))
+	rc := dialRaw(t, addr)
+	rc.request(1, "POST", "/upload", false)
+	st := rc.waitStream(1)
+	expectResponse(t, st, 200, "early")
+	rc.readUntil("the RST_STREAM that ends the request", func() bool { return st.rst })
+	if st.rstCode != http2.ErrCodeNo {
+		t.Fatalf("RST_STREAM %v after a complete response, want NO_ERROR", st.rstCode)
+	}
+	// The late frames must find the stream gone from the server's table,
+	// as they would from a client further away.
+	for deadline := time.Now().Add(kitTimeout); openStreams(s) > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream stayed open after its handler returned")
+		}
+	}
+	rc.data(1, false, []byte("late body"))
+	rc.writeHeaders(1, true, "x-checksum", "abc")
+	rc.sync()
+	if !rc.alive() {
+		t.Fatalf("the connection went away over frames sent before the reset: %s", rc.describe())
+	}
+	if len(st.events) > 0 && strings.Contains(st.events[len(st.events)-1], "STREAM_CLOSED") {
+		t.Fatalf("the server answered the late frames with %s", st)
+	}
+	rc.request(3, "GET", "/", true)
+	expectResponse(t, rc.waitStream(3), 200, "early")
+}
+
+// openStreams counts the streams open on s's connections.
+func openStreams(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for c := range s.conns {
+		c.mu.Lock()
+		n += len(c.streams)
+		c.mu.Unlock()
+	}
+	return n
 }

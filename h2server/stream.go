@@ -75,7 +75,12 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) (*stream, error) {
 		return nil, st.trailersLocked(f)
 	}
 	if id <= c.maxStreamID {
+		reset := c.wasResetLocked(id)
 		c.mu.Unlock()
+		if reset {
+			// Trailers the client sent before it saw the server's reset.
+			return nil, nil
+		}
 		return nil, http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	c.maxStreamID = id
@@ -122,6 +127,11 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) (*stream, error) {
 
 // writeTooLarge answers a request whose header block was over the limit.
 func (c *conn) writeTooLarge(id uint32, ended bool) {
+	if !ended {
+		c.mu.Lock()
+		c.noteResetLocked(id)
+		c.mu.Unlock()
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.hbuf.Reset()

@@ -351,6 +351,9 @@ func (w *responseWriter) finish() {
 	trailers := w.trailerFields()
 	c.mu.Lock()
 	reset, stillSending := st.reset, !st.remoteClosed
+	if stillSending && !reset {
+		c.noteResetLocked(st.id)
+	}
 	c.mu.Unlock()
 	if reset {
 		return

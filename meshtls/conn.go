@@ -3,9 +3,10 @@ package meshtls
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/pylon-mesh/pylon/h2client"
 )
 
 // conn is one pooled connection, with the timers that drain it before
@@ -13,8 +14,8 @@ import (
 type conn struct {
 	p    *Pool
 	addr string
-	cc   *http.ClientConn
-	nc   *tls.Conn // for httptrace only: the ClientConn owns it
+	cc   *h2client.Conn
+	nc   *tls.Conn // for httptrace only: cc owns it
 
 	used     atomic.Bool // a request has gone out on it (httptrace's Reused)
 	draining atomic.Bool // it takes no new request
@@ -45,7 +46,7 @@ func drainAt(leaf *x509.Certificate) time.Time {
 // newConn pools cc, the HTTP/2 connection over nc to addr, arming its
 // drain and expiry. The caller holds p.mu, so neither timer acts before
 // the conn is listed.
-func newConn(p *Pool, addr string, cc *http.ClientConn, nc *tls.Conn) *conn {
+func newConn(p *Pool, addr string, cc *h2client.Conn, nc *tls.Conn) *conn {
 	c := &conn{p: p, addr: addr, cc: cc, nc: nc}
 	leaf := nc.ConnectionState().PeerCertificates[0]
 	now := time.Now()
@@ -75,10 +76,10 @@ func (c *conn) expired() {
 	c.cc.Close()
 }
 
-// changed is c's http.ClientConn state hook: it forgets c once closed,
+// changed is c's h2client.Conn state hook: it forgets c once closed,
 // and closes it once drained. It may run inside ClientConn.Reserve, under
 // Pool.mu, so it must not take Pool.mu itself.
-func (c *conn) changed(cc *http.ClientConn) {
+func (c *conn) changed(cc *h2client.Conn) {
 	if cc.Err() != nil {
 		if c.closed.CompareAndSwap(false, true) {
 			if c.drain != nil {

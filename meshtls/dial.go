@@ -14,22 +14,8 @@ import (
 // dialer's Timeout bounds its TCP connect.
 const handshakeTimeout = 5 * time.Second
 
-// dialedKey is the context key of the *dialed that a Pool passes to
-// http.Transport.NewClientConn, through which dialTLS hands back the
-// connection it verified.
-type dialedKey struct{}
-
-// dialed receives the TLS connection of one dial: the pool learns from it
-// the destination's certificate (and so when to drain and close the
-// connection) and the net.Conn for httptrace, which http.ClientConn does
-// not expose.
-type dialed struct {
-	conn *tls.Conn
-}
-
 // dialTLS dials addr and checks that it presents the identity peers
-// expects there and speaks h2. It is the DialTLSContext of a Pool's
-// http.Transport.
+// expects there and speaks h2.
 func dialTLS(ctx context.Context, d *net.Dialer, id Identity, peers Peers, network, addr string) (net.Conn, error) {
 	want, ok := peers(addr)
 	if !ok {
@@ -51,9 +37,6 @@ func dialTLS(ctx context.Context, d *net.Dialer, id Identity, peers Peers, netwo
 	if p := conn.ConnectionState().NegotiatedProtocol; p != "h2" {
 		conn.Close()
 		return nil, fmt.Errorf("mesh: %s negotiated %q, want h2", addr, p)
-	}
-	if s, ok := ctx.Value(dialedKey{}).(*dialed); ok {
-		s.conn = conn
 	}
 	return conn, nil
 }

@@ -2,9 +2,12 @@ package meshtls
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/pylon-mesh/pylon/h2client"
 )
 
 // dialTimeout bounds a dial as a whole: TCP connect, TLS handshake and
@@ -73,12 +76,12 @@ func (h *host) reserveLocked() *conn {
 func (p *Pool) dial(ctx context.Context, addr string, d *dialCall) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dialTimeout)
 	defer cancel()
-	got := &dialed{}
-	cc, err := p.t.NewClientConn(context.WithValue(ctx, dialedKey{}, got), "https", addr)
-	if err == nil && got.conn == nil {
-		// Only dialTLS makes connections; this guards the contract.
-		cc.Close()
-		err = fmt.Errorf("mesh: %s: the connection did not come from the mesh dialer", addr)
+	var cc *h2client.Conn
+	var tc *tls.Conn
+	nc, err := p.dialTLS(ctx, addr)
+	if err == nil {
+		tc = nc.(*tls.Conn)
+		cc, err = h2client.New(nc, h2client.Config{})
 	}
 	p.mu.Lock()
 	h := p.hosts[addr]
@@ -92,7 +95,7 @@ func (p *Pool) dial(ctx context.Context, addr string, d *dialCall) {
 		d.err = fmt.Errorf("mesh: connect to %s: %w", addr, err)
 		p.forgetLocked(addr, h)
 	} else {
-		c = newConn(p, addr, cc, got.conn)
+		c = newConn(p, addr, cc, tc)
 		h.conns = append(h.conns, c)
 	}
 	p.mu.Unlock()

@@ -134,10 +134,10 @@ func TestRetryRefusedRequests(t *testing.T) {
 	}
 }
 
-// TestUnsentMatchesNetHTTP checks unsent against the error net/http gives
-// for a request on a connection that closed before it was sent (GOAWAY's
-// is checked by TestRetryRefusedRequests).
-func TestUnsentMatchesNetHTTP(t *testing.T) {
+// TestUnsentAfterClose checks unsent against the error of a request on a
+// connection that closed before it was sent (GOAWAY's is checked by
+// TestRetryRefusedRequests).
+func TestUnsentAfterClose(t *testing.T) {
 	ca := testpki.NewCA(t)
 	catalog := issue(t, ca, "spiffe://pylon.local/ns/default/svc/catalog")
 	orders := issue(t, ca, "spiffe://pylon.local/ns/default/svc/orders")

@@ -30,7 +30,7 @@ import (
 //
 // A Pool is safe for concurrent use.
 type Pool struct {
-	t *http.Transport
+	dialTLS func(ctx context.Context, addr string) (net.Conn, error)
 
 	mu    sync.Mutex
 	hosts map[string]*host
@@ -40,30 +40,17 @@ type Pool struct {
 // and expects at each address the identity peers gives; failed dials are
 // counted in stats.OutboundFailures.
 func Transport(id Identity, peers Peers, stats *Stats) *Pool {
-	var protos http.Protocols
-	protos.SetHTTP2(true)
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	// The http.Transport only makes connections (NewClientConn), with its
-	// HTTP/2 settings; it pools nothing, so its pool limits do not apply.
-	t := &http.Transport{
-		Protocols:          &protos,
-		DisableCompression: true,
-		IdleConnTimeout:    90 * time.Second,
-		HTTP2: &http.HTTP2Config{
-			SendPingTimeout:               30 * time.Second,
-			PingTimeout:                   15 * time.Second,
-			MaxReceiveBufferPerStream:     4 << 20,
-			MaxReceiveBufferPerConnection: 16 << 20,
-		},
-		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dialTLS(ctx, d, id, peers, network, addr)
+	return &Pool{
+		dialTLS: func(ctx context.Context, addr string) (net.Conn, error) {
+			c, err := dialTLS(ctx, d, id, peers, "tcp", addr)
 			if err != nil {
 				stats.OutboundFailures.Add(1)
 			}
 			return c, err
 		},
+		hosts: make(map[string]*host),
 	}
-	return &Pool{t: t, hosts: make(map[string]*host)}
 }
 
 // maxTries bounds the attempts of a request that the destination did not

@@ -79,6 +79,7 @@ type Conn struct {
 	lastRead time.Time
 	streams  map[uint32]*stream
 	reserved int
+	starting int
 	err      error // why the connection is unusable; set once
 	goAway   bool
 	lastOK   uint32 // with goAway: the last stream the server processes
@@ -164,7 +165,7 @@ func (c *Conn) Err() error {
 func (c *Conn) InFlight() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.reserved + len(c.streams)
+	return c.reserved + c.starting + len(c.streams)
 }
 
 // Reserve takes a stream for one request that RoundTrip will send, or
@@ -178,7 +179,7 @@ func (c *Conn) Reserve() error {
 		return c.err
 	case c.goAway:
 		return fmt.Errorf("%w: the server sent GOAWAY", ErrUnsent)
-	case uint32(c.reserved+len(c.streams)) >= c.peerMaxStreams:
+	case uint32(c.reserved+c.starting+len(c.streams)) >= c.peerMaxStreams:
 		return errors.New("h2client: connection at the server's limit of concurrent streams")
 	}
 	c.reserved++
@@ -361,7 +362,7 @@ func (c *Conn) streamDoneLocked(st *stream) func() {
 	}
 	delete(c.streams, st.id)
 	hook := c.hook
-	if c.goAway && len(c.streams) == 0 && c.reserved == 0 && c.err == nil {
+	if c.goAway && len(c.streams) == 0 && c.reserved == 0 && c.starting == 0 && c.err == nil {
 		go c.fail(fmt.Errorf("%w: the server sent GOAWAY", ErrUnsent))
 	}
 	return func() {

@@ -65,8 +65,12 @@ func (c *Conn) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
+	// starting counts the request until its stream is in the table, so
+	// that InFlight does not drop to 0 in between.
+	c.starting++
 	c.checkIdleLocked()
 	if err := c.usableLocked(); err != nil {
+		c.starting--
 		c.mu.Unlock()
 		closeBody(req)
 		return nil, err
@@ -110,7 +114,7 @@ func (c *Conn) reserveLocked() error {
 	if err := c.usableLocked(); err != nil {
 		return err
 	}
-	if uint32(c.reserved+len(c.streams)) >= c.peerMaxStreams {
+	if uint32(c.reserved+c.starting+len(c.streams)) >= c.peerMaxStreams {
 		return fmt.Errorf("%w: connection at the server's limit of concurrent streams", ErrUnsent)
 	}
 	return nil
@@ -136,6 +140,7 @@ func (c *Conn) writeHeaders(st *stream, req *http.Request, end bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.mu.Lock()
+	c.starting--
 	if err := c.usableLocked(); err != nil {
 		c.mu.Unlock()
 		return err
@@ -347,7 +352,7 @@ func (c *Conn) handleLocked(f http2.Frame) {
 				st.failLocked(fmt.Errorf("%w: the server sent GOAWAY", ErrUnsent))
 			}
 		}
-		if len(c.streams) == 0 && c.reserved == 0 {
+		if len(c.streams) == 0 && c.reserved == 0 && c.starting == 0 {
 			go c.fail(fmt.Errorf("%w: the server sent GOAWAY", ErrUnsent))
 		}
 		if h := c.hook; h != nil {

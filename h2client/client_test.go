@@ -35,6 +35,7 @@ type env struct {
 	c        *Conn
 	shutdown chan struct{}
 	server   net.Conn
+	served   chan struct{} // closed when the server is done with the connection
 }
 
 func dial(t *testing.T, serve func(net.Conn, http.Handler, <-chan struct{}), h http.Handler, cfg Config) *env {
@@ -43,7 +44,7 @@ func dial(t *testing.T, serve func(net.Conn, http.Handler, <-chan struct{}), h h
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{shutdown: make(chan struct{})}
+	e := &env{shutdown: make(chan struct{}), served: make(chan struct{})}
 	accepted := make(chan net.Conn, 1)
 	go func() {
 		c, err := ln.Accept()
@@ -53,6 +54,7 @@ func dial(t *testing.T, serve func(net.Conn, http.Handler, <-chan struct{}), h h
 		}
 		accepted <- c
 		serve(c, h, e.shutdown)
+		close(e.served)
 	}()
 	nc, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -222,12 +224,14 @@ func TestCancelWhileWaiting(t *testing.T) {
 func TestGoAwayAndClosedConnectionsAreUnsent(t *testing.T) {
 	e := dial(t, servers["h2server"], http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
-	}), Config{IdleCheck: time.Millisecond})
+	}), Config{IdleCheck: time.Nanosecond})
 	if _, _, err := get(t, e.c, context.Background(), "GET", "/", nil); err != nil {
 		t.Fatal(err)
 	}
 	close(e.shutdown)
-	time.Sleep(20 * time.Millisecond) // let the GOAWAY reach the socket
+	// The server sends GOAWAY and, with no stream open, closes; nobody
+	// reads on the client's side until the next request.
+	<-e.served
 	_, _, err := get(t, e.c, context.Background(), "GET", "/", nil)
 	if !errors.Is(err, ErrUnsent) {
 		t.Fatalf("a request after the server's GOAWAY: %v, want ErrUnsent", err)

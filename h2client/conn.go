@@ -5,7 +5,8 @@
 // and followers), so a response reaches the goroutine that asked for it
 // without a hand-off. Framing and HPACK come from golang.org/x/net/http2.
 //
-// WORK IN PROGRESS (branch wip/h2client): not yet used by pylon.
+// It is the client between pylon's sidecars (meshtls.Pool), whose peers
+// are pylon's own HTTP/2 server; it also works against net/http's.
 package h2client
 
 import (

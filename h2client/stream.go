@@ -38,6 +38,13 @@ type stream struct {
 	recvUnacked int64
 	bodyClosed  bool
 	stopCancel  func() bool
+	closeReq    sync.Once
+}
+
+// abortRequestBody closes the request body so that a writer blocked
+// reading it (a tunnel's, say) wakes once the stream has failed.
+func (st *stream) abortRequestBody() {
+	go st.closeReq.Do(func() { closeBody(st.req) })
 }
 
 func (st *stream) failLocked(err error) {
@@ -164,10 +171,13 @@ func (c *Conn) writeHeaders(st *stream, req *http.Request, end bool) error {
 	}
 	for k, vv := range req.Header {
 		name := strings.ToLower(k)
-		if connectionHeaders[name] || name == "te" || !httpguts.ValidHeaderFieldName(name) {
+		if connectionHeaders[name] || !httpguts.ValidHeaderFieldName(name) {
 			continue
 		}
 		for _, v := range vv {
+			if name == "te" && (v != "trailers" || len(req.Trailer) > 0) {
+				continue // only "te: trailers" may cross HTTP/2 (RFC 9113 8.2.2)
+			}
 			if httpguts.ValidHeaderFieldValue(v) {
 				c.henc.WriteField(hpack.HeaderField{Name: name, Value: v})
 			}
@@ -211,7 +221,7 @@ func (c *Conn) writeBlockLocked(id uint32, end bool, block []byte) {
 func (st *stream) writeBody() {
 	c := st.c
 	req := st.req
-	defer closeBody(req)
+	defer st.closeReq.Do(func() { closeBody(req) })
 	defer st.done(&st.reqDone)
 	buf := make([]byte, 16<<10)
 	for {
@@ -291,6 +301,9 @@ func (c *Conn) cancel(st *stream, err error) {
 	}
 	st.failLocked(err)
 	reading := c.reading
+	if !st.reqDone {
+		st.abortRequestBody()
+	}
 	c.cond.Broadcast()
 	c.mu.Unlock()
 	c.writeRST(st.id, http2.ErrCodeCancel)
@@ -323,6 +336,9 @@ func (c *Conn) handleLocked(f http2.Frame) {
 			st.failLocked(err)
 			if f.ErrCode == http2.ErrCodeNo && st.eof {
 				st.err = nil // the response was complete (RFC 9113 8.1)
+			}
+			if !st.reqDone {
+				st.abortRequestBody()
 			}
 		}
 	case *http2.SettingsFrame:

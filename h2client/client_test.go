@@ -237,3 +237,58 @@ func TestGoAwayAndClosedConnectionsAreUnsent(t *testing.T) {
 		t.Fatalf("a request after the server's GOAWAY: %v, want ErrUnsent", err)
 	}
 }
+
+func TestIdleConnectionIsClosed(t *testing.T) {
+	e := dial(t, servers["h2server"], http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}), Config{PingInterval: 10 * time.Millisecond, IdleTimeout: 50 * time.Millisecond})
+	if _, _, err := get(t, e.c, context.Background(), "GET", "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitErr(t, e.c, errIdle)
+}
+
+// TestSilentServerIsClosed: a server that completes the preface and then
+// answers nothing, not even PINGs, has its connection closed.
+func TestSilentServerIsClosed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		sc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer sc.Close()
+		http2.NewFramer(sc, nil).WriteSettings()
+		io.Copy(io.Discard, sc) // reads everything, answers nothing
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(nc, Config{PingInterval: 10 * time.Millisecond, PingTimeout: 30 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitErr(t, c, nil)
+}
+
+// waitErr waits until c is unusable, with want if it is set.
+func waitErr(t *testing.T, c *Conn, want error) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if err := c.Err(); err != nil {
+			if want != nil && !errors.Is(err, want) {
+				t.Fatalf("connection closed with %v, want %v", err, want)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the connection stayed open")
+		}
+	}
+}

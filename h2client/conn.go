@@ -46,7 +46,17 @@ type Config struct {
 	// first checks, without blocking, whether the server closed it or
 	// sent a GOAWAY (default 1s).
 	IdleCheck time.Duration
+	// PingInterval: a connection from which nothing was read for this
+	// long is sent a PING (default 30s); PingTimeout: one whose PING is
+	// not answered within this is closed (default 15s).
+	PingInterval, PingTimeout time.Duration
+	// IdleTimeout closes a connection that carried no request for this
+	// long, checked every PingInterval (default 90s).
+	IdleTimeout time.Duration
 }
+
+// errIdle is the error of a connection closed for being idle.
+var errIdle = errors.New("h2client: idle connection closed")
 
 // ErrUnsent marks errors of requests the server certainly did not process
 // (the connection was unusable before the request was written, or a
@@ -78,6 +88,8 @@ type Conn struct {
 	cond     *sync.Cond
 	reading  bool
 	lastRead time.Time
+	lastUsed time.Time
+	health   *time.Timer
 	streams  map[uint32]*stream
 	reserved int
 	starting int
@@ -106,6 +118,15 @@ func New(nc net.Conn, cfg Config) (*Conn, error) {
 	if cfg.IdleCheck == 0 {
 		cfg.IdleCheck = time.Second
 	}
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = 30 * time.Second
+	}
+	if cfg.PingTimeout == 0 {
+		cfg.PingTimeout = 15 * time.Second
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 90 * time.Second
+	}
 	c := &Conn{
 		cfg:               cfg,
 		nc:                nc,
@@ -114,6 +135,7 @@ func New(nc net.Conn, cfg Config) (*Conn, error) {
 		nextID:            1,
 		streams:           map[uint32]*stream{},
 		lastRead:          time.Now(),
+		lastUsed:          time.Now(),
 		sendWindow:        initialWindow,
 		peerInitialWindow: initialWindow,
 		peerMaxFrame:      defaultMaxFrame,
@@ -137,7 +159,47 @@ func New(nc net.Conn, cfg Config) (*Conn, error) {
 		nc.Close()
 		return nil, err
 	}
+	c.health = time.AfterFunc(cfg.PingInterval, c.checkHealth)
 	return c, nil
+}
+
+// checkHealth runs every PingInterval: it closes a connection idle for
+// IdleTimeout, and pings one from which nothing was read for a
+// PingInterval, closing it if the PING is not answered in PingTimeout.
+func (c *Conn) checkHealth() {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	idle := c.reserved+c.starting+len(c.streams) == 0
+	if idle && now.Sub(c.lastUsed) >= c.cfg.IdleTimeout {
+		c.mu.Unlock()
+		c.fail(errIdle)
+		return
+	}
+	silent := now.Sub(c.lastRead) >= c.cfg.PingInterval
+	c.health.Reset(c.cfg.PingInterval)
+	c.mu.Unlock()
+	if !silent {
+		return
+	}
+	seq := c.poke()
+	time.AfterFunc(c.cfg.PingTimeout, func() {
+		c.mu.Lock()
+		unanswered := c.pingAcked < seq
+		c.mu.Unlock()
+		if unanswered {
+			c.fail(errors.New("h2client: the server did not answer a PING"))
+		}
+	})
+	// Read the answer, unless a caller reading already will.
+	go func() {
+		c.mu.Lock()
+		c.await(func() bool { return c.pingAcked >= seq })
+		c.mu.Unlock()
+	}()
 }
 
 // SetStateHook sets f to be called when the connection's state changes: a
@@ -215,6 +277,9 @@ func (c *Conn) fail(err error) {
 		return
 	}
 	c.err = err
+	if c.health != nil {
+		c.health.Stop()
+	}
 	for _, st := range c.streams {
 		st.failLocked(err)
 	}

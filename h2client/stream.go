@@ -75,6 +75,7 @@ func (c *Conn) RoundTrip(req *http.Request) (*http.Response, error) {
 	// starting counts the request until its stream is in the table, so
 	// that InFlight does not drop to 0 in between.
 	c.starting++
+	c.lastUsed = time.Now()
 	c.checkIdleLocked()
 	if err := c.usableLocked(); err != nil {
 		c.starting--

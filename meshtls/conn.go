@@ -77,8 +77,8 @@ func (c *conn) expired() {
 }
 
 // changed is c's h2client.Conn state hook: it forgets c once closed,
-// and closes it once drained. It may run inside ClientConn.Reserve, under
-// Pool.mu, so it must not take Pool.mu itself.
+// and closes it once drained. It must not take Pool.mu itself (it leaves
+// that to a goroutine): a hook may run on a goroutine that holds it.
 func (c *conn) changed(cc *h2client.Conn) {
 	if cc.Err() != nil {
 		if c.closed.CompareAndSwap(false, true) {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pylon-mesh/pylon/internal/h2fields"
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -51,12 +52,6 @@ func (st *stream) failLocked(err error) {
 	if st.err == nil {
 		st.err = err
 	}
-}
-
-// headerFields are request fields HTTP/2 forbids (RFC 9113 8.2.2).
-var connectionHeaders = map[string]bool{
-	"connection": true, "proxy-connection": true, "keep-alive": true,
-	"transfer-encoding": true, "upgrade": true, "host": true,
 }
 
 // RoundTrip sends req on the connection and returns the response once its
@@ -171,8 +166,8 @@ func (c *Conn) writeHeaders(st *stream, req *http.Request, end bool) error {
 		c.henc.WriteField(hpack.HeaderField{Name: ":path", Value: req.URL.RequestURI()})
 	}
 	for k, vv := range req.Header {
-		name := strings.ToLower(k)
-		if connectionHeaders[name] || !httpguts.ValidHeaderFieldName(name) {
+		name := h2fields.Lower(k)
+		if h2fields.ConnectionSpecific(name) || name == "host" || !httpguts.ValidHeaderFieldName(name) {
 			continue
 		}
 		for _, v := range vv {
@@ -201,20 +196,13 @@ func (c *Conn) writeHeaders(st *stream, req *http.Request, end bool) error {
 	return c.flushLocked()
 }
 
-// writeBlockLocked writes a header block in as many frames as the
-// server's frame size needs. The caller holds wmu.
+// writeBlockLocked writes a header block in the frames the server's frame
+// size needs. The caller holds wmu.
 func (c *Conn) writeBlockLocked(id uint32, end bool, block []byte) {
 	c.mu.Lock()
 	max := int(c.peerMaxFrame)
 	c.mu.Unlock()
-	first := block[:min(len(block), max)]
-	block = block[len(first):]
-	c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: end, EndHeaders: len(block) == 0})
-	for len(block) > 0 {
-		frag := block[:min(len(block), max)]
-		block = block[len(frag):]
-		c.fr.WriteContinuation(id, len(block) == 0, frag)
-	}
+	h2fields.WriteHeaderBlock(c.fr, id, end, block, max)
 }
 
 // writeBody sends the request body as the server's windows allow, then

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pylon-mesh/pylon/internal/h2fields"
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 )
@@ -143,15 +144,6 @@ func (c *conn) writeTooLarge(id uint32, ended bool) {
 	c.flushLocked()
 }
 
-// connectionHeaders are fields that HTTP/2 forbids (RFC 9113 8.2.2).
-var connectionHeaders = map[string]bool{
-	"connection":        true,
-	"proxy-connection":  true,
-	"keep-alive":        true,
-	"transfer-encoding": true,
-	"upgrade":           true,
-}
-
 // newRequest builds the handler's request from a request header block,
 // refusing a malformed one (RFC 9113 8.1.1) with a stream error.
 func (st *stream) newRequest(f *http2.MetaHeadersFrame) (*http.Request, error) {
@@ -185,7 +177,7 @@ func (st *stream) newRequest(f *http2.MetaHeadersFrame) (*http.Request, error) {
 	header := make(http.Header, len(regular))
 	var cookies []string
 	for _, h := range regular {
-		if connectionHeaders[h.Name] || h.Name == "te" && h.Value != "trailers" {
+		if h2fields.ConnectionSpecific(h.Name) || h.Name == "te" && h.Value != "trailers" {
 			return nil, malformed
 		}
 		if h.Name == "cookie" {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pylon-mesh/pylon/internal/h2fields"
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -92,8 +93,8 @@ func appendFields(dst []hpack.HeaderField, h http.Header) []hpack.HeaderField {
 		if strings.HasPrefix(k, http.TrailerPrefix) {
 			continue
 		}
-		name := lowerName(k)
-		if connectionHeaders[name] || !httpguts.ValidHeaderFieldName(name) {
+		name := h2fields.Lower(k)
+		if h2fields.ConnectionSpecific(name) || !httpguts.ValidHeaderFieldName(name) {
 			continue
 		}
 		for _, v := range vv {
@@ -199,25 +200,10 @@ func (w *responseWriter) sendHeaderLocked(end bool) {
 	c.writeHeaderBlockLocked(w.st.id, end, c.hbuf.Bytes())
 }
 
-// writeHeaderBlockLocked writes a header block as a HEADERS frame and as
-// many CONTINUATION frames as the client's frame size needs. The caller
-// holds wmu.
+// writeHeaderBlockLocked writes a header block in the frames the client's
+// frame size needs. The caller holds wmu.
 func (c *conn) writeHeaderBlockLocked(id uint32, end bool, block []byte) {
-	max := int(c.peerMaxFrameAtomic.Load())
-	first := block
-	if len(first) > max {
-		first = block[:max]
-	}
-	block = block[len(first):]
-	c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: end, EndHeaders: len(block) == 0})
-	for len(block) > 0 {
-		frag := block
-		if len(frag) > max {
-			frag = block[:max]
-		}
-		block = block[len(frag):]
-		c.fr.WriteContinuation(id, len(block) == 0, frag)
-	}
+	h2fields.WriteHeaderBlock(c.fr, id, end, block, int(c.peerMaxFrameAtomic.Load()))
 }
 
 // writeInformational sends a 1xx response with the header set so far.
@@ -387,8 +373,8 @@ func (w *responseWriter) finish() {
 func (w *responseWriter) trailerFields() []hpack.HeaderField {
 	var out []hpack.HeaderField
 	add := func(k string, vv []string) {
-		name := lowerName(k)
-		if connectionHeaders[name] || !httpguts.ValidHeaderFieldName(name) {
+		name := h2fields.Lower(k)
+		if h2fields.ConnectionSpecific(name) || !httpguts.ValidHeaderFieldName(name) {
 			return
 		}
 		for _, v := range vv {

@@ -1,0 +1,66 @@
+// Package h2fields holds what pylon's HTTP/2 server and client both need
+// to put a header section on the wire: lower-case names, the fields HTTP/2
+// forbids, and a header block split into HEADERS and CONTINUATION frames.
+package h2fields
+
+import (
+	"strings"
+
+	"golang.org/x/net/http2"
+)
+
+// commonLower maps header names handlers commonly set, in canonical form,
+// to their lower-case form, so sending them allocates nothing.
+var commonLower = map[string]string{}
+
+func init() {
+	for _, k := range []string{
+		"Accept-Ranges", "Access-Control-Allow-Credentials", "Access-Control-Allow-Headers",
+		"Access-Control-Allow-Methods", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers",
+		"Access-Control-Max-Age", "Age", "Cache-Control", "Content-Disposition", "Content-Encoding",
+		"Content-Language", "Content-Length", "Content-Location", "Content-Range", "Content-Type",
+		"Date", "Etag", "Expires", "Grpc-Encoding", "Grpc-Accept-Encoding", "Grpc-Message",
+		"Grpc-Status", "Grpc-Status-Details-Bin", "Last-Modified", "Link", "Location",
+		"Ratelimit-Limit", "Ratelimit-Policy", "Ratelimit-Remaining", "Ratelimit-Reset",
+		"Retry-After", "Server", "Set-Cookie", "Strict-Transport-Security", "Trailer",
+		"Traceparent", "Tracestate", "Vary", "Via", "Www-Authenticate", "X-Content-Type-Options",
+		"X-Frame-Options", "X-Request-Id",
+	} {
+		commonLower[k] = strings.ToLower(k)
+	}
+}
+
+// Lower returns a header name in lower case, as HTTP/2 sends it; the
+// names handlers and clients commonly use cost no allocation.
+func Lower(k string) string {
+	if v, ok := commonLower[k]; ok {
+		return v
+	}
+	return strings.ToLower(k)
+}
+
+// ConnectionSpecific reports whether a lower-case field name is one HTTP/2
+// forbids (RFC 9113 8.2.2): connection-specific fields are not sent, and a
+// request carrying one is malformed.
+func ConnectionSpecific(name string) bool {
+	switch name {
+	case "connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade":
+		return true
+	}
+	return false
+}
+
+// WriteHeaderBlock writes a header block on stream id as a HEADERS frame
+// and as many CONTINUATION frames as a peer's maxFrame needs; end sets
+// END_STREAM. The caller serialises writes to fr, and nothing may be
+// written between the frames.
+func WriteHeaderBlock(fr *http2.Framer, id uint32, end bool, block []byte, maxFrame int) {
+	first := block[:min(len(block), maxFrame)]
+	block = block[len(first):]
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: end, EndHeaders: len(block) == 0})
+	for len(block) > 0 {
+		frag := block[:min(len(block), maxFrame)]
+		block = block[len(frag):]
+		fr.WriteContinuation(id, len(block) == 0, frag)
+	}
+}

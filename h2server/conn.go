@@ -516,10 +516,16 @@ func (c *conn) sendWindowUpdate(id, inc uint32) {
 // resetStream sends RST_STREAM and ends the stream on the server's side.
 func (c *conn) resetStream(id uint32, code http2.ErrCode) {
 	c.mu.Lock()
+	clientReset := false
 	if st := c.streams[id]; st != nil {
+		clientReset = st.reset && !st.resetSent
 		st.abortLocked(fmt.Errorf("h2server: stream reset by server: %v", code), true)
 	}
-	c.noteResetLocked(id)
+	if !clientReset {
+		// Frames the client sends after resetting a stream itself are
+		// errors, not late ones to ignore.
+		c.noteResetLocked(id)
+	}
 	c.mu.Unlock()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()

@@ -133,6 +133,7 @@ func TestJoinTokenRules(t *testing.T) {
 // managed gateway renews over mTLS several times while it serves a steady
 // stream of requests, none of which fails, and keeps taking changes.
 func TestCertificatesRenewWithoutFailedRequests(t *testing.T) {
+	t.Parallel() // long and mostly waiting: see parallelTests in harness_test.go
 	a, b := startEcho(t, "a"), startEcho(t, "b")
 	cp := startControl(t, "", "--cert-ttl", "6s")
 	cp.applyYAML(gatewayDoc(a))

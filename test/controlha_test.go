@@ -48,6 +48,7 @@ func leaderOf(cps []*controlPlane, alive []bool) int {
 // With every control plane dead the gateways keep serving, and when one
 // comes back they reconnect and take the next change.
 func TestReplicatedControlPlanes(t *testing.T) {
+	t.Parallel() // long and mostly waiting: see parallelTests in harness_test.go
 	cluster := etcdtest.StartCluster(t, 3)
 	storeURL := "etcd://" + strings.Join(cluster.Endpoints(), ",")
 	keyFile := filepath.Join(t.TempDir(), "ca.key")

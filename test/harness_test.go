@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -42,7 +43,24 @@ const drainTimeout = 5 * time.Second
 const sidecarDrainDelay = 200 * time.Millisecond
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	parallelTests()
 	os.Exit(runMain(m))
+}
+
+// parallelTests lets the long tests that mostly wait (for `pylon up` to
+// build and start an app, for a CA rotation's activation time, for etcd to
+// elect a leader) run side by side: each calls t.Parallel, and up to four
+// run at once unless -parallel says otherwise (the default, GOMAXPROCS, is
+// two on a 2-core CI machine, where these tests leave the CPU mostly
+// idle). Tests that measure behaviour under load, or set environment
+// variables, stay serial.
+func parallelTests() {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		flag.Set("test.parallel", "4")
+	}
 }
 
 func runMain(m *testing.M) int {

@@ -17,6 +17,7 @@ import (
 // are balanced over both orders instances; from an orders instance, gRPC
 // to catalog, HTTP to inventory and Redis over TCP all go through the mesh.
 func TestMeshApp(t *testing.T) {
+	t.Parallel() // long and mostly waiting: see parallelTests in harness_test.go
 	cp := startControl(t, "")
 	tok := map[string]string{}
 	for _, s := range []string{"catalog", "inventory", "orders", "redis", "edge"} {

@@ -115,6 +115,7 @@ func (l *requestLoop) run(urls []string, stop <-chan struct{}, done *sync.WaitGr
 //   - once the old root retired, that token no longer works (its pin names
 //     a root nobody serves) and a fresh token does.
 func TestCARotationStrandsNoDataPlane(t *testing.T) {
+	t.Parallel() // long and mostly waiting: see parallelTests in harness_test.go
 	a, b := startEcho(t, "a"), startEcho(t, "b")
 	cp := startControl(t, "", "--cert-ttl", "6s", "--ca-propagation", "3s")
 	cp.applyYAML(gatewayDoc(a))

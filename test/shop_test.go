@@ -26,6 +26,7 @@ import (
 // then Ctrl-C shuts it all down cleanly.
 // The shop's own gateway listener, 127.0.0.1:8080, must be free.
 func TestShopApp(t *testing.T) {
+	t.Parallel() // long and mostly waiting: see parallelTests in harness_test.go
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		redistest.Start(t) // skips, or fails when CI requires Redis: the shop runs without it, this test does not
 	}

@@ -320,6 +320,7 @@ func (u *up) instances(service string) []string {
 // with no failed request, stop one instance, all through the admin API
 // pylon ctl uses.
 func TestUpOperations(t *testing.T) {
+	t.Parallel() // long and mostly waiting: see parallelTests in harness_test.go
 	u := startUp(t, upApp)
 	base := "http://" + u.web + "/orders/1"
 	waitFor(t, 10*time.Second, "the gateway to reach orders", func() bool { return servedBy(base, "orders-1") })
@@ -419,6 +420,7 @@ func TestUpDetached(t *testing.T) {
 // rescaled without touching its running instances, then a service's env
 // changed (its instances replaced) and the added service removed again.
 func TestUpApplyChanges(t *testing.T) {
+	t.Parallel() // long and mostly waiting: see parallelTests in harness_test.go
 	u := startUp(t, upApp)
 	file := filepath.Join(filepath.Dir(u.data), "app.yaml")
 	write := func(app string) {
@@ -486,6 +488,7 @@ gateway:`, 1) + `    - name: billing
 // TestUpReplacesUnhealthy: an instance whose health check fails for its
 // service's replace_after is replaced, and says so in an event.
 func TestUpReplacesUnhealthy(t *testing.T) {
+	t.Parallel() // long and mostly waiting: see parallelTests in harness_test.go
 	app := strings.Replace(upApp, "    health: { http: { path: / } }\n", "    health: { http: { path: /healthz }, replace_after: 2s }\n", 1)
 	app = strings.Replace(app, "      match: { path: { prefix: /orders } }", "      match: { path: { prefix: / } }", 1)
 	u := startUp(t, app)

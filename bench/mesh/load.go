@@ -9,7 +9,7 @@ import (
 )
 
 // newClient returns a load generator of n connections to addr that counts
-// only a 200 answer with the echo server's body as a success.
+// only a 200 answer with the echo app's body as a success.
 func newClient(addr string, n int) *loadgen.Client {
 	return loadgen.New(loadgen.Config{
 		Addr:    addr,

@@ -6,13 +6,14 @@
 //	go run ./bench/mesh [flags]
 //
 // It starts `pylon control` on free loopback ports with a fresh data
-// directory, an HTTP/1.1 echo server inside this process that answers
-// every request with a 64-byte body, a server sidecar (service echo,
-// --app the echo server) and a client sidecar (service client, --upstream
-// echo=ADDR). Once the client sidecar's outbound port answers with the
-// echo server's body it waits --settle, reads both sidecars' VmRSS (idle)
+// directory, an HTTP/1.1 echo app that answers every request with a
+// 64-byte body (./bench/mesh/echo, a process of its own, as an app is
+// beside its sidecar), a server sidecar (service echo, --app the echo app)
+// and a client sidecar (service client, --upstream echo=ADDR). Once the
+// client sidecar's outbound port answers with the echo app's body it
+// waits --settle, reads both sidecars' VmRSS (idle)
 // and runs interleaved rounds at a fixed rate over keep-alive connections
-// against two targets: direct (the echo server) and mesh (the client
+// against two targets: direct (the echo app) and mesh (the client
 // sidecar's outbound port, so each request crosses the client sidecar,
 // one mutual-TLS HTTP/2 hop and the server sidecar). Each target gets an
 // unmeasured warm-up first. The latency of request i runs from its due

@@ -6,34 +6,41 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/pylon-mesh/pylon/bench/internal/proc"
 )
 
-// body is what the echo server answers every request with: 64 bytes, as
+// body is what the echo app answers every request with: 64 bytes, as
 // the upstream of bench/run.sh does.
 var body = bytes.Repeat([]byte("x"), 64)
 
-// startEcho serves body over HTTP/1.1 on a free loopback port until ctx
-// ends, and returns its address.
-func startEcho(ctx context.Context) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startEcho builds ./bench/mesh/echo into dir and starts it on a free
+// loopback port; it returns once the app answers with body. The app is a
+// process of its own, as it is beside a real sidecar: a direct call then
+// crosses processes as a call through the mesh does.
+func startEcho(ctx context.Context, dir string) (*proc.Child, string, error) {
+	bin, err := proc.Build(ctx, dir, "./bench/mesh/echo")
 	if err != nil {
-		return "", fmt.Errorf("start the echo server: %w", err)
+		return nil, "", err
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header()["Content-Type"] = []string{"text/plain"}
-		w.Write(body)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	context.AfterFunc(ctx, func() { srv.Close() })
-	return ln.Addr().String(), nil
+	addrs, err := proc.FreeAddrs(1)
+	if err != nil {
+		return nil, "", err
+	}
+	app, err := proc.Start("echo app", bin, addrs[0])
+	if err != nil {
+		return nil, "", err
+	}
+	url := "http://" + addrs[0] + "/"
+	if err := app.Poll(ctx, "the echo app", func() error { return get(ctx, url, body) }); err != nil {
+		app.Stop()
+		return nil, "", err
+	}
+	return app, addrs[0], nil
 }
 
 // sidecar is one `pylon sidecar` process with its addresses.

@@ -14,7 +14,7 @@ import (
 	"github.com/pylon-mesh/pylon/bench/internal/proc"
 )
 
-// Targets: direct calls the echo server, mesh the client sidecar's
+// Targets: direct calls the echo app, mesh the client sidecar's
 // outbound port.
 const (
 	direct = "direct"
@@ -35,12 +35,12 @@ func run(ctx context.Context, o options, logw io.Writer) (*result, error) {
 			return nil, err
 		}
 	}
-	ectx, stopEcho := context.WithCancel(ctx)
-	defer stopEcho()
-	app, err := startEcho(ectx)
+	progress("building and starting the echo app")
+	echo, app, err := startEcho(ctx, tmp)
 	if err != nil {
 		return nil, err
 	}
+	defer echo.Stop()
 	res := &result{opts: o, start: time.Now(), loadStart: proc.LoadAverage()}
 	progress("starting the control plane and two sidecars")
 	m, err := startMesh(ctx, o.Pylon, filepath.Join(tmp, "data"), app)

@@ -15,6 +15,13 @@ import (
 // none, and a binary that maps no libc is 2 to 3 MB smaller in RSS), and
 // returns the binary's path.
 func BuildPylon(ctx context.Context, dir string) (string, error) {
+	return Build(ctx, dir, "./cmd/pylon")
+}
+
+// Build builds the command pkg (a path relative to the root of the module
+// the working directory belongs to, such as "./cmd/pylon") into dir,
+// static and without cgo, and returns the binary's path.
+func Build(ctx context.Context, dir, pkg string) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("find the pylon module: go env GOMOD: %w", err)
@@ -23,12 +30,12 @@ func BuildPylon(ctx context.Context, dir string) (string, error) {
 	if mod == "" || mod == os.DevNull {
 		return "", fmt.Errorf("find the pylon module: go env GOMOD printed %q; run from inside the pylon module or pass --pylon", mod)
 	}
-	bin := filepath.Join(dir, "pylon")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pylon")
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 	cmd.Dir = filepath.Dir(mod)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/pylon: %w\n%s", err, out)
+		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
 	}
 	return bin, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
@@ -409,10 +408,7 @@ func (c *Conn) onHeadersLocked(f *http2.MetaHeadersFrame) {
 	}
 	if st.resp != nil {
 		// Trailers.
-		for _, h := range f.RegularFields() {
-			k := textproto.CanonicalMIMEHeaderKey(h.Name)
-			st.resp.Trailer[k] = append(st.resp.Trailer[k], h.Value)
-		}
+		st.resp.Trailer = h2fields.Header(f.RegularFields(), nil)
 		if f.StreamEnded() {
 			c.endLocked(st)
 		}
@@ -426,11 +422,7 @@ func (c *Conn) onHeadersLocked(f *http2.MetaHeadersFrame) {
 	if code >= 100 && code < 200 {
 		return // informational
 	}
-	h := make(http.Header, len(f.RegularFields()))
-	for _, hf := range f.RegularFields() {
-		k := textproto.CanonicalMIMEHeaderKey(hf.Name)
-		h[k] = append(h[k], hf.Value)
-	}
+	h := h2fields.Header(f.RegularFields(), nil)
 	cl := int64(-1)
 	if v := h.Get("Content-Length"); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -438,13 +430,32 @@ func (c *Conn) onHeadersLocked(f *http2.MetaHeadersFrame) {
 		}
 	}
 	st.resp = &http.Response{
-		Status: strconv.Itoa(code) + " " + http.StatusText(code), StatusCode: code,
-		Proto: "HTTP/2.0", ProtoMajor: 2, Header: h, ContentLength: cl, Trailer: http.Header{},
+		Status: statusLine(code), StatusCode: code,
+		Proto: "HTTP/2.0", ProtoMajor: 2, Header: h, ContentLength: cl,
 	}
 	if f.StreamEnded() {
 		st.resp.ContentLength = 0
 		c.endLocked(st)
 	}
+}
+
+// statusLines holds Response.Status for the codes net/http names.
+var statusLines [600]string
+
+func init() {
+	for code := range statusLines {
+		if text := http.StatusText(code); text != "" {
+			statusLines[code] = strconv.Itoa(code) + " " + text
+		}
+	}
+}
+
+// statusLine returns Response.Status for code, "404 Not Found".
+func statusLine(code int) string {
+	if code >= 0 && code < len(statusLines) && statusLines[code] != "" {
+		return statusLines[code]
+	}
+	return strconv.Itoa(code) + " " + http.StatusText(code)
 }
 
 func (c *Conn) onDataLocked(f *http2.DataFrame) {

@@ -18,6 +18,7 @@ import (
 	"github.com/pylon-mesh/pylon/internal/h2fields"
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // stream is one request and its response.
@@ -174,7 +175,6 @@ func (st *stream) newRequest(f *http2.MetaHeadersFrame) (*http.Request, error) {
 		return nil, malformed
 	}
 	regular := f.RegularFields()
-	header := make(http.Header, len(regular))
 	var cookies []string
 	for _, h := range regular {
 		if h2fields.ConnectionSpecific(h.Name) || h.Name == "te" && h.Value != "trailers" {
@@ -182,14 +182,15 @@ func (st *stream) newRequest(f *http2.MetaHeadersFrame) (*http.Request, error) {
 		}
 		if h.Name == "cookie" {
 			cookies = append(cookies, h.Value)
-			continue
 		}
-		k := textproto.CanonicalMIMEHeaderKey(h.Name)
-		header[k] = append(header[k], h.Value)
 	}
+	var header http.Header
 	if len(cookies) > 0 {
+		header = h2fields.Header(regular, func(h hpack.HeaderField) bool { return h.Name == "cookie" })
 		// RFC 9113 8.2.3: crumbs are joined back into one field.
 		header["Cookie"] = []string{strings.Join(cookies, "; ")}
+	} else {
+		header = h2fields.Header(regular, nil)
 	}
 	if authority == "" {
 		authority = header.Get("Host")

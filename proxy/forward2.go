@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/textproto"
+	"strings"
 	"time"
 
 	"github.com/pylon-mesh/pylon/balancer"
@@ -61,20 +63,66 @@ func (c *conn) forwardH2(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 // httpHeader converts the client's end-to-end headers for a RoundTripper.
 func (c *conn) httpHeader(route *Route, trusted bool) http.Header {
 	req := &c.req
-	h := make(http.Header, len(req.Headers)+4)
+	var xffBuf [64]byte
+	xff := c.appendXFF(xffBuf[:0], trusted)
+	proto, host := c.forwardedProto(trusted), c.forwardedHost(trusted)
+	// Every name and value goes into one string, and every value slice
+	// into one backing array: the header costs the map and two
+	// allocations however many fields it has.
+	size, n := len(xff)+len(proto)+len(host)+len(c.rid), 4
 	for _, f := range req.Headers {
-		if skipRequestHeader(f.Name, req.Headers, trusted) {
-			continue
+		if !skipRequestHeader(f.Name, req.Headers, trusted) {
+			size += len(f.Name) + len(f.Value)
+			n++
 		}
-		k := http.CanonicalHeaderKey(string(f.Name))
-		h[k] = append(h[k], string(f.Value))
 	}
-	h["X-Forwarded-For"] = []string{string(c.appendXFF(nil, trusted))}
-	h["X-Forwarded-Proto"] = []string{string(c.forwardedProto(trusted))}
-	if v := c.forwardedHost(trusted); len(v) > 0 {
-		h["X-Forwarded-Host"] = []string{string(v)}
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, f := range req.Headers {
+		if !skipRequestHeader(f.Name, req.Headers, trusted) {
+			sb.Write(f.Name)
+			sb.Write(f.Value)
+		}
 	}
-	h["X-Request-Id"] = []string{string(c.rid)}
+	sb.Write(xff)
+	sb.Write(proto)
+	sb.Write(host)
+	sb.Write(c.rid)
+	all := sb.String()
+	vals := make([]string, n)
+	h := make(http.Header, n)
+	i, off := 0, 0
+	take := func(size int) string {
+		v := all[off : off+size]
+		off += size
+		return v
+	}
+	add := func(k, v string) {
+		vals[i] = v
+		if prev, ok := h[k]; ok {
+			h[k] = append(prev, v)
+		} else {
+			h[k] = vals[i : i+1 : i+1]
+		}
+		i++
+	}
+	for _, f := range req.Headers {
+		if !skipRequestHeader(f.Name, req.Headers, trusted) {
+			// Canonical names, the common case, are kept as they are.
+			k := textproto.CanonicalMIMEHeaderKey(take(len(f.Name)))
+			add(k, take(len(f.Value)))
+		}
+	}
+	h["X-Forwarded-For"] = vals[i : i+1 : i+1]
+	vals[i] = take(len(xff))
+	h["X-Forwarded-Proto"] = vals[i+1 : i+2 : i+2]
+	vals[i+1] = take(len(proto))
+	if v := take(len(host)); v != "" {
+		h["X-Forwarded-Host"] = vals[i+2 : i+3 : i+3]
+		vals[i+2] = v
+	}
+	h["X-Request-Id"] = vals[i+3 : i+4 : i+4]
+	vals[i+3] = take(len(c.rid))
 	if c.rec.traced() {
 		c.rec.setTraceHeaders(h)
 	}

@@ -1,20 +1,29 @@
 // Package h2fields holds what pylon's HTTP/2 server and client both need
-// to put a header section on the wire: lower-case names, the fields HTTP/2
-// forbids, and a header block split into HEADERS and CONTINUATION frames.
+// to move a header section between the wire and net/http's types:
+// lower-case and canonical names, the fields HTTP/2 forbids, a received
+// header section as an http.Header, and a header block split into HEADERS
+// and CONTINUATION frames.
 package h2fields
 
 import (
+	"net/http"
+	"net/textproto"
 	"strings"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
-// commonLower maps header names handlers commonly set, in canonical form,
-// to their lower-case form, so sending them allocates nothing.
-var commonLower = map[string]string{}
+// commonLower maps header names commonly sent, in canonical form, to their
+// lower-case form, and commonCanonical the other way, so converting them
+// allocates nothing.
+var commonLower, commonCanonical = map[string]string{}, map[string]string{}
 
 func init() {
 	for _, k := range []string{
+		"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cookie",
+		"Forwarded", "Grpc-Timeout", "If-Modified-Since", "If-None-Match", "Origin",
+		"Referer", "Te", "User-Agent", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
 		"Accept-Ranges", "Access-Control-Allow-Credentials", "Access-Control-Allow-Headers",
 		"Access-Control-Allow-Methods", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers",
 		"Access-Control-Max-Age", "Age", "Cache-Control", "Content-Disposition", "Content-Encoding",
@@ -27,7 +36,41 @@ func init() {
 		"X-Frame-Options", "X-Request-Id",
 	} {
 		commonLower[k] = strings.ToLower(k)
+		commonCanonical[commonLower[k]] = k
 	}
+}
+
+// Canonical returns a lower-case field name as it is kept in an
+// http.Header; the names commonly sent cost no allocation.
+func Canonical(name string) string {
+	if k, ok := commonCanonical[name]; ok {
+		return k
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
+}
+
+// Header returns the fields as an http.Header, names in canonical form,
+// values in the order received; skip, if not nil, leaves fields out. Every
+// value slice shares one backing array, so a header section costs the map
+// and one slice however many fields it has.
+func Header(fields []hpack.HeaderField, skip func(hpack.HeaderField) bool) http.Header {
+	h := make(http.Header, len(fields))
+	vals := make([]string, len(fields))
+	n := 0
+	for _, f := range fields {
+		if skip != nil && skip(f) {
+			continue
+		}
+		k := Canonical(f.Name)
+		vals[n] = f.Value
+		if prev, ok := h[k]; ok {
+			h[k] = append(prev, f.Value)
+		} else {
+			h[k] = vals[n : n+1 : n+1]
+		}
+		n++
+	}
+	return h
 }
 
 // Lower returns a header name in lower case, as HTTP/2 sends it; the

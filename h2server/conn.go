@@ -104,7 +104,6 @@ func newConn(s *Server, nc net.Conn) *conn {
 		srv:               s,
 		nc:                nc,
 		br:                bufio.NewReaderSize(nc, 16<<10),
-		bw:                bufio.NewWriterSize(nc, 16<<10),
 		remoteAddr:        nc.RemoteAddr().String(),
 		done:              make(chan struct{}),
 		streams:           map[uint32]*stream{},
@@ -117,6 +116,10 @@ func newConn(s *Server, nc net.Conn) *conn {
 	if tc, ok := nc.(*tls.Conn); ok {
 		st := tc.ConnectionState()
 		c.tlsState = &st
+	}
+	c.bw = bufio.NewWriterSize(nc, 16<<10)
+	if s.cfg.WriteTimeout > 0 {
+		c.bw = bufio.NewWriterSize(&deadlineWriter{nc: nc, timeout: s.cfg.WriteTimeout}, 16<<10)
 	}
 	c.peerMaxFrameAtomic.Store(defaultMaxFrame)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -594,6 +597,23 @@ func (c *conn) flushLocked() error {
 		return err
 	}
 	return nil
+}
+
+// deadlineWriter writes to a connection with a write deadline at least
+// three quarters of timeout ahead; the deadline moves only when less is
+// left, so most writes set none. Its user serialises writes (wmu).
+type deadlineWriter struct {
+	nc       net.Conn
+	timeout  time.Duration
+	deadline time.Time
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	if now := time.Now(); w.deadline.Sub(now) < w.timeout*3/4 {
+		w.deadline = now.Add(w.timeout)
+		w.nc.SetWriteDeadline(w.deadline)
+	}
+	return w.nc.Write(p)
 }
 
 // close closes the connection and fails every stream on it.

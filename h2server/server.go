@@ -32,6 +32,13 @@ type Config struct {
 	// IdleTimeout closes, with a GOAWAY, a connection that has had no open
 	// stream for this long (0: never).
 	IdleTimeout time.Duration
+	// WriteTimeout bounds how long a client may keep the server from
+	// sending (0: forever): a connection whose socket takes nothing for
+	// this long is closed, and a stream that waits this long for
+	// flow-control window is reset (CANCEL), its Write failing with an
+	// error that wraps os.ErrDeadlineExceeded. It is the longest pause a
+	// client that stopped reading can hold a handler and its buffers.
+	WriteTimeout time.Duration
 	// Logger receives connection errors and handler panics (default:
 	// discarded).
 	Logger *slog.Logger

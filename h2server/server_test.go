@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -118,6 +119,61 @@ func TestWriteDeadlineResetsBlockedStream(t *testing.T) {
 	}
 	if st := rc.waitStream(1); !st.rst {
 		t.Fatalf("want the stream reset at the write deadline, got %s", st)
+	}
+}
+
+func TestWriteTimeoutResetsAStreamWithoutWindow(t *testing.T) {
+	writeErr := make(chan error, 1)
+	addr, _ := startServer(t, Config{WriteTimeout: 100 * time.Millisecond}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The client gives a window of 10 bytes and never more: the write
+		// blocks until the write timeout resets the stream.
+		_, err := w.Write(make([]byte, 1000))
+		writeErr <- err
+	}))
+	rc := dialRaw(t, addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10})
+	rc.autoWindow = false
+	rc.request(1, "GET", "/", true)
+	if err := await(t, writeErr, "the blocked write to fail"); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a write with no window past the write timeout returned %v, want a deadline error", err)
+	}
+	st := rc.waitStream(1)
+	if !st.rst || st.rstCode != http2.ErrCodeCancel {
+		t.Fatalf("want the stream reset with CANCEL, got %s", st)
+	}
+	// The connection is still good for other streams.
+	if !rc.alive() {
+		t.Fatalf("the connection closed: %s", rc.describe())
+	}
+}
+
+func TestWriteTimeoutClosesAConnectionThatStopsReading(t *testing.T) {
+	writeErr := make(chan error, 1)
+	addr, _ := startServer(t, Config{WriteTimeout: 200 * time.Millisecond}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// More than the socket buffers hold: with a client that reads
+		// nothing, a flush blocks until the write timeout.
+		buf := make([]byte, 1<<20)
+		var err error
+		for i := 0; i < 64 && err == nil; i++ {
+			_, err = w.Write(buf)
+			if err == nil {
+				err = http.NewResponseController(w).Flush()
+			}
+		}
+		writeErr <- err
+	}))
+	// A big window, and then no reading at all.
+	rc := dialRaw(t, addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1})
+	rc.windowUpdate(0, 1<<31-1-65535)
+	rc.request(1, "GET", "/", true)
+	err := await(t, writeErr, "the handler's writes to fail")
+	if err == nil {
+		t.Fatal("64 MiB went to a client that read nothing")
+	}
+	// The server closed the connection: reading what it buffered ends in
+	// an error rather than more frames forever.
+	rc.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, rc.conn); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("reading the rest of the connection: %v", err)
 	}
 }
 

@@ -62,6 +62,12 @@ type stream struct {
 	readTimer         *time.Timer
 	writeTimer        *time.Timer
 	readGen, writeGen uint64
+	// windowTimer ends a write's wait for flow-control window after the
+	// server's WriteTimeout by setting windowTimedOut; windowGen tells a
+	// timer that fires after the wait ended that it is stale.
+	windowTimer    *time.Timer
+	windowGen      uint64
+	windowTimedOut bool
 }
 
 // onHeaders opens a stream for a new request, or takes a request's

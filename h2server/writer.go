@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -159,13 +160,23 @@ func (st *stream) reserve(n int) (int, error) {
 	flushed := false
 	for {
 		if st.reset {
+			st.disarmWindowTimerLocked()
 			return 0, st.err
 		}
 		if c.closed {
+			st.disarmWindowTimerLocked()
 			return 0, c.closeErr
+		}
+		if st.windowTimedOut {
+			st.disarmWindowTimerLocked()
+			c.mu.Unlock()
+			c.resetStream(st.id, http2.ErrCodeCancel)
+			c.mu.Lock()
+			return 0, errWindowTimeout
 		}
 		avail := min(st.sendWindow, c.sendWindow, int64(c.peerMaxFrame), int64(n))
 		if avail > 0 {
+			st.disarmWindowTimerLocked()
 			st.sendWindow -= avail
 			c.sendWindow -= avail
 			return int(avail), nil
@@ -181,9 +192,40 @@ func (st *stream) reserve(n int) (int, error) {
 			flushed = true
 			continue
 		}
+		if st.windowTimer == nil && c.srv.cfg.WriteTimeout > 0 {
+			st.armWindowTimerLocked(c.srv.cfg.WriteTimeout)
+		}
 		st.cond.Wait()
 	}
 }
+
+// armWindowTimerLocked makes a wait for window that lasts d end with
+// windowTimedOut set. The caller holds c.mu.
+func (st *stream) armWindowTimerLocked(d time.Duration) {
+	gen := st.windowGen
+	st.windowTimer = time.AfterFunc(d, func() {
+		st.c.mu.Lock()
+		if st.windowGen == gen {
+			st.windowTimedOut = true
+			st.cond.Broadcast()
+		}
+		st.c.mu.Unlock()
+	})
+}
+
+// disarmWindowTimerLocked ends a wait for window: a timer that fires
+// later changes nothing. The caller holds c.mu.
+func (st *stream) disarmWindowTimerLocked() {
+	if st.windowTimer != nil {
+		st.windowTimer.Stop()
+		st.windowTimer = nil
+		st.windowGen++
+	}
+	st.windowTimedOut = false
+}
+
+// errWindowTimeout fails a write that waited WriteTimeout for window.
+var errWindowTimeout = fmt.Errorf("h2server: the client gave no flow-control window within the write timeout: %w", os.ErrDeadlineExceeded)
 
 // sendHeaderLocked writes the HEADERS frame once. The caller holds wmu.
 func (w *responseWriter) sendHeaderLocked(end bool) {

@@ -21,7 +21,10 @@ func (s *Server) h2For(listener string, lc *ListenerConfig) *h2server.Server {
 		MaxReceiveBufferPerConnection: 16 << 20,
 		PrefaceTimeout:                lc.ReadHeaderTimeout,
 		IdleTimeout:                   lc.IdleTimeout,
-		Logger:                        s.logger,
+		// As for HTTP/1.1, idle_timeout is the longest pause allowed
+		// while a response streams to a client that reads nothing.
+		WriteTimeout: lc.IdleTimeout,
+		Logger:       s.logger,
 	})
 	s.h2[listener] = h
 	return h

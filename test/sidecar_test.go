@@ -63,12 +63,19 @@ func (s *meshSidecar) url(upstream string) string { return "http://" + s.outboun
 func TestMeshHTTP(t *testing.T) {
 	cp := startControl(t, "")
 	catalogApp := startEcho(t, "catalog-1")
-	catalog := startSidecar(t, cp, cp.joinToken("catalog"), "catalog", catalogApp, []string{"--health-http", "/"})
+	catalog := startSidecar(t, cp, cp.joinToken("catalog"), "catalog", catalogApp, []string{"--health-http", "/", "--cpus", "3"})
 	orders := startSidecar(t, cp, cp.joinToken("orders"), "orders", startEcho(t, "orders-1"), nil, "catalog")
 
 	waitFor(t, 10*time.Second, "orders to reach catalog through the mesh", func() bool {
 		return servedBy(orders.url("catalog")+"/items/1", "catalog-1")
 	})
+	// A sidecar runs on one thread unless --cpus says otherwise.
+	if got := orders.metric("go_sched_gomaxprocs_threads"); got != 1 {
+		t.Errorf("a sidecar without --cpus runs with GOMAXPROCS %v, want 1", got)
+	}
+	if got := catalog.metric("go_sched_gomaxprocs_threads"); got != 3 {
+		t.Errorf("a sidecar with --cpus 3 runs with GOMAXPROCS %v, want 3", got)
+	}
 
 	// Plaintext and a client without a mesh certificate get nowhere.
 	if code, _ := body("http://" + catalog.inbound + "/items/1"); code != 0 {

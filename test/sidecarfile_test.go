@@ -42,6 +42,8 @@ func TestSidecarConfigFile(t *testing.T) {
 				[]string{`sidecar.yaml:7:3: upstreams.: want NAME=ADDR`}},
 			{"control: [127.0.0.1:1]\nservice: orders\napp: 127.0.0.1:9001\njoin_token: x\ninbound: 0.0.0.0:15006\n", nil,
 				[]string{`sidecar.yaml:5:1: inbound: "0.0.0.0:15006" listens on every address`}},
+			{"control: [127.0.0.1:1]\nservice: orders\napp: 127.0.0.1:9001\njoin_token: x\ncpus: -1\n", nil,
+				[]string{`sidecar.yaml:5:1: cpus: -1: must not be negative; 0 means one per core`}},
 			{"control: [127.0.0.1:1]\nservice: orders\napp: 127.0.0.1:9001\njoin_token: x\nadmin: nowhere\n", nil,
 				[]string{`sidecar.yaml:5:1: admin: "nowhere" is not host:port`}},
 			// A flag on the command line wins over the file: the file's

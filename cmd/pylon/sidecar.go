@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -58,6 +59,7 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long a graceful stop waits for in-flight requests")
 	fs.DurationVar(&o.DrainDelay, "drain-delay", time.Second, "how long a graceful stop keeps serving after deregistering, while callers learn the instance left")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	cpus := fs.Int("cpus", 1, "how many threads run the sidecar at once (Go's GOMAXPROCS); 0 for one per core. A sidecar carries one instance's traffic: one thread leaves the cores to the app")
 	var trace traceFlags
 	trace.register(fs, "the sidecar")
 	file := fs.String("c", "", "read the settings from this YAML file: each flag under its name with _ for -, upstreams as a mapping (also --config; flags given here win)")
@@ -111,6 +113,15 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, from.errorf("drain-delay", "%s: must not be negative; 0s means none", o.DrainDelay))
 		return 2
 	}
+	if *cpus < 0 {
+		fmt.Fprintln(stderr, from.errorf("cpus", "%d: must not be negative; 0 means one per core", *cpus))
+		return 2
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "cpus" })
+	if n, ok := sidecarProcs(*cpus, explicit, os.Getenv("GOMAXPROCS")); ok {
+		runtime.GOMAXPROCS(n)
+	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
 		fmt.Fprintln(stderr, from.errorf("log-level", "%q: want debug, info, warn or error", *level))
@@ -154,6 +165,17 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	return 0
+}
+
+// sidecarProcs is the GOMAXPROCS a sidecar runs with, and whether to set
+// it: cpus when --cpus (or the config file) gave it, or when the
+// environment does not set GOMAXPROCS (the default then is --cpus's, 1);
+// cpus 0 leaves Go's default, one per core.
+func sidecarProcs(cpus int, explicit bool, env string) (int, bool) {
+	if cpus == 0 || !explicit && env != "" {
+		return 0, false
+	}
+	return cpus, true
 }
 
 // advertiseAddr is the address the instance registers: advertise, or the

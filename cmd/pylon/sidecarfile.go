@@ -34,6 +34,7 @@ type sidecarFile struct {
 	DrainTimeout   config.Duration   `yaml:"drain_timeout"`
 	DrainDelay     config.Duration   `yaml:"drain_delay"`
 	LogLevel       string            `yaml:"log_level"`
+	CPUs           int               `yaml:"cpus"`
 	OTLPEndpoint   string            `yaml:"otlp_endpoint"`
 	TraceSample    float64           `yaml:"trace_sample"`
 }

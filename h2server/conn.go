@@ -290,12 +290,12 @@ func (c *conn) failConn(code http2.ErrCode, err error) {
 	c.nc.Close()
 }
 
-// handOff starts a new reader and runs st's handler on this goroutine.
+// handOff starts the next reader and runs st's handler on this goroutine.
 func (c *conn) handOff(st *stream) {
 	c.mu.Lock()
 	c.live++
 	c.mu.Unlock()
-	go c.readLoop()
+	c.srv.readers.start(c)
 	st.run()
 	c.exit()
 }

@@ -58,6 +58,8 @@ const (
 type Server struct {
 	cfg Config
 
+	readers *readers
+
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	shutdown bool
@@ -85,7 +87,7 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, conns: map[*conn]struct{}{}}
+	return &Server{cfg: cfg, readers: newReaders(), conns: map[*conn]struct{}{}}
 }
 
 // ServeConn serves c until the client or the server closes it, and
@@ -144,6 +146,9 @@ func (s *Server) Close() error {
 func (s *Server) stop() []*conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.shutdown {
+		close(s.readers.quit)
+	}
 	s.shutdown = true
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {

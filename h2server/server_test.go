@@ -3,10 +3,12 @@ package h2server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -291,4 +293,35 @@ func openStreams(s *Server) int {
 		c.mu.Unlock()
 	}
 	return n
+}
+
+// TestReadersExitWhenTheServerCloses: the goroutines kept for the next
+// reader do not outlive the server.
+func TestReadersExitWhenTheServerCloses(t *testing.T) {
+	addr, s := startServer(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	rc := dialRaw(t, addr)
+	for id := uint32(1); id <= 9; id += 2 {
+		rc.request(id, "GET", "/", true)
+		expectResponse(t, rc.waitStream(id), 200, "ok")
+	}
+	if n := readerGoroutines(s); n == 0 {
+		t.Fatal("no goroutine waits to read after five requests")
+	}
+	s.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for readerGoroutines(s) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d reader goroutines still run 5s after Close", readerGoroutines(s))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// readerGoroutines counts the goroutines in s's readers.run.
+func readerGoroutines(s *Server) int {
+	buf := make([]byte, 4<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), fmt.Sprintf("h2server.(*readers).run(%p", s.readers))
 }

@@ -179,6 +179,25 @@ func TestWriteTimeoutClosesAConnectionThatStopsReading(t *testing.T) {
 	}
 }
 
+// TestPastWriteDeadlineResetsAtOnce: a handler that sets a write deadline
+// in the past and returns ends its stream with RST_STREAM, not with a
+// clean END_STREAM (the tunnel handler relies on this, as on net/http's
+// server, to show its caller an error).
+func TestPastWriteDeadlineResetsAtOnce(t *testing.T) {
+	addr, _ := startServer(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		rc := http.NewResponseController(w)
+		rc.Flush()
+		rc.SetWriteDeadline(time.Now())
+	}))
+	rc := dialRaw(t, addr)
+	rc.request(1, "GET", "/", true)
+	st := rc.waitStream(1)
+	if !st.rst || st.endStream {
+		t.Fatalf("want the stream reset, not ended; got %s", st)
+	}
+}
+
 func TestReadDeadline(t *testing.T) {
 	first := make(chan error, 1)
 	type result struct {

@@ -338,19 +338,30 @@ func (w *responseWriter) SetReadDeadline(t time.Time) error {
 }
 
 // SetWriteDeadline resets the stream at t (zero: no deadline), which ends
-// a write blocked on flow control.
+// a write blocked on flow control. A deadline that has passed resets the
+// stream before SetWriteDeadline returns, so a handler can end its stream
+// with an error rather than a clean end by setting one and returning.
 func (w *responseWriter) SetWriteDeadline(t time.Time) error {
 	st := w.st
 	st.c.mu.Lock()
-	defer st.c.mu.Unlock()
 	st.writeGen++
 	if st.writeTimer != nil {
 		st.writeTimer.Stop()
 	}
 	if t.IsZero() {
+		st.c.mu.Unlock()
 		return nil
 	}
-	d := max(time.Until(t), 0)
+	d := time.Until(t)
+	if d <= 0 {
+		reset := !st.reset
+		st.c.mu.Unlock()
+		if reset {
+			st.c.resetStream(st.id, http2.ErrCodeCancel)
+		}
+		return nil
+	}
+	defer st.c.mu.Unlock()
 	gen := st.writeGen
 	st.writeTimer = time.AfterFunc(d, func() {
 		st.c.mu.Lock()

@@ -41,8 +41,7 @@
 // a [net.Conn]; the remote sidecar mounts [Handler] on its inbound listener.
 // Both use [Splice] to join a tunnel with a local TCP connection.
 //
-// Go's HTTP/2 server does not fill [http.Request.TLS] for CONNECT requests
-// (they have no :scheme). A server that authorizes tunnels by peer identity
-// sets [ConnContext] as its [http.Server.ConnContext] and reads the peer's
-// certificates with [TLSState].
+// An Authorize hook that checks the caller's identity reads it from
+// [http.Request.TLS], which pylon's HTTP/2 server (h2server) fills for
+// CONNECT requests too (Go's own HTTP/2 server leaves it nil for them).
 package tunnel

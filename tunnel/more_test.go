@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pylon-mesh/pylon/h2server"
 )
 
 // TestSharedWithL7 checks that tunnels and plain requests to the same
@@ -134,12 +136,12 @@ func TestWriteDeadline(t *testing.T) {
 	}
 }
 
-// TestServerTimeouts checks that a tunnel outlives the server's request
-// timeouts.
+// TestServerTimeouts checks that an idle tunnel outlives the server's
+// write and idle timeouts.
 func TestServerTimeouts(t *testing.T) {
 	up := serveTCP(t, lineEcho)
-	sc := startSidecar(t, HandlerOptions{Dial: dialTCP}, func(s *http.Server) {
-		s.ReadTimeout, s.WriteTimeout = 50*time.Millisecond, 50*time.Millisecond
+	sc := startSidecar(t, HandlerOptions{Dial: dialTCP}, func(c *h2server.Config) {
+		c.WriteTimeout, c.IdleTimeout = 50*time.Millisecond, 50*time.Millisecond
 	})
 	c := mustDial(t, clientTransport(t, nil), sc, up)
 	time.Sleep(150 * time.Millisecond) // past both server timeouts

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pylon-mesh/pylon/h2server"
 	"github.com/pylon-mesh/pylon/internal/testpki"
 )
 
@@ -81,44 +82,64 @@ func newPKI(t testing.TB) *pki {
 	return &pki{pool: ca.Pool, server: ca.Issue(t, serverID), client: ca.Issue(t, clientID)}
 }
 
-// startSidecar serves Handler(o) over mTLS HTTP/2 on loopback and returns
-// its address.
-func startSidecar(t testing.TB, o HandlerOptions, opts ...func(*http.Server)) string {
+// startSidecar serves Handler(o) over mTLS HTTP/2 on loopback, as a
+// sidecar's inbound listener does (pylon's HTTP/2 server), and returns its
+// address.
+func startSidecar(t testing.TB, o HandlerOptions, opts ...func(*h2server.Config)) string {
 	t.Helper()
 	return startServer(t, Handler(o), opts...)
 }
 
-// startServer serves h over mTLS HTTP/2 on loopback and returns its address.
-func startServer(t testing.TB, h http.Handler, opts ...func(*http.Server)) string {
+// startServer serves h over mTLS HTTP/2 on loopback with pylon's HTTP/2
+// server and returns its address.
+func startServer(t testing.TB, h http.Handler, opts ...func(*h2server.Config)) string {
 	t.Helper()
 	p := getPKI(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var protos http.Protocols
-	protos.SetHTTP2(true)
-	srv := &http.Server{
-		Handler:     h,
-		Protocols:   &protos,
-		ConnContext: ConnContext,
-		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{p.server},
-			ClientCAs:    p.pool,
-			ClientAuth:   tls.RequireAndVerifyClientCert,
-			NextProtos:   []string{"h2"},
-			MinVersion:   tls.VersionTLS13,
-		},
-	}
+	cfg := h2server.Config{Handler: h}
 	for _, opt := range opts {
-		opt(srv)
+		opt(&cfg)
 	}
-	go srv.ServeTLS(ln, "", "")
+	srv := h2server.New(cfg)
+	tlsLn := tls.NewListener(ln, &tls.Config{
+		Certificates: []tls.Certificate{p.server},
+		ClientCAs:    p.pool,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		NextProtos:   []string{"h2"},
+		MinVersion:   tls.VersionTLS13,
+	})
+	var conns sync.WaitGroup
+	go func() {
+		for {
+			c, err := tlsLn.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer conns.Done()
+				tc := c.(*tls.Conn)
+				ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+				err := tc.HandshakeContext(ctx)
+				cancel()
+				if err != nil {
+					tc.Close()
+					return
+				}
+				srv.ServeConn(tc)
+			}()
+		}
+	}()
 	t.Cleanup(func() {
+		ln.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 		defer cancel()
 		srv.Shutdown(ctx)
 		srv.Close()
+		conns.Wait()
 	})
 	return ln.Addr().String()
 }
@@ -223,7 +244,7 @@ func mustDial(t testing.TB, rt http.RoundTripper, endpoint, target string) net.C
 // allowClient authorizes only the test client's identity, read the way a
 // sidecar reads it.
 func allowClient(r *http.Request) (int, error) {
-	cs := TLSState(r)
+	cs := r.TLS
 	if cs == nil || len(cs.PeerCertificates) == 0 {
 		return 0, errors.New("no peer certificate")
 	}
@@ -235,7 +256,7 @@ func allowClient(r *http.Request) (int, error) {
 
 // denyAll refuses every tunnel, naming the caller.
 func denyAll(r *http.Request) (int, error) {
-	cs := TLSState(r)
+	cs := r.TLS
 	if cs == nil || len(cs.PeerCertificates) == 0 {
 		return 0, errors.New("no peer certificate")
 	}

@@ -117,10 +117,11 @@ func newConn(s *Server, nc net.Conn) *conn {
 		st := tc.ConnectionState()
 		c.tlsState = &st
 	}
-	c.bw = bufio.NewWriterSize(nc, 16<<10)
+	var w io.Writer = nc
 	if s.cfg.WriteTimeout > 0 {
-		c.bw = bufio.NewWriterSize(&deadlineWriter{nc: nc, timeout: s.cfg.WriteTimeout}, 16<<10)
+		w = &deadlineWriter{nc: nc, timeout: s.cfg.WriteTimeout}
 	}
+	c.bw = bufio.NewWriterSize(w, 16<<10)
 	c.peerMaxFrameAtomic.Store(defaultMaxFrame)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.fr = http2.NewFramer(c.bw, c.br)

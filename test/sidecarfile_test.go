@@ -42,6 +42,10 @@ func TestSidecarConfigFile(t *testing.T) {
 				[]string{`sidecar.yaml:7:3: upstreams.: want NAME=ADDR`}},
 			{"control: [127.0.0.1:1]\nservice: orders\napp: 127.0.0.1:9001\njoin_token: x\ninbound: 0.0.0.0:15006\n", nil,
 				[]string{`sidecar.yaml:5:1: inbound: "0.0.0.0:15006" listens on every address`}},
+			// Every bad value is named, not only the first.
+			{"control: [127.0.0.1:1]\nservice: orders\napp: 127.0.0.1:9001\njoin_token: x\nprotocol: htp\ndrain_delay: -1s\nlog_level: loud\n", []string{"--cpus", "-2"},
+				[]string{`sidecar.yaml:5:1: protocol: "htp"`, `sidecar.yaml:6:1: drain_delay: -1s: must not be negative`,
+					`sidecar.yaml:7:1: log_level: "loud"`, `pylon sidecar: --cpus -2: must not be negative`}},
 			{"control: [127.0.0.1:1]\nservice: orders\napp: 127.0.0.1:9001\njoin_token: x\ncpus: -1\n", nil,
 				[]string{`sidecar.yaml:5:1: cpus: -1: must not be negative; 0 means one per core`}},
 			{"control: [127.0.0.1:1]\nservice: orders\napp: 127.0.0.1:9001\njoin_token: x\nadmin: nowhere\n", nil,

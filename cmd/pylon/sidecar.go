@@ -91,30 +91,53 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "pylon sidecar: %s required%s\n", strings.Join(missing, ", "), where)
 		return 2
 	}
+	// Every bad value is reported, not only the first.
+	var bad []string
 	advertise, name, err := advertiseAddr(o.Inbound, o.Advertise)
 	if err != nil {
-		fmt.Fprintln(stderr, from.errorf(name, "%v", err))
-		return 2
+		bad = append(bad, from.errorf(name, "%v", err))
 	}
 	o.Advertise = advertise
 	switch o.Protocol {
 	case config.ProtocolHTTP1, config.ProtocolH2C, config.ProtocolGRPC, snapshot.ProtocolTCP, snapshot.ProtocolAuto:
 	default:
-		fmt.Fprintln(stderr, from.errorf("protocol", "%q: want http1, h2c, grpc, tcp or auto", o.Protocol))
-		return 2
+		bad = append(bad, from.errorf("protocol", "%q: want http1, h2c, grpc, tcp or auto", o.Protocol))
 	}
-	for name, d := range map[string]time.Duration{"health-interval": *interval, "drain-timeout": o.DrainTimeout} {
-		if d <= 0 {
-			fmt.Fprintln(stderr, from.errorf(name, "%s: must be a positive duration", d))
-			return 2
-		}
+	if *interval <= 0 {
+		bad = append(bad, from.errorf("health-interval", "%s: must be a positive duration", *interval))
+	}
+	if o.DrainTimeout <= 0 {
+		bad = append(bad, from.errorf("drain-timeout", "%s: must be a positive duration", o.DrainTimeout))
 	}
 	if o.DrainDelay < 0 {
-		fmt.Fprintln(stderr, from.errorf("drain-delay", "%s: must not be negative; 0s means none", o.DrainDelay))
-		return 2
+		bad = append(bad, from.errorf("drain-delay", "%s: must not be negative; 0s means none", o.DrainDelay))
 	}
 	if *cpus < 0 {
-		fmt.Fprintln(stderr, from.errorf("cpus", "%d: must not be negative; 0 means one per core", *cpus))
+		bad = append(bad, from.errorf("cpus", "%d: must not be negative; 0 means one per core", *cpus))
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		bad = append(bad, from.errorf("log-level", "%q: want debug, info, warn or error", *level))
+	}
+	o.Local = config.Config{Admin: config.Admin{Address: *admin}, AccessLog: config.AccessLog{Path: *accessLog, Sample: 1}}
+	if err := o.Local.ValidateMode(config.Managed); err != nil {
+		var errs config.Errors
+		if !errors.As(err, &errs) {
+			bad = append(bad, fmt.Sprintf("pylon sidecar: %v", flagErrors(err)))
+		}
+		for _, e := range errs {
+			name := map[string]string{"admin.address": "admin", "access_log.path": "access-log"}[e.Path]
+			if name == "" {
+				bad = append(bad, fmt.Sprintf("pylon sidecar: %v", flagErrors(e)))
+				continue
+			}
+			bad = append(bad, from.errorf(name, "%s", e.Msg))
+		}
+	}
+	if len(bad) > 0 {
+		for _, msg := range bad {
+			fmt.Fprintln(stderr, msg)
+		}
 		return 2
 	}
 	explicit := false
@@ -122,33 +145,11 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if n, ok := sidecarProcs(*cpus, explicit, os.Getenv("GOMAXPROCS")); ok {
 		runtime.GOMAXPROCS(n)
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		fmt.Fprintln(stderr, from.errorf("log-level", "%q: want debug, info, warn or error", *level))
-		return 2
-	}
 	o.Control, o.Upstreams, o.Build = strings.Split(*control, ","), ups, version
 	if o.ProxyAddr == "off" {
 		o.ProxyAddr = ""
 	}
 	o.Health = appCheck(o.Protocol, *httpPath, *grpcSvc, *interval)
-	o.Local = config.Config{Admin: config.Admin{Address: *admin}, AccessLog: config.AccessLog{Path: *accessLog, Sample: 1}}
-	if err := o.Local.ValidateMode(config.Managed); err != nil {
-		var errs config.Errors
-		if !errors.As(err, &errs) {
-			fmt.Fprintf(stderr, "pylon sidecar: %v\n", flagErrors(err))
-			return 2
-		}
-		for _, e := range errs {
-			name := map[string]string{"admin.address": "admin", "access_log.path": "access-log"}[e.Path]
-			if name == "" {
-				fmt.Fprintf(stderr, "pylon sidecar: %v\n", flagErrors(e))
-				continue
-			}
-			fmt.Fprintln(stderr, from.errorf(name, "%s", e.Msg))
-		}
-		return 2
-	}
 	o.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl})).With("service", o.Service)
 	tracer, flush, err := trace.tracer(o.Service, func(l string) bool { return l != sidecar.InboundListener }, o.Logger)
 	if err != nil {

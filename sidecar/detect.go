@@ -103,6 +103,15 @@ func (r *replayConn) Read(b []byte) (int, error) {
 	return r.Conn.Read(b)
 }
 
+// SetLinger sets SO_LINGER on a TCP connection, for the TCP splice to
+// pass a reset on.
+func (r *replayConn) SetLinger(sec int) error {
+	if l, ok := r.Conn.(interface{ SetLinger(sec int) error }); ok {
+		return l.SetLinger(sec)
+	}
+	return nil
+}
+
 // CloseWrite half-closes the connection, for the TCP splice.
 func (r *replayConn) CloseWrite() error {
 	if cw, ok := r.Conn.(interface{ CloseWrite() error }); ok {

@@ -1,10 +1,15 @@
 package test
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,5 +128,55 @@ func TestMeshTCPBalancesAndEjects(t *testing.T) {
 	}
 	if ep := orders.endpoint("redis", redis2.inbound); !ep.Ejected && ep.Failures == 0 {
 		t.Errorf("dead instance in the caller's /services: %+v, want it ejected or counting failures", ep)
+	}
+}
+
+// TestMeshTCPResetReachesTheCaller: when the called app resets its TCP
+// connection in the middle of a reply, the caller, through both sidecars,
+// gets the bytes sent before and then a reset, not a clean end that would
+// make the cut reply look complete.
+func TestMeshTCPResetReachesTheCaller(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				io.WriteString(c, "partial reply to "+line)
+				time.Sleep(100 * time.Millisecond) // the bytes leave first
+				c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+			}()
+		}
+	}()
+	cp := startControl(t, "")
+	startSidecar(t, cp, cp.joinToken("flaky"), "flaky", ln.Addr().String(), []string{"--protocol", "tcp"})
+	orders := startSidecar(t, cp, cp.joinToken("orders"), "orders", startEcho(t, "orders-1"), nil, "flaky")
+
+	var got []byte
+	var readErr error
+	waitFor(t, 10*time.Second, "a reply from flaky through the mesh", func() bool {
+		c, err := net.DialTimeout("tcp", orders.outbound["flaky"], time.Second)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "hello\n")
+		got, readErr = io.ReadAll(c)
+		return len(got) > 0
+	})
+	if string(got) != "partial reply to hello\n" {
+		t.Fatalf("the caller read %q, want the bytes sent before the reset", got)
+	}
+	if !errors.Is(readErr, syscall.ECONNRESET) {
+		t.Fatalf("after the reply the caller read %v, want a connection reset (the called app reset its connection)", readErr)
 	}
 }

@@ -32,8 +32,10 @@
 //     which is not supported), 502 (the destination refused or failed the
 //     connection), 504 (connecting to the destination timed out). A stream
 //     that fails after the 200 is ended with RST_STREAM, which either side
-//     sees as an error on Read or Write. An idle timeout ends the stream the
-//     same way.
+//     sees as an error on Read or Write; a sidecar passes such a failure on
+//     to its TCP connection as a reset, and a reset of that connection
+//     fails the stream. An idle timeout ends the stream with RST_STREAM too,
+//     and the TCP connections cleanly.
 //
 // # Use
 //

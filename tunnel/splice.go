@@ -24,8 +24,11 @@ var spliceBufs = sync.Pool{New: func() any { return new([spliceBufSize]byte) }}
 // When one side's reading ends with EOF, Splice half-closes the other side
 // (CloseWrite, for connections that have it, like *net.TCPConn and tunnels)
 // and keeps copying the other way; on a side without CloseWrite, or on an
-// error, it closes both. With idle > 0, a splice in which no byte moved
-// either way for idle is closed with ErrIdle.
+// error, it closes both. An error (a reset, a broken pipe) closes TCP
+// connections with a reset (SO_LINGER 0, for connections that have
+// SetLinger), so a failure on one side reaches the other as one. With
+// idle > 0, a splice in which no byte moved either way for idle is closed
+// with ErrIdle, cleanly.
 func Splice(a, b net.Conn, idle time.Duration) (aToB, bToA int64, err error) {
 	s := &splice{a: a, b: b}
 	if idle > 0 {
@@ -112,8 +115,24 @@ func (s *splice) closeBoth(err error) {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
+	if err != nil && !errors.Is(err, ErrIdle) && !errors.Is(err, net.ErrClosed) {
+		// A side failed (reset, broken pipe): the other learns it the same
+		// way, by a reset rather than a clean end, so that a stream cut
+		// short cannot pass for a complete one.
+		abort(s.a)
+		abort(s.b)
+	}
 	s.a.Close()
 	s.b.Close()
+}
+
+// abort makes the coming Close of a TCP connection send a reset: it drops
+// unsent data and tells the peer the stream broke off (SO_LINGER 0).
+// Connections without SetLinger, like tunnels, are left as they are.
+func abort(c net.Conn) {
+	if l, ok := c.(interface{ SetLinger(sec int) error }); ok {
+		l.SetLinger(0)
+	}
 }
 
 // err returns the error that ended the splice, if any.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,4 +151,41 @@ func expectReadN(t *testing.T, c net.Conn, want string) {
 	if diff := cmp.Diff(want, string(got)); diff != "" {
 		t.Errorf("read (-want +got):\n%s", diff)
 	}
+}
+
+// TestSplicePassesAResetOn: when one side's peer resets its connection,
+// the other side's peer is reset too, after the bytes sent before; an idle
+// timeout still ends both cleanly.
+func TestSplicePassesAResetOn(t *testing.T) {
+	t.Run("reset", func(t *testing.T) {
+		caller, a := tcpPair(t)
+		b, callee := tcpPair(t)
+		done := make(chan error, 1)
+		go func() { _, _, err := Splice(a, b, 0); done <- err }()
+		callee.Write([]byte("partial"))
+		time.Sleep(50 * time.Millisecond) // the bytes reach the caller's side first
+		callee.SetLinger(0)
+		callee.Close()
+		caller.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := io.ReadAll(caller)
+		if string(got) != "partial" || !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("the caller read %q, %v; want \"partial\" and a connection reset", got, err)
+		}
+		if err := <-done; err == nil {
+			t.Error("Splice returned no error for a reset")
+		}
+	})
+	t.Run("idle timeout ends cleanly", func(t *testing.T) {
+		caller, a := tcpPair(t)
+		b, _ := tcpPair(t)
+		done := make(chan error, 1)
+		go func() { _, _, err := Splice(a, b, 50*time.Millisecond); done <- err }()
+		caller.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadAll(caller); err != nil {
+			t.Fatalf("the caller read %v after the idle timeout, want a clean end", err)
+		}
+		if err := <-done; !errors.Is(err, ErrIdle) {
+			t.Errorf("Splice returned %v, want ErrIdle", err)
+		}
+	})
 }

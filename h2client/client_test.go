@@ -292,3 +292,53 @@ func waitErr(t *testing.T, c *Conn, want error) {
 		}
 	}
 }
+
+// TestHeaderListOverTheServersLimit: a request whose header list is larger
+// than the server's SETTINGS_MAX_HEADER_LIST_SIZE fails before it is sent;
+// the connection stays good for the next.
+func TestHeaderListOverTheServersLimit(t *testing.T) {
+	served := make(chan string, 4)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s := h2server.New(h2server.Config{MaxHeaderListSize: 2000, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served <- r.URL.Path
+		io.WriteString(w, "ok")
+	})})
+	defer s.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			s.ServeConn(c)
+		}
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(nc, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The first request waits for the server's SETTINGS, which carry the limit.
+	if _, body, err := get(t, c, context.Background(), "GET", "/first", nil); err != nil || body != "ok" {
+		t.Fatalf("GET /first: %q, %v", body, err)
+	}
+	req, _ := http.NewRequest("GET", "http://test/big", nil)
+	req.Header.Set("X-Big", strings.Repeat("b", 3000))
+	if resp, err := c.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "SETTINGS_MAX_HEADER_LIST_SIZE") {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		t.Fatalf("a 3 KB header to a server that accepts 2000 bytes: %v, %v; want an error naming the limit", resp, err)
+	}
+	if _, body, err := get(t, c, context.Background(), "GET", "/after", nil); err != nil || body != "ok" {
+		t.Fatalf("GET /after: %q, %v", body, err)
+	}
+	if got := []string{<-served, <-served}; got[0] != "/first" || got[1] != "/after" {
+		t.Errorf("the server served %v, want /first and /after only", got)
+	}
+}

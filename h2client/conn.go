@@ -101,6 +101,7 @@ type Conn struct {
 	peerInitialWindow       int64
 	peerMaxFrame            uint32
 	peerMaxStreams          uint32
+	peerMaxHeaderList       uint32 // 0 until the server announces one
 	hook                    func(*Conn)
 	// pingSeq numbers the PINGs sent, pingAcked the last acknowledged.
 	pingSeq, pingAcked uint64

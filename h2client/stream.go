@@ -77,6 +77,14 @@ func (c *Conn) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
+	if limit := c.peerMaxHeaderList; limit > 0 {
+		if n := headerListSize(req); n > uint64(limit) {
+			c.starting--
+			c.mu.Unlock()
+			closeBody(req)
+			return nil, fmt.Errorf("h2client: the request's header list is %d bytes, more than the %d the server accepts (SETTINGS_MAX_HEADER_LIST_SIZE)", n, limit)
+		}
+	}
 	st := &stream{c: c, req: req, sendWindow: c.peerInitialWindow}
 	c.mu.Unlock()
 
@@ -110,6 +118,25 @@ func (c *Conn) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = &responseBody{st: st}
 	resp.Request = req
 	return resp, nil
+}
+
+// headerListSize is the size RFC 9113 (6.5.2) gives req's header list:
+// each field's name and value and 32 bytes, pseudo-header fields included.
+func headerListSize(req *http.Request) uint64 {
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	n := uint64(len(":method")+len(req.Method)+len(":authority")+len(host)) + 2*32
+	if req.Method != http.MethodConnect {
+		n += uint64(len(":scheme")+len("https")+len(":path")+len(req.URL.RequestURI())) + 2*32
+	}
+	for k, vv := range req.Header {
+		for _, v := range vv {
+			n += uint64(len(k)+len(v)) + 32
+		}
+	}
+	return n
 }
 
 func (c *Conn) reserveLocked() error {
@@ -385,6 +412,8 @@ func (c *Conn) onSettingsLocked(f *http2.SettingsFrame) {
 			c.peerMaxFrame = s.Val
 		case http2.SettingMaxConcurrentStreams:
 			c.peerMaxStreams = s.Val
+		case http2.SettingMaxHeaderListSize:
+			c.peerMaxHeaderList = s.Val
 		case http2.SettingHeaderTableSize:
 			tableSize, setTable = s.Val, true
 		}

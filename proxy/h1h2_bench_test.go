@@ -2,15 +2,10 @@ package proxy
 
 import (
 	"bytes"
-	"context"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"testing"
-	"time"
 
-	"github.com/pylon-mesh/pylon/h1"
 	"github.com/pylon-mesh/pylon/h2client"
 	"github.com/pylon-mesh/pylon/h2server"
 )
@@ -34,34 +29,8 @@ func BenchmarkHTTP1ToH2(b *testing.B) {
 	svc := testService(b, up)
 	svc.Protocol, svc.RT = H2C, cc
 	lc := testListener(b, "plain", svc)
-	srv := NewServer(slog.New(slog.DiscardHandler))
-	srv.Store(&Snapshot{Listeners: map[string]*ListenerConfig{"plain": lc}})
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	c, err := net.Dial("tcp", serveOn(b, srv, "plain"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	raw := []byte("GET /bench HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
-	r := h1.NewReader(c, 8192)
-	var resp h1.Response
-	buf := make([]byte, 4096)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.Write(raw); err != nil {
-			b.Fatal(err)
-		}
-		if err := r.ReadResponse(&resp, h1.DefaultLimits, []byte("GET")); err != nil || resp.Status != 200 {
-			b.Fatalf("got %d, %v; want 200", resp.Status, err)
-		}
-		if _, err := io.CopyBuffer(io.Discard, r.BodyReader(resp.ContentLength, resp.Chunked), buf); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchKeepAlive(b, &Snapshot{Listeners: map[string]*ListenerConfig{"plain": lc}},
+		"GET /bench HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
 }
 
 // h2cUpstream serves 64 bytes to every request over h2c with pylon's

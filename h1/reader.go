@@ -85,6 +85,11 @@ func (r *Reader) Reset(src io.Reader) {
 	r.trailers = r.trailers[:0]
 }
 
+// SetSource makes r read from src from now on, keeping what it has
+// buffered and the state of the message being read: for a connection that
+// moves to another implementation of the same socket.
+func (r *Reader) SetSource(src io.Reader) { r.src = src }
+
 // Buffered returns the number of bytes read from the source and not yet
 // consumed: the start of a body or of a pipelined message.
 func (r *Reader) Buffered() int { return r.w - r.r }

@@ -77,7 +77,7 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 		if !mayRetry || !retryable(&route.Retry, a.cond, replayable) {
 			return a.fe
 		}
-		if refused := waitRetry(route, svc, n, a.cond, deadline); refused != "" {
+		if refused := waitRetry(route, svc, n, a.cond, deadline, c.sleep); refused != "" {
 			return noRetry(a.fe, refused)
 		}
 		c.rec.Retries++
@@ -159,8 +159,8 @@ func anyUntried(set *balancer.Set, t *Tried, now time.Time) *balancer.Endpoint {
 
 // waitRetry takes a retry from the service's budget and breaker and waits
 // out the backoff. It returns why the retry is refused, or "" when it may
-// go ahead.
-func waitRetry(route *Route, svc *Service, n int, cond retry.Condition, deadline time.Time) string {
+// go ahead. sleep waits out the backoff.
+func waitRetry(route *Route, svc *Service, n int, cond retry.Condition, deadline time.Time, sleep func(time.Duration)) string {
 	now := time.Now()
 	// A failure to connect reached no upstream, so retrying it elsewhere
 	// adds no load to a struggling one: it takes nothing from the budget.
@@ -177,7 +177,7 @@ func waitRetry(route *Route, svc *Service, n int, cond retry.Condition, deadline
 	if !deadline.IsZero() && now.Add(wait).After(deadline) {
 		return "the route timeout leaves no time"
 	}
-	time.Sleep(wait)
+	sleep(wait)
 	return ""
 }
 
@@ -232,7 +232,7 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 	}
 	ep.Begin()
 	for {
-		uc, err := pool.get(tryDeadline, began)
+		uc, err := pool.get(tryDeadline, began, c.loop)
 		if err != nil {
 			return connectFailed(svc, ep, began, err)
 		}

@@ -35,7 +35,7 @@ func tryPool(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, d
 	ep.Begin()
 	began := time.Now()
 	for {
-		uc, err := pool.get(tryDeadline, time.Now())
+		uc, err := pool.get(tryDeadline, time.Now(), nil)
 		if err != nil {
 			a := connectFailed(svc, ep, began, err)
 			return nil, a.fe, a.cond

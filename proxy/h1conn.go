@@ -15,6 +15,7 @@ import (
 
 	"github.com/pylon-mesh/pylon/flow"
 	"github.com/pylon-mesh/pylon/h1"
+	"github.com/pylon-mesh/pylon/internal/evloop"
 	"github.com/pylon-mesh/pylon/policy"
 	"github.com/pylon-mesh/pylon/router"
 )
@@ -71,6 +72,11 @@ type conn struct {
 	// then), and after finish when the last request ended: the clock is
 	// read once per try end, not again for the record and the idle wait.
 	done time.Time
+	// loop is the event loop the connection is served on, nil on a
+	// goroutine of its own; released is called by the goroutine it moves
+	// to (see leaveLoop) when it is done.
+	loop     *evloop.Loop
+	released func()
 }
 
 const (
@@ -91,10 +97,15 @@ var connPool = sync.Pool{New: func() any {
 }}
 
 // serveH1 serves HTTP/1.1 requests on a connection until it closes, fails
-// or the server drains.
-func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
+// or the server drains. lp is the event loop nc is registered with, nil
+// when this is a goroutine of its own. On a loop, a request the loop
+// cannot serve moves the connection to a goroutine (see leaveLoop), and
+// serveH1 reports false: the connection lives on there. Otherwise the
+// connection is closed when serveH1 returns true. released is what the
+// goroutine a connection moves to calls when it is done with it.
+func (s *Server) serveH1(nc net.Conn, listener string, secure bool, lp *evloop.Loop, released func()) bool {
 	c := connPool.Get().(*conn)
-	c.s, c.nc, c.listener, c.secure = s, nc, listener, secure
+	c.s, c.nc, c.listener, c.secure, c.loop, c.released = s, nc, listener, secure, lp, released
 	c.remote = remoteAddrPort(nc)
 	c.br.Reset(nc)
 	c.bw.Reset(nc)
@@ -102,44 +113,85 @@ func (s *Server) serveH1(nc net.Conn, listener string, secure bool) {
 	c.linger = false
 	c.acc.Peer, c.peerKnown = nil, false
 	s.track(nc, c, true)
+	moved := false
 	defer func() {
-		s.track(nc, nil, false)
-		if c.linger {
-			lingerClose(nc)
+		if !moved {
+			c.close()
 		}
-		nc.Close()
-		c.s, c.nc = nil, nil
-		c.br.Reset(nil)
-		c.bw.Reset(nil)
-		c.req.Reset()
-		c.acc.Peer = nil
-		connPool.Put(c)
 	}()
-	for first := true; ; first = false {
+	moved = c.serveRequests(true) == leftLoop
+	return !moved
+}
+
+// close ends a connection served by serveRequests and puts c back in the
+// pool.
+func (c *conn) close() {
+	c.s.track(c.nc, nil, false)
+	if c.linger {
+		lingerClose(c.nc)
+	}
+	c.nc.Close()
+	c.s, c.nc, c.loop, c.released = nil, nil, nil, nil
+	c.br.Reset(nil)
+	c.bw.Reset(nil)
+	c.req.Reset()
+	c.acc.Peer = nil
+	connPool.Put(c)
+}
+
+// servedHow says how serveRequests ended.
+type servedHow uint8
+
+const (
+	// closing: the connection is to be closed.
+	closing servedHow = iota
+	// leftLoop: the connection moved from its event loop to a goroutine,
+	// which serves it from now on.
+	leftLoop
+)
+
+// serveRequests serves requests on c until the connection is to close.
+// first is set for a new connection; when it is not, a request read on an
+// event loop that the loop could not serve is waiting in c.req.
+func (c *conn) serveRequests(first bool) servedHow {
+	s, listener := c.s, c.listener
+	pending := !first
+	for ; ; first = false {
 		snap := s.snap.Load()
 		lc := snap.Listeners[listener]
-		if lc == nil || s.draining.Load() {
-			return
+		if !pending {
+			if lc == nil || s.draining.Load() {
+				return closing
+			}
+			if !c.awaitRequest(lc, first) {
+				return closing
+			}
+			// The request has begun: serve it on the snapshot in force now,
+			// not the one from before the wait (a reload may have come since).
+			snap = s.snap.Load()
+			if lc = snap.Listeners[listener]; lc == nil {
+				return closing
+			}
+			err := c.br.ReadRequest(&c.req, lc.Limits)
+			if err != nil {
+				c.readFailed(snap, lc, err)
+				return closing
+			}
+			if c.loop != nil && !c.loopServes(lc) {
+				if c.leaveLoop() {
+					return leftLoop
+				}
+				return closing
+			}
+		} else if lc == nil {
+			return closing
 		}
-		if !c.awaitRequest(lc, first) {
-			return
-		}
-		// The request has begun: serve it on the snapshot in force now, not
-		// the one from before the wait (a reload may have come since).
-		snap = s.snap.Load()
-		if lc = snap.Listeners[listener]; lc == nil {
-			return
-		}
-		err := c.br.ReadRequest(&c.req, lc.Limits)
-		if err != nil {
-			c.readFailed(snap, lc, err)
-			return
-		}
+		pending = false
 		// The read deadline stays: nothing reads the connection again until
 		// the body copy or the next request sets its own.
 		c.closeAfter = false
 		if !c.serveRequest(snap, lc) || c.closeAfter {
-			return
+			return closing
 		}
 	}
 }

@@ -6,11 +6,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/pylon-mesh/pylon/breaker"
 	"github.com/pylon-mesh/pylon/h1"
+	"github.com/pylon-mesh/pylon/internal/evloop"
 )
 
 // checkIdleAfter is how long a pooled connection may sit idle before it is
@@ -34,6 +36,9 @@ type upConn struct {
 	// connection (served > 0) before any response byte is the classic
 	// keep-alive race and is safe to retry.
 	served int
+	// home is where the connection is used: 0 on goroutines, or 1 plus the
+	// index of the event loop it is registered with.
+	home   int
 	closed sync.Once
 	// dl tracks the connection's deadlines.
 	dl deadlines
@@ -43,7 +48,14 @@ type upConn struct {
 func (uc *upConn) Close() error {
 	err := net.ErrClosed
 	uc.closed.Do(func() {
-		err = uc.Conn.Close()
+		c := uc.Conn
+		if tc, ok := c.(*tls.Conn); ok && uc.home > 0 {
+			// Closing a TLS connection writes an alert, and only the
+			// connection's loop may write to it; a pool closing its idle
+			// connections runs elsewhere. The alert is a courtesy.
+			c = tc.NetConn()
+		}
+		err = c.Close()
 		if b := uc.pool.breaker; b != nil {
 			b.ReleaseConnection()
 		}
@@ -52,6 +64,11 @@ func (uc *upConn) Close() error {
 }
 
 // Pool keeps idle HTTP/1.1 connections to one endpoint.
+//
+// A connection is used either by goroutines or by the tasks of one event
+// loop, never both (a loop's task cannot wait on a connection of the
+// runtime's poller without stalling its loop), so idle connections are
+// kept apart by home, each home with up to MaxIdle of them.
 //
 // Idle connections are kept LIFO: the most recently used one is the least
 // likely to have been closed by the upstream's own idle timer. The mutex is
@@ -65,9 +82,13 @@ type Pool struct {
 	bufSize     int
 	breaker     *breaker.Breaker
 	dialFn      func(ctx context.Context) (net.Conn, error)
+	// ap is addr parsed, for dialing from an event loop (invalid when addr
+	// is not an IP address and port).
+	ap netip.AddrPort
 
-	mu     sync.Mutex
-	idle   []*upConn
+	mu sync.Mutex
+	// idle holds the idle connections of each home (see upConn.home).
+	idle   [][]*upConn
 	closed bool
 }
 
@@ -100,23 +121,38 @@ func NewPool(addr string, cfg PoolConfig) *Pool {
 		// small and grows only when a head needs it.
 		cfg.BufSize = upstreamHeadLimits.MaxHeaderBytes
 	}
+	ap, _ := netip.ParseAddrPort(addr)
 	return &Pool{addr: addr, tls: cfg.TLS, dialTimeout: cfg.DialTimeout,
-		idleTimeout: cfg.IdleTimeout, maxIdle: cfg.MaxIdle, bufSize: cfg.BufSize, breaker: cfg.Breaker, dialFn: cfg.Dial}
+		idleTimeout: cfg.IdleTimeout, maxIdle: cfg.MaxIdle, bufSize: cfg.BufSize, breaker: cfg.Breaker, dialFn: cfg.Dial, ap: ap}
 }
 
+// onLoop reports whether the pool's connections can be used by the tasks
+// of an event loop: plain or TLS connections to an IP address, not ones
+// from a Dial function.
+func (p *Pool) onLoop() bool { return p.dialFn == nil && p.ap.IsValid() }
+
 // get returns an idle connection, or dials a new one that must be up by
-// deadline (zero: the pool's dial timeout alone).
-func (p *Pool) get(deadline, now time.Time) (*upConn, error) {
+// deadline (zero: the pool's dial timeout alone). lp is the event loop
+// whose task asks, nil for a goroutine.
+func (p *Pool) get(deadline, now time.Time, lp *evloop.Loop) (*upConn, error) {
+	home := 0
+	if lp != nil {
+		home = lp.ID() + 1
+	}
 	for {
 		p.mu.Lock()
-		n := len(p.idle)
+		var kept []*upConn
+		if home < len(p.idle) {
+			kept = p.idle[home]
+		}
+		n := len(kept)
 		if n == 0 {
 			p.mu.Unlock()
-			return p.dial(deadline)
+			return p.dial(deadline, lp)
 		}
-		uc := p.idle[n-1]
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
+		uc := kept[n-1]
+		kept[n-1] = nil
+		p.idle[home] = kept[:n-1]
 		p.mu.Unlock()
 		idle := now.Sub(uc.lastUsed)
 		if p.idleTimeout > 0 && idle > p.idleTimeout {
@@ -140,7 +176,7 @@ func (p *Pool) get(deadline, now time.Time) (*upConn, error) {
 	}
 }
 
-func (p *Pool) dial(deadline time.Time) (*upConn, error) {
+func (p *Pool) dial(deadline time.Time, lp *evloop.Loop) (*upConn, error) {
 	if b := p.breaker; b != nil {
 		if !b.AcquirePending() {
 			return nil, errConnLimit
@@ -150,7 +186,13 @@ func (p *Pool) dial(deadline time.Time) (*upConn, error) {
 			return nil, errConnLimit
 		}
 	}
-	uc, err := p.connect(deadline)
+	var uc *upConn
+	var err error
+	if lp != nil {
+		uc, err = p.connectOn(lp, deadline)
+	} else {
+		uc, err = p.connect(deadline)
+	}
 	if err != nil && p.breaker != nil {
 		p.breaker.ReleaseConnection()
 	}
@@ -184,6 +226,34 @@ func (p *Pool) connect(deadline time.Time) (*upConn, error) {
 	return &upConn{Conn: c, br: h1.NewReader(c, p.bufSize), bw: bufio.NewWriterSize(c, 4096), pool: p}, nil
 }
 
+// connectOn opens a connection from a task of the event loop lp, TLS
+// included; it is lp's.
+func (p *Pool) connectOn(lp *evloop.Loop, deadline time.Time) (*upConn, error) {
+	if !p.onLoop() {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("the endpoint cannot be reached from an event loop: " + p.addr)}
+	}
+	if d := time.Now().Add(p.dialTimeout); p.dialTimeout > 0 && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
+	}
+	ec, err := lp.Dial(p.ap, deadline)
+	if err != nil {
+		return nil, err
+	}
+	var c net.Conn = ec
+	if p.tls != nil {
+		tc := tls.Client(ec, p.tls)
+		ec.SetDeadline(time.Now().Add(p.dialTimeout))
+		err := tc.Handshake()
+		ec.SetDeadline(time.Time{})
+		if err != nil {
+			ec.Close()
+			return nil, err
+		}
+		c = tc
+	}
+	return &upConn{Conn: c, br: h1.NewReader(c, p.bufSize), bw: bufio.NewWriterSize(c, 4096), pool: p, home: lp.ID() + 1}, nil
+}
+
 // connectWith opens a connection with the pool's Dial, bounded by the
 // dial timeout and deadline.
 func (p *Pool) connectWith(deadline time.Time) (*upConn, error) {
@@ -207,12 +277,15 @@ func (p *Pool) put(uc *upConn, now time.Time) {
 	uc.lastUsed = now
 	uc.served++
 	p.mu.Lock()
-	if p.closed || len(p.idle) >= p.maxIdle {
+	for uc.home >= len(p.idle) {
+		p.idle = append(p.idle, nil)
+	}
+	if p.closed || len(p.idle[uc.home]) >= p.maxIdle {
 		p.mu.Unlock()
 		uc.Close()
 		return
 	}
-	p.idle = append(p.idle, uc)
+	p.idle[uc.home] = append(p.idle[uc.home], uc)
 	p.mu.Unlock()
 }
 
@@ -224,7 +297,9 @@ func (p *Pool) Close() {
 	p.idle = nil
 	p.closed = true
 	p.mu.Unlock()
-	for _, uc := range idle {
-		uc.Close()
+	for _, home := range idle {
+		for _, uc := range home {
+			uc.Close()
+		}
 	}
 }

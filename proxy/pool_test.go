@@ -32,7 +32,7 @@ func TestPoolDropsConnectionsClosedWhileIdle(t *testing.T) {
 	}()
 	p := NewPool(ln.Addr().String(), PoolConfig{DialTimeout: time.Second, IdleTimeout: time.Minute, MaxIdle: 4})
 	defer p.Close()
-	uc, err := p.get(time.Time{}, time.Now())
+	uc, err := p.get(time.Time{}, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestPoolDropsConnectionsClosedWhileIdle(t *testing.T) {
 	p.put(uc, time.Now())
 	// Past the upstream's close and past checkIdleAfter.
 	time.Sleep(checkIdleAfter + 100*time.Millisecond)
-	again, err := p.get(time.Time{}, time.Now())
+	again, err := p.get(time.Time{}, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,14 +78,14 @@ func TestPoolKeepsLiveIdleConnections(t *testing.T) {
 	}()
 	p := NewPool(ln.Addr().String(), PoolConfig{DialTimeout: time.Second, IdleTimeout: time.Minute, MaxIdle: 4})
 	defer p.Close()
-	uc, err := p.get(time.Time{}, time.Now())
+	uc, err := p.get(time.Time{}, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	uc.dl.setRead(uc.Conn, time.Now().Add(-time.Hour), 0)
 	p.put(uc, time.Now())
 	time.Sleep(checkIdleAfter + 100*time.Millisecond)
-	again, err := p.get(time.Time{}, time.Now())
+	again, err := p.get(time.Time{}, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestPoolDial(t *testing.T) {
 		t.Cleanup(func() { a.Close(); b.Close() })
 		return a, nil
 	}})
-	uc, err := p.get(time.Time{}, time.Now())
+	uc, err := p.get(time.Time{}, time.Now(), nil)
 	if err != nil {
 		t.Fatalf("get: %v", err)
 	}
@@ -116,7 +116,7 @@ func TestPoolDial(t *testing.T) {
 	}
 	uc.Close()
 	p.dialFn = func(context.Context) (net.Conn, error) { return nil, errors.New("no tunnel") }
-	if _, err := p.get(time.Time{}, time.Now()); err == nil || err.Error() != "no tunnel" {
+	if _, err := p.get(time.Time{}, time.Now(), nil); err == nil || err.Error() != "no tunnel" {
 		t.Errorf("a failing Dial: got %v, want its error", err)
 	}
 }

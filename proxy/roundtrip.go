@@ -104,7 +104,7 @@ func roundTrip(route *Route, svc *Service, rq *rtRequest) (*rtResult, *flow.Erro
 		if !mayRetry || cond == 0 || !retryable(&route.Retry, cond, replayable) {
 			return nil, fe
 		}
-		if refused := waitRetry(route, svc, n, cond, deadline); refused != "" {
+		if refused := waitRetry(route, svc, n, cond, deadline, time.Sleep); refused != "" {
 			return nil, noRetry(fe, refused)
 		}
 		retries++

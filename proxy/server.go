@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pylon-mesh/pylon/h2server"
+	"github.com/pylon-mesh/pylon/internal/evloop"
 )
 
 // Server serves client connections on any number of listeners with the
@@ -46,6 +47,11 @@ type Server struct {
 	rejected atomic.Uint64
 	// rejectLogged is the unix second of the last rejection log line.
 	rejectLogged atomic.Int64
+
+	// loops serve plain HTTP/1.1 connections (see loop.go); started on
+	// first use.
+	loopsOnce sync.Once
+	loops     atomic.Pointer[evloop.Group]
 }
 
 // NewServer returns a server that logs through logger.
@@ -55,7 +61,10 @@ func NewServer(logger *slog.Logger) *Server {
 
 // Store swaps in a new snapshot. Requests already running keep the one they
 // started with.
-func (s *Server) Store(snap *Snapshot) { s.snap.Store(snap) }
+func (s *Server) Store(snap *Snapshot) {
+	s.prepareLoops(snap)
+	s.snap.Store(snap)
+}
 
 // OpenConnections is the number of client connections open now.
 func (s *Server) OpenConnections() int64 { return s.open.Load() }
@@ -89,12 +98,11 @@ func (s *Server) Serve(ln net.Listener, name string) error {
 		open.Add(1)
 		s.open.Add(1)
 		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.open.Add(-1)
-			defer open.Add(-1)
-			s.serveConn(c, name)
-		}()
+		go s.serveConn(c, name, func() {
+			open.Add(-1)
+			s.open.Add(-1)
+			s.wg.Done()
+		})
 	}
 }
 
@@ -110,11 +118,17 @@ func (s *Server) reject(c net.Conn, listener string) {
 	}
 }
 
-// serveConn decides the protocol of a new connection and serves it.
-func (s *Server) serveConn(c net.Conn, listener string) {
+// serveConn decides the protocol of a new connection and serves it;
+// released is called once the connection is done with, here or on the
+// event loop it is handed to.
+func (s *Server) serveConn(c net.Conn, listener string, released func()) {
+	handedOff := false
 	defer func() {
 		if r := recover(); r != nil && r != http.ErrAbortHandler {
 			s.logger.Error("panic serving connection", "listener", listener, "remote", c.RemoteAddr().String(), "panic", r)
+		}
+		if !handedOff {
+			released()
 		}
 	}()
 	if tc, ok := c.(*net.TCPConn); ok {
@@ -162,14 +176,18 @@ func (s *Server) serveConn(c net.Conn, listener string) {
 			c.Close()
 			return
 		}
-		c = pc
 		c.SetReadDeadline(time.Time{})
 		if isH2 {
-			s.serveH2(c, listener)
+			s.serveH2(pc, listener)
 			return
 		}
+		if lc.loop && s.handToLoop(c, pc.(*prefixConn).prefix, listener, released) {
+			handedOff = true
+			return
+		}
+		c = pc
 	}
-	s.serveH1(c, listener, secure)
+	s.serveH1(c, listener, secure, nil, nil)
 }
 
 // serveH2 hands the connection to the listener's HTTP/2 server.
@@ -276,6 +294,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); h2wg.Wait(); close(done) }()
+	// The event loops end once the connections they serve have.
+	defer func() {
+		if g := s.loops.Load(); g != nil {
+			g.Close()
+		}
+	}()
 	select {
 	case <-done:
 		return nil

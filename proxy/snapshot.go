@@ -30,6 +30,8 @@ type Snapshot struct {
 	// Tracing, when set, gives each HTTP request a span in a W3C trace
 	// (see Tracing); nil: tracing is off, at the cost of a nil check.
 	Tracing *Tracing
+	// loopsPrepared is set once prepareLoops has looked at the snapshot.
+	loopsPrepared bool
 }
 
 // ListenerConfig is what one listener's requests are served with.
@@ -69,6 +71,9 @@ type ListenerConfig struct {
 	// write and flush the response at once (full duplex). Nil: CONNECT is
 	// refused with 405. HTTP/1.1 CONNECT is always refused.
 	Connect http.Handler
+	// loop is set when the listener's plain HTTP/1.1 connections go to
+	// event loops (see prepareLoops).
+	loop bool
 }
 
 // Backend is one service of a route with its cumulative split weight and
@@ -131,6 +136,8 @@ type Route struct {
 	// Policies, when set, check each request after routing (authentication,
 	// consumer allow lists, rate limits); nil costs nothing.
 	Policies *policy.Chain
+	// loop is set when an event loop can serve the route's requests.
+	loop bool
 }
 
 // Protocol is how pylon speaks to a service's endpoints.

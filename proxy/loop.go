@@ -1,0 +1,177 @@
+package proxy
+
+import (
+	"net"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/pylon-mesh/pylon/internal/evloop"
+	"github.com/pylon-mesh/pylon/router"
+)
+
+// The HTTP/1.1 fast path: plain HTTP/1.1 connections of listeners whose
+// routes lead to HTTP/1.1 services are served on event loops (package
+// evloop), one per core, rather than on a goroutine each. The code is the
+// same (serveH1 and everything under it); only the waiting differs: a
+// connection's task waits for its socket in its loop's epoll_wait, and the
+// loop resumes it with a coroutine switch on the same thread. That saves
+// the scheduler's park and wake-up through the network poller twice per
+// request, which is most of what a goroutine per connection costs beyond
+// an event loop (docs/performance.md, "Where the remaining gap is").
+//
+// What a task must not do is wait for anything but its loop's sockets and
+// timers, or it stalls its loop's other connections. So a request the
+// loop cannot serve whole moves its connection to a goroutine before it is
+// served (leaveLoop), for good: TLS, HTTP/2, upgrades, bodies streamed
+// while the response is read, 100-continue, route policies (a rate limit
+// may ask Redis), and services reached over HTTP/2 or the mesh.
+
+// eventLoopsOff is the environment variable that turns the event loops off
+// (every connection on a goroutine of its own), for troubleshooting.
+const eventLoopsOff = "PYLON_EVENT_LOOPS"
+
+// prepareLoops marks, in a snapshot about to be stored, which listeners
+// hand their HTTP/1.1 connections to event loops and which routes a loop
+// serves.
+func (s *Server) prepareLoops(snap *Snapshot) {
+	if snap.loopsPrepared {
+		return
+	}
+	snap.loopsPrepared = true
+	if os.Getenv(eventLoopsOff) == "off" {
+		return
+	}
+	for _, lc := range snap.Listeners {
+		if lc.TLS != nil || lc.Authorize != nil || lc.Connect != nil {
+			continue
+		}
+		for _, r := range lc.Routes {
+			r.loop = routeOnLoop(r)
+			lc.loop = lc.loop || r.loop
+		}
+	}
+}
+
+// routeOnLoop reports whether a loop can serve the route's requests.
+func routeOnLoop(r *Route) bool {
+	if r.Policies != nil || len(r.Backends) == 0 {
+		return false
+	}
+	for _, b := range r.Backends {
+		if svc := b.Service; svc.Protocol != HTTP1 || svc.Mesh {
+			return false
+		}
+	}
+	return true
+}
+
+// handToLoop gives a plain connection whose first bytes (prefix) were
+// read to an event loop, which serves it as HTTP/1.1 and calls released
+// when done. It reports false when no loop took it; the caller serves it.
+func (s *Server) handToLoop(nc net.Conn, prefix []byte, listener string, released func()) bool {
+	g := s.eventLoops()
+	if g == nil {
+		return false
+	}
+	prefix = append([]byte(nil), prefix...)
+	err := g.Go(nc, func(ec *evloop.Conn) {
+		moved := false
+		defer func() {
+			if r := recover(); r != nil {
+				s.logger.Error("panic serving connection", "listener", listener, "remote", ec.RemoteAddr().String(), "panic", r)
+			}
+			if !moved {
+				released()
+			}
+		}()
+		moved = !s.serveH1(&prefixConn{Conn: ec, prefix: prefix}, listener, false, ec.Loop(), released)
+	})
+	if err != nil {
+		// nc is closed once Go has taken its descriptor; a failure before
+		// that leaves it to the caller.
+		s.logger.Debug("event loop refused a connection", "listener", listener, "err", err)
+		return false
+	}
+	return true
+}
+
+// eventLoops returns the server's event loops, starting them on first use;
+// nil when they cannot run here.
+func (s *Server) eventLoops() *evloop.Group {
+	s.loopsOnce.Do(func() {
+		g, err := evloop.NewGroup(runtime.GOMAXPROCS(0))
+		if err != nil {
+			s.logger.Warn("HTTP/1.1 connections stay on goroutines", "err", err)
+			return
+		}
+		g.OnPanic = func(v any) { s.logger.Error("panic on an event loop", "panic", v) }
+		s.loops.Store(g)
+	})
+	return s.loops.Load()
+}
+
+// loopServes reports whether the event loop can serve the request just
+// read: its route must be one a loop serves, and nothing in the request
+// may make its task wait for anything but its sockets.
+func (c *conn) loopServes(lc *ListenerConfig) bool {
+	req := &c.req
+	if req.Upgrade != nil || req.Expect100 || req.Chunked || (req.ContentLength > 0 && !c.bodyBuffered()) {
+		return false
+	}
+	if string(req.Method) == "CONNECT" {
+		return true // refused with 405 on the spot
+	}
+	// Routing is repeated when the request is served; matching is cheap
+	// next to a move to a goroutine, and doing it twice keeps serveRequest
+	// the same on both paths.
+	in := router.Input{Host: req.Host, Path: req.Path, Query: req.Query, Method: req.Method, Headers: req}
+	c.params.Reset()
+	idx, ok := lc.Table.Match(&in, &c.params)
+	return !ok || lc.Routes[idx].loop
+}
+
+// leaveLoop moves the connection from its event loop to a goroutine of its
+// own, which serves the request already read and those after it. It
+// reports false when the move failed and the connection is to close.
+func (c *conn) leaveLoop() bool {
+	pc := c.nc.(*prefixConn)
+	ec := pc.Conn.(*evloop.Conn)
+	moved, err := ec.Detach()
+	if err != nil {
+		return false
+	}
+	next := &prefixConn{Conn: moved, prefix: pc.prefix}
+	s := c.s
+	s.mu.Lock()
+	delete(s.conns, c.nc)
+	c.nc = next
+	s.conns[next] = c
+	s.mu.Unlock()
+	c.loop = nil
+	c.br.SetSource(next)
+	c.bw.Reset(next)
+	c.dl.reset()
+	released, listener := c.released, c.listener
+	c.released = nil
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				s.logger.Error("panic serving connection", "listener", listener, "remote", next.RemoteAddr().String(), "panic", r)
+			}
+			released()
+		}()
+		defer c.close()
+		c.serveRequests(false)
+	}()
+	return true
+}
+
+// sleep waits for d without holding up the connection's event loop.
+func (c *conn) sleep(d time.Duration) {
+	if c.loop != nil {
+		c.loop.Sleep(d)
+		return
+	}
+	time.Sleep(d)
+}

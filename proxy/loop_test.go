@@ -1,0 +1,222 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pylon-mesh/pylon/internal/evloop"
+)
+
+// loopEnv is a server with one plain listener routing to an upstream that
+// answers with the method and the length of the body it read, and counts
+// the connections pylon opened to it.
+type loopEnv struct {
+	srv      *Server
+	addr     string
+	upConns  atomic.Int64
+	upstream *httptest.Server
+}
+
+func newLoopEnv(t *testing.T) *loopEnv {
+	e := &loopEnv{}
+	e.upstream = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%s %d", r.Method, n)
+	}))
+	e.upstream.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			e.upConns.Add(1)
+		}
+	}
+	e.upstream.Start()
+	t.Cleanup(e.upstream.Close)
+	svc := testService(t, e.upstream.Listener.Addr().String())
+	snap := &Snapshot{Listeners: map[string]*ListenerConfig{"web": testListener(t, "web", svc)}}
+	e.srv = NewServer(slog.New(slog.DiscardHandler))
+	e.srv.Store(snap)
+	e.addr = serveOn(t, e.srv, "web")
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		e.srv.Shutdown(ctx)
+	})
+	return e
+}
+
+// where reports how the server serves its one open HTTP/1.1 connection:
+// "loop", "goroutine", or "none".
+func (e *loopEnv) where() string {
+	e.srv.mu.Lock()
+	defer e.srv.mu.Unlock()
+	for nc, c := range e.srv.conns {
+		if c == nil {
+			continue
+		}
+		if pc, ok := nc.(*prefixConn); ok {
+			if _, ok := pc.Conn.(*evloop.Conn); ok {
+				return "loop"
+			}
+		}
+		return "goroutine"
+	}
+	return "none"
+}
+
+// exchange sends a raw request and reads the response's status line and
+// body.
+func exchange(t *testing.T, c net.Conn, br *bufio.Reader, raw string) (int, string) {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// A plain HTTP/1.1 connection is served on an event loop until a request
+// comes that the loop cannot serve whole (a chunked upload, streamed while
+// the response is read); the connection then moves to a goroutine, which
+// serves that request and the ones after it.
+func TestLoopMovesAConnectionItCannotServe(t *testing.T) {
+	e := newLoopEnv(t)
+	c, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i := 0; i < 3; i++ {
+		if status, body := exchange(t, c, br, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"); status != 200 || body != "GET 0" {
+			t.Fatalf("GET %d: %d %q", i, status, body)
+		}
+	}
+	// A body that came with the head stays on the loop.
+	if status, body := exchange(t, c, br, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"); status != 200 || body != "POST 5" {
+		t.Fatalf("POST with a small body: %d %q", status, body)
+	}
+	if w := e.where(); w != "loop" {
+		t.Fatalf("after plain requests the connection is served on %s, want loop", w)
+	}
+	if n := e.upConns.Load(); n != 1 {
+		t.Fatalf("pylon opened %d upstream connections for 4 sequential requests, want 1 (reused)", n)
+	}
+	chunked := "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+	if status, body := exchange(t, c, br, chunked); status != 200 || body != "POST 11" {
+		t.Fatalf("chunked POST: %d %q", status, body)
+	}
+	if w := e.where(); w != "goroutine" {
+		t.Fatalf("after a chunked upload the connection is served on %s, want goroutine", w)
+	}
+	// Pipelined requests after the move, read in one go.
+	pipelined := "GET /b HTTP/1.1\r\nHost: x\r\n\r\nDELETE /c HTTP/1.1\r\nHost: x\r\n\r\n"
+	if status, body := exchange(t, c, br, pipelined); status != 200 || body != "GET 0" {
+		t.Fatalf("first pipelined request: %d %q", status, body)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "DELETE 0" {
+		t.Fatalf("second pipelined request: %d %q", resp.StatusCode, body)
+	}
+}
+
+// A request read on the loop together with the next, pipelined one, which
+// the loop cannot serve: both are answered, in order.
+func TestLoopMovesWithAPipelinedRequestBuffered(t *testing.T) {
+	e := newLoopEnv(t)
+	c, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	raw := "GET /a HTTP/1.1\r\nHost: x\r\n\r\n" +
+		"PUT /b HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc"
+	if status, body := exchange(t, c, br, raw); status != 200 || body != "GET 0" {
+		t.Fatalf("first: %d %q", status, body)
+	}
+	for {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == 100 {
+			continue
+		}
+		if resp.StatusCode != 200 || string(body) != "PUT 3" {
+			t.Fatalf("second: %d %q", resp.StatusCode, body)
+		}
+		break
+	}
+}
+
+func TestEventLoopsOff(t *testing.T) {
+	t.Setenv(eventLoopsOff, "off")
+	e := newLoopEnv(t)
+	c, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	if status, body := exchange(t, c, br, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"); status != 200 || body != "GET 0" {
+		t.Fatalf("GET: %d %q", status, body)
+	}
+	if w := e.where(); w != "goroutine" {
+		t.Fatalf("with %s=off the connection is served on %s", eventLoopsOff, w)
+	}
+}
+
+// Shutdown closes a keep-alive connection waiting on a loop for its next
+// request at once, rather than after the idle timeout.
+func TestShutdownClosesIdleLoopConnections(t *testing.T) {
+	e := newLoopEnv(t)
+	c, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	if status, _ := exchange(t, c, br, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"); status != 200 {
+		t.Fatalf("GET: %d", status)
+	}
+	if w := e.where(); w != "loop" {
+		t.Fatalf("served on %s, want loop", w)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := e.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Fatalf("Shutdown took %v with one idle connection", el)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF && !strings.Contains(fmt.Sprint(err), "reset") {
+		t.Fatalf("the idle connection was not closed: %v", err)
+	}
+}

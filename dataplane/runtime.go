@@ -172,6 +172,8 @@ func New(opts Options) *Runtime {
 	rt.metrics.MustRegister(newStateCollector(rt))
 	if opts.Mesh != nil {
 		rt.metrics.MustRegister(opts.Mesh.Collectors...)
+		// A sidecar's threads are what its --cpus says.
+		rt.server.KeepOffEventLoops()
 	}
 	return rt
 }

@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"log/slog"
 	"net"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/pylon-mesh/pylon/internal/evloop"
@@ -39,7 +41,7 @@ func (s *Server) prepareLoops(snap *Snapshot) {
 		return
 	}
 	snap.loopsPrepared = true
-	if os.Getenv(eventLoopsOff) == "off" {
+	if s.noLoops || os.Getenv(eventLoopsOff) == "off" {
 		return
 	}
 	for _, lc := range snap.Listeners {
@@ -65,6 +67,12 @@ func routeOnLoop(r *Route) bool {
 	}
 	return true
 }
+
+// KeepOffEventLoops keeps every connection of the server on a goroutine
+// of its own. A sidecar calls it: its thread count is set by its --cpus,
+// and event loops would add threads of their own. It must be called
+// before the first Store.
+func (s *Server) KeepOffEventLoops() { s.noLoops = true }
 
 // handToLoop gives a plain connection whose first bytes (prefix) were
 // read to an event loop, which serves it as HTTP/1.1 and calls released
@@ -96,19 +104,34 @@ func (s *Server) handToLoop(nc net.Conn, prefix []byte, listener string, release
 	return true
 }
 
-// eventLoops returns the server's event loops, starting them on first use;
-// nil when they cannot run here.
+// eventLoops returns the process's event loops, starting them on first
+// use; nil when they cannot run here. They are shared by every Server of
+// the process, as the runtime's network poller is.
 func (s *Server) eventLoops() *evloop.Group {
-	s.loopsOnce.Do(func() {
-		g, err := evloop.NewGroup(runtime.GOMAXPROCS(0))
+	loops.once.Do(func() {
+		// One loop per P, and one P more for everything else. A loop
+		// waits for events in a blocking epoll_wait, holding its P; the
+		// runtime takes back a P left in a system call after 20 µs when
+		// no other P is idle, and then keeps waking to look again, which
+		// cost 7% of the gateway's CPU. With a spare P it leaves waiting
+		// loops alone unless goroutines need their Ps.
+		n := runtime.GOMAXPROCS(0)
+		g, err := evloop.NewGroup(n)
 		if err != nil {
 			s.logger.Warn("HTTP/1.1 connections stay on goroutines", "err", err)
 			return
 		}
-		g.OnPanic = func(v any) { s.logger.Error("panic on an event loop", "panic", v) }
-		s.loops.Store(g)
+		g.OnPanic = func(v any) { slog.Error("panic on an event loop", "panic", v) }
+		runtime.GOMAXPROCS(n + 1)
+		loops.group = g
 	})
-	return s.loops.Load()
+	return loops.group
+}
+
+// loops are the process's event loops (see eventLoops).
+var loops struct {
+	once  sync.Once
+	group *evloop.Group
 }
 
 // loopServes reports whether the event loop can serve the request just

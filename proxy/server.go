@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/pylon-mesh/pylon/h2server"
-	"github.com/pylon-mesh/pylon/internal/evloop"
 )
 
 // Server serves client connections on any number of listeners with the
@@ -47,11 +46,8 @@ type Server struct {
 	rejected atomic.Uint64
 	// rejectLogged is the unix second of the last rejection log line.
 	rejectLogged atomic.Int64
-
-	// loops serve plain HTTP/1.1 connections (see loop.go); started on
-	// first use.
-	loopsOnce sync.Once
-	loops     atomic.Pointer[evloop.Group]
+	// noLoops keeps connections off the event loops (KeepOffEventLoops).
+	noLoops bool
 }
 
 // NewServer returns a server that logs through logger.
@@ -294,12 +290,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); h2wg.Wait(); close(done) }()
-	// The event loops end once the connections they serve have.
-	defer func() {
-		if g := s.loops.Load(); g != nil {
-			g.Close()
-		}
-	}()
 	select {
 	case <-done:
 		return nil

@@ -22,6 +22,13 @@
 //     that must do more hands its connection to the runtime (Conn.Detach)
 //     and carries on in a goroutine of its own.
 //
+// Each loop runs on an OS thread of its own and waits in a blocking
+// epoll_wait, holding its P meanwhile. The runtime takes a P back from a
+// system call after 20 µs when no other P is idle, and its monitor thread
+// then keeps waking every 20 µs; a program with loops does well to run one
+// P more than it has loops (GOMAXPROCS), so that waiting loops are left
+// alone unless goroutines need their Ps.
+//
 // The package is for Linux; elsewhere NewGroup reports that it is not
 // available and callers keep to goroutines.
 package evloop

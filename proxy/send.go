@@ -229,15 +229,30 @@ func (c *conn) abortBody(uc *upConn) bodyResult {
 	return res
 }
 
-// bodyFinished reports whether the body copy has ended.
+// bodyFinished reports whether the body copy has ended, waiting a moment
+// for it: an upstream that answers once it has read the whole body can
+// have its response relayed before the copy, which wrote the last bytes,
+// has returned, and taking that copy for an unfinished one would close a
+// connection the client may already have sent its next request on.
 func (c *conn) bodyFinished() bool {
 	select {
 	case <-c.body.done:
 		return true
 	default:
+	}
+	t := time.NewTimer(bodyFinishGrace)
+	defer t.Stop()
+	select {
+	case <-c.body.done:
+		return true
+	case <-t.C:
 		return false
 	}
 }
+
+// bodyFinishGrace is how long a relayed response waits for its request
+// body's copy to end before taking the body for unfinished.
+const bodyFinishGrace = 50 * time.Millisecond
 
 // copyBody streams the client's body to the upstream, re-framing chunked
 // bodies and enforcing the listener's body limits.

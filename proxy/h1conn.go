@@ -77,6 +77,9 @@ type conn struct {
 	// to (see leaveLoop) when it is done.
 	loop     *evloop.Loop
 	released func()
+	// matched is the current request's route when it was matched before
+	// serveRequest.
+	matched routeMatch
 }
 
 const (
@@ -132,6 +135,7 @@ func (c *conn) close() {
 	}
 	c.nc.Close()
 	c.s, c.nc, c.loop, c.released = nil, nil, nil, nil
+	c.matched = routeMatch{}
 	c.br.Reset(nil)
 	c.bw.Reset(nil)
 	c.req.Reset()

@@ -96,8 +96,7 @@ func (s *Server) handToLoop(nc net.Conn, prefix []byte, listener string, release
 		moved = !s.serveH1(&prefixConn{Conn: ec, prefix: prefix}, listener, false, ec.Loop(), released)
 	})
 	if err != nil {
-		// nc is closed once Go has taken its descriptor; a failure before
-		// that leaves it to the caller.
+		// Go leaves nc as it was when it fails.
 		s.logger.Debug("event loop refused a connection", "listener", listener, "err", err)
 		return false
 	}
@@ -139,19 +138,26 @@ var loops struct {
 // may make its task wait for anything but its sockets.
 func (c *conn) loopServes(lc *ListenerConfig) bool {
 	req := &c.req
+	c.matched = routeMatch{}
 	if req.Upgrade != nil || req.Expect100 || req.Chunked || (req.ContentLength > 0 && !c.bodyBuffered()) {
 		return false
 	}
 	if string(req.Method) == "CONNECT" {
 		return true // refused with 405 on the spot
 	}
-	// Routing is repeated when the request is served; matching is cheap
-	// next to a move to a goroutine, and doing it twice keeps serveRequest
-	// the same on both paths.
+	// The match is kept for serveRequest, on this loop or after a move.
 	in := router.Input{Host: req.Host, Path: req.Path, Query: req.Query, Method: req.Method, Headers: req}
 	c.params.Reset()
 	idx, ok := lc.Table.Match(&in, &c.params)
+	c.matched = routeMatch{done: true, idx: idx, ok: ok}
 	return !ok || lc.Routes[idx].loop
+}
+
+// routeMatch is the route a request matched, when it was matched before
+// serveRequest (see loopServes).
+type routeMatch struct {
+	done, ok bool
+	idx      int
 }
 
 // leaveLoop moves the connection from its event loop to a goroutine of its

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pylon-mesh/pylon/internal/evloop"
+	"github.com/pylon-mesh/pylon/router"
 )
 
 // loopEnv is a server with one plain listener routing to an upstream that
@@ -218,5 +219,47 @@ func TestShutdownClosesIdleLoopConnections(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := br.ReadByte(); err != io.EOF && !strings.Contains(fmt.Sprint(err), "reset") {
 		t.Fatalf("the idle connection was not closed: %v", err)
+	}
+}
+
+// A request refused before routing leaves no route behind for the next
+// request on the connection, which may be one the loop moves to a
+// goroutine after matching nothing itself.
+func TestNoRouteCarriesOverToTheNextRequest(t *testing.T) {
+	named := func(name string) *Service {
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			io.WriteString(w, name)
+		}))
+		t.Cleanup(up.Close)
+		return testService(t, up.Listener.Addr().String())
+	}
+	lc := testListener(t, "web", named("a"))
+	table, err := router.Compile([]router.Spec{{PathKind: router.PathPrefix, Path: "/a"}, {PathKind: router.PathPrefix, Path: "/b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc.Table = table
+	lc.Routes = append(lc.Routes, &Route{Name: "b", Backends: []Backend{{Service: named("b")}}})
+	srv := NewServer(slog.New(slog.DiscardHandler))
+	srv.Store(&Snapshot{Listeners: map[string]*ListenerConfig{"web": lc}})
+	addr := serveOn(t, srv, "web")
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	if status, _ := exchange(t, c, br, "GET /a/../b HTTP/1.1\r\nHost: x\r\n\r\n"); status != 400 {
+		t.Fatalf("a path with a dot-segment: %d, want 400", status)
+	}
+	chunked := "POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+	if status, body := exchange(t, c, br, chunked); status != 200 || body != "b" {
+		t.Fatalf("POST /b after a refused request: %d from %q, want 200 from b", status, body)
 	}
 }

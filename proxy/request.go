@@ -15,6 +15,8 @@ import (
 func (c *conn) serveRequest(snap *Snapshot, lc *ListenerConfig) bool {
 	start := time.Now()
 	req := &c.req
+	matched := c.matched
+	c.matched = routeMatch{}
 	c.beginRecord(lc)
 	if snap.Tracing != nil {
 		c.startTrace(snap.Tracing)
@@ -25,8 +27,11 @@ func (c *conn) serveRequest(snap *Snapshot, lc *ListenerConfig) bool {
 		return !c.closeAfter
 	}
 	in := router.Input{Host: req.Host, Path: req.Path, Query: req.Query, Method: req.Method, Headers: req}
-	c.params.Reset()
-	idx, ok := lc.Table.Match(&in, &c.params)
+	idx, ok := matched.idx, matched.ok
+	if !matched.done {
+		c.params.Reset()
+		idx, ok = lc.Table.Match(&in, &c.params)
+	}
 	if !ok {
 		fe := errNoRoute
 		if lc.Table.MethodMismatch(&in) {

@@ -471,3 +471,35 @@ func TestBusyConnectionLetsOthersRun(t *testing.T) {
 		t.Fatalf("a second connection got no answer while another kept the loop busy: %v", err)
 	}
 }
+
+// A write to a peer that reads nothing fills the socket buffers, waits in
+// the loop, and ends at the write deadline with what it wrote so far.
+func TestWriteDeadline(t *testing.T) {
+	type result struct {
+		n   int
+		err error
+	}
+	results := make(chan result, 1)
+	_, addr := serve(t, 1, func(c *Conn) {
+		defer c.Close()
+		c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err := c.Write(make([]byte, 64<<20))
+		results <- result{n, err}
+	})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	select {
+	case r := <-results:
+		if !errors.Is(r.err, os.ErrDeadlineExceeded) {
+			t.Fatalf("write to a peer that reads nothing: %v, want a deadline error", r.err)
+		}
+		if r.n <= 0 || r.n >= 64<<20 {
+			t.Fatalf("wrote %d bytes before the deadline; want some, not all", r.n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the write did not end at its deadline")
+	}
+}

@@ -76,6 +76,7 @@ type conn struct {
 	// goroutine of its own; released is called by the goroutine it moves
 	// to (see leaveLoop) when it is done.
 	loop     *evloop.Loop
+	sw       *loopConn
 	released func()
 	// matched is the current request's route when it was matched before
 	// serveRequest.
@@ -100,15 +101,15 @@ var connPool = sync.Pool{New: func() any {
 }}
 
 // serveH1 serves HTTP/1.1 requests on a connection until it closes, fails
-// or the server drains. lp is the event loop nc is registered with, nil
-// when this is a goroutine of its own. On a loop, a request the loop
+// or the server drains. lp is the event loop nc is served on, nil when
+// this is a goroutine of its own; sw is then the layer of nc that moves. On a loop, a request the loop
 // cannot serve moves the connection to a goroutine (see leaveLoop), and
 // serveH1 reports false: the connection lives on there. Otherwise the
 // connection is closed when serveH1 returns true. released is what the
 // goroutine a connection moves to calls when it is done with it.
-func (s *Server) serveH1(nc net.Conn, listener string, secure bool, lp *evloop.Loop, released func()) bool {
+func (s *Server) serveH1(nc net.Conn, listener string, secure bool, lp *evloop.Loop, sw *loopConn, released func()) bool {
 	c := connPool.Get().(*conn)
-	c.s, c.nc, c.listener, c.secure, c.loop, c.released = s, nc, listener, secure, lp, released
+	c.s, c.nc, c.listener, c.secure, c.loop, c.sw, c.released = s, nc, listener, secure, lp, sw, released
 	c.remote = remoteAddrPort(nc)
 	c.br.Reset(nc)
 	c.bw.Reset(nc)
@@ -134,7 +135,7 @@ func (c *conn) close() {
 		lingerClose(c.nc)
 	}
 	c.nc.Close()
-	c.s, c.nc, c.loop, c.released = nil, nil, nil, nil
+	c.s, c.nc, c.loop, c.sw, c.released = nil, nil, nil, nil, nil
 	c.matched = routeMatch{}
 	c.br.Reset(nil)
 	c.bw.Reset(nil)

@@ -1,11 +1,13 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pylon-mesh/pylon/internal/evloop"
@@ -23,11 +25,14 @@ import (
 // an event loop (docs/performance.md, "Where the remaining gap is").
 //
 // What a task must not do is wait for anything but its loop's sockets and
-// timers, or it stalls its loop's other connections. So a request the
-// loop cannot serve whole moves its connection to a goroutine before it is
-// served (leaveLoop), for good: TLS, HTTP/2, upgrades, bodies streamed
-// while the response is read, 100-continue, route policies (a rate limit
-// may ask Redis), and services reached over HTTP/2 or the mesh.
+// timers, or it stalls its loop's other connections. So a connection that
+// turns out to be HTTP/2 (h2c, or ALPN h2 after the TLS handshake, which
+// runs on the loop) moves to a goroutine at once, and a request the loop
+// cannot serve whole moves its connection to a goroutine before it is
+// served (leaveLoop), for good: upgrades, bodies streamed while the
+// response is read, 100-continue, route policies (a rate limit may ask
+// Redis), and services reached over HTTP/2 or the mesh. Mesh listeners
+// (mutual TLS with authorization) stay on goroutines.
 
 // eventLoopsOff is the environment variable that turns the event loops off
 // (every connection on a goroutine of its own), for troubleshooting.
@@ -45,7 +50,7 @@ func (s *Server) prepareLoops(snap *Snapshot) {
 		return
 	}
 	for _, lc := range snap.Listeners {
-		if lc.TLS != nil || lc.Authorize != nil || lc.Connect != nil {
+		if lc.PlaintextToo || lc.Authorize != nil || lc.Connect != nil {
 			continue
 		}
 		for _, r := range lc.Routes {
@@ -74,15 +79,14 @@ func routeOnLoop(r *Route) bool {
 // before the first Store.
 func (s *Server) KeepOffEventLoops() { s.noLoops = true }
 
-// handToLoop gives a plain connection whose first bytes (prefix) were
-// read to an event loop, which serves it as HTTP/1.1 and calls released
-// when done. It reports false when no loop took it; the caller serves it.
-func (s *Server) handToLoop(nc net.Conn, prefix []byte, listener string, released func()) bool {
+// handToLoop gives a new connection to an event loop, which serves it
+// (see serveOnLoop) and calls released when done. It reports false when
+// no loop took it; the caller serves it.
+func (s *Server) handToLoop(nc net.Conn, listener string, released func()) bool {
 	g := s.eventLoops()
 	if g == nil {
 		return false
 	}
-	prefix = append([]byte(nil), prefix...)
 	err := g.Go(nc, func(ec *evloop.Conn) {
 		moved := false
 		defer func() {
@@ -93,7 +97,7 @@ func (s *Server) handToLoop(nc net.Conn, prefix []byte, listener string, release
 				released()
 			}
 		}()
-		moved = !s.serveH1(&prefixConn{Conn: ec, prefix: prefix}, listener, false, ec.Loop(), released)
+		moved = s.serveOnLoop(ec, listener, released)
 	})
 	if err != nil {
 		// Go leaves nc as it was when it fails.
@@ -101,6 +105,102 @@ func (s *Server) handToLoop(nc net.Conn, prefix []byte, listener string, release
 		return false
 	}
 	return true
+}
+
+// serveOnLoop does on an event loop what serveConn does on a goroutine:
+// the TLS handshake or the look for an HTTP/2 preface, then HTTP/1.1 on
+// the loop, or HTTP/2 on a goroutine. It reports whether the connection
+// moved to a goroutine, which then calls released.
+func (s *Server) serveOnLoop(ec *evloop.Conn, listener string, released func()) bool {
+	lc := s.snap.Load().Listeners[listener]
+	if lc == nil {
+		ec.Close()
+		return false
+	}
+	lp := ec.Loop()
+	sw := &loopConn{}
+	sw.set(ec)
+	var c net.Conn
+	secure, isH2 := false, false
+	if lc.TLS != nil {
+		tc := tls.Server(sw, lc.TLS)
+		tc.SetDeadline(time.Now().Add(lc.ReadHeaderTimeout))
+		if err := tc.Handshake(); err != nil {
+			s.logger.Debug("tls handshake failed", "listener", listener, "remote", ec.RemoteAddr().String(), "err", err)
+			ec.Close()
+			return false
+		}
+		tc.SetDeadline(time.Time{})
+		c, secure, isH2 = tc, true, tc.ConnectionState().NegotiatedProtocol == "h2"
+	} else {
+		sw.SetReadDeadline(time.Now().Add(lc.ReadHeaderTimeout))
+		pc, h2, err := sniffH2C(sw)
+		if err != nil {
+			ec.Close()
+			return false
+		}
+		sw.SetReadDeadline(time.Time{})
+		c, isH2 = pc, h2
+	}
+	if isH2 {
+		if err := sw.leave(); err != nil {
+			ec.Close()
+			return false
+		}
+		go func() {
+			defer released()
+			s.serveH2(c, listener)
+		}()
+		return true
+	}
+	return !s.serveH1(c, listener, secure, lp, sw, released)
+}
+
+// loopConn is a connection served on an event loop as pylon's code sees
+// it: the loop's Conn, until the connection moves to a goroutine (leave),
+// and from then on the runtime's connection over the same socket. The
+// layers above it (TLS, buffered readers) stay as they are across the
+// move.
+type loopConn struct {
+	cur atomic.Pointer[connRef]
+}
+
+type connRef struct{ net.Conn }
+
+func (l *loopConn) set(c net.Conn) { l.cur.Store(&connRef{c}) }
+func (l *loopConn) conn() net.Conn { return l.cur.Load().Conn }
+
+// leave moves the connection to the runtime's poller. It runs on the
+// connection's task.
+func (l *loopConn) leave() error {
+	ec, ok := l.conn().(*evloop.Conn)
+	if !ok {
+		return nil
+	}
+	moved, err := ec.Detach()
+	if err != nil {
+		return err
+	}
+	l.set(moved)
+	return nil
+}
+
+func (l *loopConn) Read(b []byte) (int, error)         { return l.conn().Read(b) }
+func (l *loopConn) Write(b []byte) (int, error)        { return l.conn().Write(b) }
+func (l *loopConn) Close() error                       { return l.conn().Close() }
+func (l *loopConn) LocalAddr() net.Addr                { return l.conn().LocalAddr() }
+func (l *loopConn) RemoteAddr() net.Addr               { return l.conn().RemoteAddr() }
+func (l *loopConn) SetDeadline(t time.Time) error      { return l.conn().SetDeadline(t) }
+func (l *loopConn) SetReadDeadline(t time.Time) error  { return l.conn().SetReadDeadline(t) }
+func (l *loopConn) SetWriteDeadline(t time.Time) error { return l.conn().SetWriteDeadline(t) }
+
+// CloseWrite half-closes the connection (a lingering close after an
+// error response).
+func (l *loopConn) CloseWrite() error {
+	if cw, ok := l.conn().(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 // eventLoops returns the process's event loops, starting them on first
@@ -164,29 +264,17 @@ type routeMatch struct {
 // own, which serves the request already read and those after it. It
 // reports false when the move failed and the connection is to close.
 func (c *conn) leaveLoop() bool {
-	pc := c.nc.(*prefixConn)
-	ec := pc.Conn.(*evloop.Conn)
-	moved, err := ec.Detach()
-	if err != nil {
+	if err := c.sw.leave(); err != nil {
 		return false
 	}
-	next := &prefixConn{Conn: moved, prefix: pc.prefix}
-	s := c.s
-	s.mu.Lock()
-	delete(s.conns, c.nc)
-	c.nc = next
-	s.conns[next] = c
-	s.mu.Unlock()
-	c.loop = nil
-	c.br.SetSource(next)
-	c.bw.Reset(next)
+	c.loop, c.sw = nil, nil
 	c.dl.reset()
-	released, listener := c.released, c.listener
+	s, released, listener := c.s, c.released, c.listener
 	c.released = nil
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				s.logger.Error("panic serving connection", "listener", listener, "remote", next.RemoteAddr().String(), "panic", r)
+				s.logger.Error("panic serving connection", "listener", listener, "panic", r)
 			}
 			released()
 		}()

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pylon-mesh/pylon/internal/evloop"
+	"github.com/pylon-mesh/pylon/internal/testpki"
 	"github.com/pylon-mesh/pylon/router"
 )
 
@@ -63,8 +65,14 @@ func (e *loopEnv) where() string {
 		if c == nil {
 			continue
 		}
+		if tc, ok := nc.(*tls.Conn); ok {
+			nc = tc.NetConn()
+		}
 		if pc, ok := nc.(*prefixConn); ok {
-			if _, ok := pc.Conn.(*evloop.Conn); ok {
+			nc = pc.Conn
+		}
+		if lc, ok := nc.(*loopConn); ok {
+			if _, ok := lc.conn().(*evloop.Conn); ok {
 				return "loop"
 			}
 		}
@@ -261,5 +269,64 @@ func TestNoRouteCarriesOverToTheNextRequest(t *testing.T) {
 	chunked := "POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
 	if status, body := exchange(t, c, br, chunked); status != 200 || body != "b" {
 		t.Fatalf("POST /b after a refused request: %d from %q, want 200 from b", status, body)
+	}
+}
+
+// HTTPS connections run their TLS handshake on the loop; HTTP/1.1 ones are
+// served there, HTTP/2 ones (ALPN h2) move to a goroutine at once.
+func TestLoopServesTLS(t *testing.T) {
+	ca := testpki.NewCA(t)
+	e := &loopEnv{}
+	e.upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%s %d", r.Method, n)
+	}))
+	t.Cleanup(e.upstream.Close)
+	lc := testListener(t, "web", testService(t, e.upstream.Listener.Addr().String()))
+	lc.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "")}, NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
+	e.srv = NewServer(slog.New(slog.DiscardHandler))
+	e.srv.Store(&Snapshot{Listeners: map[string]*ListenerConfig{"web": lc}})
+	e.addr = serveOn(t, e.srv, "web")
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		e.srv.Shutdown(ctx)
+	})
+	c, err := tls.Dial("tcp", e.addr, &tls.Config{RootCAs: ca.Pool, ServerName: "127.0.0.1", NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	if status, body := exchange(t, c, br, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"); status != 200 || body != "GET 0" {
+		t.Fatalf("GET over TLS: %d %q", status, body)
+	}
+	if w := e.where(); w != "loop" {
+		t.Fatalf("an HTTP/1.1 connection over TLS is served on %s, want loop", w)
+	}
+	chunked := "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+	if status, body := exchange(t, c, br, chunked); status != 200 || body != "POST 3" {
+		t.Fatalf("chunked POST over TLS: %d %q", status, body)
+	}
+	if w := e.where(); w != "goroutine" {
+		t.Fatalf("after a chunked upload over TLS the connection is served on %s, want goroutine", w)
+	}
+	if status, body := exchange(t, c, br, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n"); status != 200 || body != "GET 0" {
+		t.Fatalf("GET over TLS after the move: %d %q", status, body)
+	}
+	c.Close()
+
+	var p http.Protocols
+	p.SetHTTP2(true)
+	tr := &http.Transport{Protocols: &p, TLSClientConfig: &tls.Config{RootCAs: ca.Pool, ServerName: "127.0.0.1"}}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Post("https://"+e.addr+"/h2", "text/plain", strings.NewReader("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || string(body) != "POST 5" {
+		t.Fatalf("HTTP/2 over TLS: %s %d %q", resp.Proto, resp.StatusCode, body)
 	}
 }

@@ -136,6 +136,10 @@ func (s *Server) serveConn(c net.Conn, listener string, released func()) {
 		c.Close()
 		return
 	}
+	if lc.loop && s.handToLoop(c, listener, released) {
+		handedOff = true
+		return
+	}
 	secure := false
 	useTLS := lc.TLS != nil
 	if useTLS && lc.PlaintextToo {
@@ -177,13 +181,9 @@ func (s *Server) serveConn(c net.Conn, listener string, released func()) {
 			s.serveH2(pc, listener)
 			return
 		}
-		if lc.loop && s.handToLoop(c, pc.(*prefixConn).prefix, listener, released) {
-			handedOff = true
-			return
-		}
 		c = pc
 	}
-	s.serveH1(c, listener, secure, nil, nil)
+	s.serveH1(c, listener, secure, nil, nil, nil)
 }
 
 // serveH2 hands the connection to the listener's HTTP/2 server.

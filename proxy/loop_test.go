@@ -30,7 +30,8 @@ type loopEnv struct {
 	upstream *httptest.Server
 }
 
-func newLoopEnv(t *testing.T) *loopEnv {
+// newLoopEnv starts the server; edit, when set, adjusts its listener.
+func newLoopEnv(t *testing.T, edit func(*ListenerConfig)) *loopEnv {
 	e := &loopEnv{}
 	e.upstream = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
@@ -43,17 +44,25 @@ func newLoopEnv(t *testing.T) *loopEnv {
 	}
 	e.upstream.Start()
 	t.Cleanup(e.upstream.Close)
-	svc := testService(t, e.upstream.Listener.Addr().String())
-	snap := &Snapshot{Listeners: map[string]*ListenerConfig{"web": testListener(t, "web", svc)}}
-	e.srv = NewServer(slog.New(slog.DiscardHandler))
-	e.srv.Store(snap)
-	e.addr = serveOn(t, e.srv, "web")
+	lc := testListener(t, "web", testService(t, e.upstream.Listener.Addr().String()))
+	if edit != nil {
+		edit(lc)
+	}
+	e.srv, e.addr = startLoopServer(t, lc)
+	return e
+}
+
+// startLoopServer serves lc on a loopback port until the test ends.
+func startLoopServer(t *testing.T, lc *ListenerConfig) (*Server, string) {
+	srv := NewServer(slog.New(slog.DiscardHandler))
+	srv.Store(&Snapshot{Listeners: map[string]*ListenerConfig{lc.Name: lc}})
+	addr := serveOn(t, srv, lc.Name)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		e.srv.Shutdown(ctx)
+		srv.Shutdown(ctx)
 	})
-	return e
+	return srv, addr
 }
 
 // where reports how the server serves its one open HTTP/1.1 connection:
@@ -81,6 +90,23 @@ func (e *loopEnv) where() string {
 	return "none"
 }
 
+// expectMoveOnChunkedUpload checks that c is served on the loop, that a
+// chunked upload moves it to a goroutine, and that the upload is answered.
+func (e *loopEnv) expectMoveOnChunkedUpload(t *testing.T, c net.Conn, br *bufio.Reader) {
+	t.Helper()
+	if w := e.where(); w != "loop" {
+		t.Fatalf("before the upload the connection is served on %s, want loop", w)
+	}
+	chunked := "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+	if status, body := exchange(t, c, br, chunked); status != 200 || body != "POST 11" {
+		t.Fatalf("chunked POST: %d %q", status, body)
+	}
+	if w := e.where(); w != "goroutine" {
+		t.Fatalf("after a chunked upload the connection is served on %s, want goroutine", w)
+	}
+}
+
 // exchange sends a raw request and reads the response's status line and
 // body.
 func exchange(t *testing.T, c net.Conn, br *bufio.Reader, raw string) (int, string) {
@@ -106,7 +132,7 @@ func exchange(t *testing.T, c net.Conn, br *bufio.Reader, raw string) (int, stri
 // the response is read); the connection then moves to a goroutine, which
 // serves that request and the ones after it.
 func TestLoopMovesAConnectionItCannotServe(t *testing.T) {
-	e := newLoopEnv(t)
+	e := newLoopEnv(t, nil)
 	c, err := net.Dial("tcp", e.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -122,20 +148,10 @@ func TestLoopMovesAConnectionItCannotServe(t *testing.T) {
 	if status, body := exchange(t, c, br, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"); status != 200 || body != "POST 5" {
 		t.Fatalf("POST with a small body: %d %q", status, body)
 	}
-	if w := e.where(); w != "loop" {
-		t.Fatalf("after plain requests the connection is served on %s, want loop", w)
-	}
 	if n := e.upConns.Load(); n != 1 {
 		t.Fatalf("pylon opened %d upstream connections for 4 sequential requests, want 1 (reused)", n)
 	}
-	chunked := "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
-		"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
-	if status, body := exchange(t, c, br, chunked); status != 200 || body != "POST 11" {
-		t.Fatalf("chunked POST: %d %q", status, body)
-	}
-	if w := e.where(); w != "goroutine" {
-		t.Fatalf("after a chunked upload the connection is served on %s, want goroutine", w)
-	}
+	e.expectMoveOnChunkedUpload(t, c, br)
 	// Pipelined requests after the move, read in one go.
 	pipelined := "GET /b HTTP/1.1\r\nHost: x\r\n\r\nDELETE /c HTTP/1.1\r\nHost: x\r\n\r\n"
 	if status, body := exchange(t, c, br, pipelined); status != 200 || body != "GET 0" {
@@ -154,7 +170,7 @@ func TestLoopMovesAConnectionItCannotServe(t *testing.T) {
 // A request read on the loop together with the next, pipelined one, which
 // the loop cannot serve: both are answered, in order.
 func TestLoopMovesWithAPipelinedRequestBuffered(t *testing.T) {
-	e := newLoopEnv(t)
+	e := newLoopEnv(t, nil)
 	c, err := net.Dial("tcp", e.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +200,7 @@ func TestLoopMovesWithAPipelinedRequestBuffered(t *testing.T) {
 
 func TestEventLoopsOff(t *testing.T) {
 	t.Setenv(eventLoopsOff, "off")
-	e := newLoopEnv(t)
+	e := newLoopEnv(t, nil)
 	c, err := net.Dial("tcp", e.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +218,7 @@ func TestEventLoopsOff(t *testing.T) {
 // Shutdown closes a keep-alive connection waiting on a loop for its next
 // request at once, rather than after the idle timeout.
 func TestShutdownClosesIdleLoopConnections(t *testing.T) {
-	e := newLoopEnv(t)
+	e := newLoopEnv(t, nil)
 	c, err := net.Dial("tcp", e.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -249,14 +265,7 @@ func TestNoRouteCarriesOverToTheNextRequest(t *testing.T) {
 	}
 	lc.Table = table
 	lc.Routes = append(lc.Routes, &Route{Name: "b", Backends: []Backend{{Service: named("b")}}})
-	srv := NewServer(slog.New(slog.DiscardHandler))
-	srv.Store(&Snapshot{Listeners: map[string]*ListenerConfig{"web": lc}})
-	addr := serveOn(t, srv, "web")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
+	_, addr := startLoopServer(t, lc)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -276,21 +285,8 @@ func TestNoRouteCarriesOverToTheNextRequest(t *testing.T) {
 // served there, HTTP/2 ones (ALPN h2) move to a goroutine at once.
 func TestLoopServesTLS(t *testing.T) {
 	ca := testpki.NewCA(t)
-	e := &loopEnv{}
-	e.upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, _ := io.Copy(io.Discard, r.Body)
-		fmt.Fprintf(w, "%s %d", r.Method, n)
-	}))
-	t.Cleanup(e.upstream.Close)
-	lc := testListener(t, "web", testService(t, e.upstream.Listener.Addr().String()))
-	lc.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "")}, NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
-	e.srv = NewServer(slog.New(slog.DiscardHandler))
-	e.srv.Store(&Snapshot{Listeners: map[string]*ListenerConfig{"web": lc}})
-	e.addr = serveOn(t, e.srv, "web")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		e.srv.Shutdown(ctx)
+	e := newLoopEnv(t, func(lc *ListenerConfig) {
+		lc.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "")}, NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
 	})
 	c, err := tls.Dial("tcp", e.addr, &tls.Config{RootCAs: ca.Pool, ServerName: "127.0.0.1", NextProtos: []string{"http/1.1"}})
 	if err != nil {
@@ -301,16 +297,7 @@ func TestLoopServesTLS(t *testing.T) {
 	if status, body := exchange(t, c, br, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"); status != 200 || body != "GET 0" {
 		t.Fatalf("GET over TLS: %d %q", status, body)
 	}
-	if w := e.where(); w != "loop" {
-		t.Fatalf("an HTTP/1.1 connection over TLS is served on %s, want loop", w)
-	}
-	chunked := "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
-	if status, body := exchange(t, c, br, chunked); status != 200 || body != "POST 3" {
-		t.Fatalf("chunked POST over TLS: %d %q", status, body)
-	}
-	if w := e.where(); w != "goroutine" {
-		t.Fatalf("after a chunked upload over TLS the connection is served on %s, want goroutine", w)
-	}
+	e.expectMoveOnChunkedUpload(t, c, br)
 	if status, body := exchange(t, c, br, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n"); status != 200 || body != "GET 0" {
 		t.Fatalf("GET over TLS after the move: %d %q", status, body)
 	}

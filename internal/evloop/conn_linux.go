@@ -222,21 +222,11 @@ func (r rawConn) Control(f func(fd uintptr)) error {
 	return nil
 }
 
-func (r rawConn) Read(f func(fd uintptr) bool) error {
-	for {
-		if r.c.closed.Load() {
-			return net.ErrClosed
-		}
-		if f(uintptr(r.c.fd)) {
-			return nil
-		}
-		if err := r.c.wait(&r.c.r); err != nil {
-			return err
-		}
-	}
-}
+func (r rawConn) Read(f func(fd uintptr) bool) error  { return r.until(&r.c.r, f) }
+func (r rawConn) Write(f func(fd uintptr) bool) error { return r.until(&r.c.w, f) }
 
-func (r rawConn) Write(f func(fd uintptr) bool) error {
+// until calls f until it reports done, waiting on w between calls.
+func (r rawConn) until(w *waiter, f func(fd uintptr) bool) error {
 	for {
 		if r.c.closed.Load() {
 			return net.ErrClosed
@@ -244,7 +234,7 @@ func (r rawConn) Write(f func(fd uintptr) bool) error {
 		if f(uintptr(r.c.fd)) {
 			return nil
 		}
-		if err := r.c.wait(&r.c.w); err != nil {
+		if err := r.c.wait(w); err != nil {
 			return err
 		}
 	}

@@ -97,6 +97,18 @@ type Chain struct {
 	steps []*compiled
 }
 
+// MayWait reports whether checking a request may wait on the network (a
+// rate limit counted in Redis, JWT keys fetched from a JWKS URL); a chain
+// that does not only computes, from memory.
+func (c *Chain) MayWait() bool {
+	for _, p := range c.steps {
+		if p.waits {
+			return true
+		}
+	}
+	return false
+}
+
 // Check runs the chain on r, filling o. A nil error lets the request on.
 func (c *Chain) Check(ctx context.Context, r Request, o *Outcome) *flow.Error {
 	for _, p := range c.steps {

@@ -35,6 +35,9 @@ type compiled struct {
 	auth  *authn
 	allow map[string]bool // nil: every consumer
 	limit *limiter
+	// waits is set when a check may wait on the network: a rate limit
+	// counted in Redis, or JWT keys fetched from a JWKS URL.
+	waits bool
 }
 
 // Compile builds every policy of cfg, which must be valid. A JWT policy
@@ -62,6 +65,8 @@ func Compile(cfg *config.Config, env Env) (*Set, error) {
 		if p.RateLimit != nil {
 			c.limit = compileLimit(p.Name, p.RateLimit, cfg.Consumers, env)
 		}
+		a := p.Authentication
+		c.waits = a != nil && a.JWT != nil && a.JWT.JWKSURL != "" || p.RateLimit != nil && p.RateLimit.Redis != ""
 		s.byName[p.Name] = c
 	}
 	return s, nil

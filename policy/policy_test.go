@@ -344,3 +344,31 @@ policies:
 		})
 	}
 }
+
+// Only policies that may ask the network make a chain wait: a Redis rate
+// limit or a JWKS URL. API keys, allow lists, local limits and JWKS files
+// are checked from memory.
+func TestChainMayWait(t *testing.T) {
+	set := compileSet(t, `
+consumers:
+  - {name: alice, api_keys: [0123456789abcdef0123456789abcdef]}
+policies:
+  - {name: key, authentication: {api_key: {header: x-api-key}}, allow_consumers: [alice]}
+  - {name: local, rate_limit: {requests: 10, per: 1s}}
+  - {name: jwtfile, authentication: {jwt: {issuer: `+issuer+`, jwks_file: `+newSigner(t).jwks+`}}}
+  - {name: redis, rate_limit: {requests: 10, per: 1s, redis: "127.0.0.1:1"}}
+  - {name: jwturl, authentication: {jwt: {issuer: `+issuer+`, jwks_url: "http://127.0.0.1:1/jwks.json"}}}
+`, Env{Redis: func(string) ratelimit.Limiter { return ratelimit.NewLocal(0) }})
+	for _, tc := range []struct {
+		names []string
+		want  bool
+	}{
+		{[]string{"key", "local", "jwtfile"}, false},
+		{[]string{"key", "redis"}, true},
+		{[]string{"jwturl"}, true},
+	} {
+		if got := set.Chain(tc.names).MayWait(); got != tc.want {
+			t.Errorf("chain %v: MayWait() = %v, want %v", tc.names, got, tc.want)
+		}
+	}
+}

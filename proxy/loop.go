@@ -30,8 +30,9 @@ import (
 // runs on the loop) moves to a goroutine at once, and a request the loop
 // cannot serve whole moves its connection to a goroutine before it is
 // served (leaveLoop), for good: upgrades, bodies streamed while the
-// response is read, 100-continue, route policies (a rate limit may ask
-// Redis), and services reached over HTTP/2 or the mesh. Mesh listeners
+// response is read, 100-continue, route policies that may wait on the
+// network (a rate limit in Redis, JWT keys from a JWKS URL), and services
+// reached over HTTP/2 or the mesh. Mesh listeners
 // (mutual TLS with authorization) stay on goroutines.
 
 // eventLoopsOff is the environment variable that turns the event loops off
@@ -62,7 +63,7 @@ func (s *Server) prepareLoops(snap *Snapshot) {
 
 // routeOnLoop reports whether a loop can serve the route's requests.
 func routeOnLoop(r *Route) bool {
-	if r.Policies != nil || len(r.Backends) == 0 {
+	if r.Policies != nil && r.Policies.MayWait() || len(r.Backends) == 0 {
 		return false
 	}
 	for _, b := range r.Backends {

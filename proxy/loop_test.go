@@ -15,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/internal/evloop"
 	"github.com/pylon-mesh/pylon/internal/testpki"
+	"github.com/pylon-mesh/pylon/policy"
+	"github.com/pylon-mesh/pylon/ratelimit"
 	"github.com/pylon-mesh/pylon/router"
 )
 
@@ -315,5 +318,50 @@ func TestLoopServesTLS(t *testing.T) {
 	resp.Body.Close()
 	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || string(body) != "POST 5" {
 		t.Fatalf("HTTP/2 over TLS: %s %d %q", resp.Proto, resp.StatusCode, body)
+	}
+}
+
+// A route whose policies only compute (an API key, a local rate limit) is
+// served on the loop, refusals included; one whose limit is counted in
+// Redis is not.
+func TestLoopServesLocalPolicies(t *testing.T) {
+	cfg, err := config.Parse("p.yaml", []byte(`
+listeners: [{name: web, address: 127.0.0.1:8080}]
+routes: [{name: r, service: s}]
+services: [{name: s, endpoints: [127.0.0.1:9001]}]
+consumers: [{name: alice, api_keys: [0123456789abcdef0123456789abcdef]}]
+policies:
+  - {name: local, authentication: {api_key: {header: x-api-key}}, rate_limit: {requests: 100, per: 1s}}
+  - {name: shared, rate_limit: {requests: 100, per: 1s, redis: "127.0.0.1:1"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := policy.Compile(cfg, policy.Env{Local: ratelimit.NewLocal(0), Redis: func(string) ratelimit.Limiter { return ratelimit.NewLocal(0) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		policy string
+		want   string
+	}{{"local", "loop"}, {"shared", "goroutine"}} {
+		e := newLoopEnv(t, func(lc *ListenerConfig) { lc.Routes[0].Policies = set.Chain([]string{tc.policy}) })
+		c, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		if tc.policy == "local" {
+			if status, _ := exchange(t, c, br, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"); status != 401 {
+				t.Fatalf("%s: no API key: %d, want 401", tc.policy, status)
+			}
+		}
+		if status, body := exchange(t, c, br, "GET /a HTTP/1.1\r\nHost: x\r\nX-Api-Key: 0123456789abcdef0123456789abcdef\r\n\r\n"); status != 200 || body != "GET 0" {
+			t.Fatalf("%s: with the key: %d %q", tc.policy, status, body)
+		}
+		if w := e.where(); w != tc.want {
+			t.Fatalf("a route with policy %s is served on %s, want %s", tc.policy, w, tc.want)
+		}
 	}
 }

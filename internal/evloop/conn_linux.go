@@ -25,6 +25,13 @@ type Conn struct {
 	fd            int
 	local, remote net.Addr
 	r, w          waiter
+	// mayRead is false once a read has drained the socket, until the loop
+	// sees a read event for it: a read then waits without first making a
+	// system call that could only fail with EAGAIN (each proxied request
+	// would make two). Only the loop's thread uses it. The registration is
+	// edge-triggered, so data that arrives after the draining read always
+	// brings an event.
+	mayRead bool
 	// closed is set by the first Close (or Detach); reads and writes fail
 	// from then on.
 	closed atomic.Bool
@@ -32,7 +39,7 @@ type Conn struct {
 
 // register makes fd a connection of l. It runs on the loop.
 func (l *Loop) register(fd int, local, remote net.Addr) (*Conn, error) {
-	c := &Conn{loop: l, fd: fd, local: local, remote: remote}
+	c := &Conn{loop: l, fd: fd, local: local, remote: remote, mayRead: true}
 	c.r.index, c.w.index = -1, -1
 	// Edge-triggered on both directions, registered once: a task waits
 	// only after a read or write found the socket not ready, and the
@@ -62,9 +69,17 @@ func (c *Conn) Read(b []byte) (int, error) {
 		if c.closed.Load() {
 			return 0, c.opError("read", net.ErrClosed)
 		}
+		if !c.mayRead {
+			if err := c.wait(&c.r); err != nil {
+				return 0, c.opError("read", err)
+			}
+			continue
+		}
 		n, err := readNow(c.fd, b)
 		switch {
 		case err == nil && n > 0:
+			// A short read took all the socket had.
+			c.mayRead = n == len(b)
 			c.loop.readDone()
 			return n, nil
 		case err == nil:
@@ -74,9 +89,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 		case err != unix.EAGAIN:
 			return 0, c.opError("read", os.NewSyscallError("read", err))
 		}
-		if err := c.wait(&c.r); err != nil {
-			return 0, c.opError("read", err)
-		}
+		c.mayRead = false
 	}
 }
 

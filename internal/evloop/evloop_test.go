@@ -210,6 +210,50 @@ func TestPeerCloseIsEOF(t *testing.T) {
 	}
 }
 
+// A read that drained the socket (short, or exactly the buffer's size)
+// is followed by reads that must still see what arrives later, and the
+// peer's close after it: the task reads in 10-byte pieces while the
+// client writes pieces shorter, equal to and longer than that, pausing
+// between them so each finds the socket empty.
+func TestReadsAfterADrainedSocketSeeLaterData(t *testing.T) {
+	got := make(chan []byte, 1)
+	_, addr := serve(t, 1, func(c *Conn) {
+		defer c.Close()
+		var all []byte
+		buf := make([]byte, 10)
+		for {
+			n, err := c.Read(buf)
+			all = append(all, buf[:n]...)
+			if err != nil {
+				got <- all
+				return
+			}
+		}
+	})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	for i, size := range []int{5, 10, 3, 10, 25, 1} {
+		piece := bytes.Repeat([]byte{byte('a' + i)}, size)
+		want = append(want, piece...)
+		if _, err := c.Write(piece); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.Close()
+	select {
+	case all := <-got:
+		if !bytes.Equal(all, want) {
+			t.Fatalf("task read %q, want %q", all, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the task did not see the later data or the close")
+	}
+}
+
 // A task that sleeps leaves its loop free for the others: with one loop,
 // an echo on a second connection is answered while the first sleeps.
 func TestSleepLetsOtherTasksRun(t *testing.T) {

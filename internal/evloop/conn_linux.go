@@ -30,8 +30,10 @@ type Conn struct {
 	// system call that could only fail with EAGAIN (each proxied request
 	// would make two). Only the loop's thread uses it. The registration is
 	// edge-triggered, so data that arrives after the draining read always
-	// brings an event.
-	mayRead bool
+	// brings an event. A short read says nothing about the peer's close,
+	// though: once an event has reported it (peerClosed), reads go on to
+	// the system call, which returns the end of the stream or the error.
+	mayRead, peerClosed bool
 	// closed is set by the first Close (or Detach); reads and writes fail
 	// from then on.
 	closed atomic.Bool
@@ -78,8 +80,8 @@ func (c *Conn) Read(b []byte) (int, error) {
 		n, err := readNow(c.fd, b)
 		switch {
 		case err == nil && n > 0:
-			// A short read took all the socket had.
-			c.mayRead = n == len(b)
+			// A short read took all the data the socket had.
+			c.mayRead = n == len(b) || c.peerClosed
 			c.loop.readDone()
 			return n, nil
 		case err == nil:
@@ -89,7 +91,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 		case err != unix.EAGAIN:
 			return 0, c.opError("read", os.NewSyscallError("read", err))
 		}
-		c.mayRead = false
+		c.mayRead = c.peerClosed
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -251,6 +252,40 @@ func TestReadsAfterADrainedSocketSeeLaterData(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the task did not see the later data or the close")
+	}
+}
+
+// Data and the peer's close that arrive together bring one event: the
+// short read that takes the data must not hide the end of the stream
+// behind it. The task sleeps first, so both have arrived (and their event
+// has been seen) before it reads.
+func TestEndOfStreamAfterAShortRead(t *testing.T) {
+	result := make(chan error, 1)
+	_, addr := serve(t, 1, func(c *Conn) {
+		defer c.Close()
+		c.Loop().Sleep(100 * time.Millisecond)
+		buf := make([]byte, 64)
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != "hello" {
+			result <- fmt.Errorf("first read: %q, %v; want \"hello\", nil", buf[:n], err)
+			return
+		}
+		_, err = c.Read(buf)
+		result <- err
+	})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("hello"))
+	c.Close()
+	select {
+	case err := <-result:
+		if err != io.EOF {
+			t.Fatalf("second read: %v, want io.EOF", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the read after the data did not see the peer's close")
 	}
 }
 

@@ -274,6 +274,9 @@ func (l *Loop) dispatch(events []unix.EpollEvent) {
 		c := l.conns[fd]
 		if ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 			c.mayRead = true
+			if ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+				c.peerClosed = true
+			}
 			l.wake(&c.r, wokeReady)
 		}
 		// The task woken above may have closed c.

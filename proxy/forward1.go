@@ -231,11 +231,13 @@ func (c *conn) tryH1(lc *ListenerConfig, route *Route, svc *Service, ep *balance
 		}
 	}
 	ep.Begin()
+	defer c.upstream.Store(nil)
 	for {
 		uc, err := pool.get(tryDeadline, began, c.loop)
 		if err != nil {
 			return connectFailed(svc, ep, began, err)
 		}
+		c.upstream.Store(uc)
 		slack := min(10*time.Millisecond, route.Timeout/16)
 		uc.dl.setRead(uc.Conn, tryDeadline, slack)
 		uc.dl.setWrite(uc.Conn, tryDeadline, slack)

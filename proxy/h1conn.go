@@ -81,6 +81,18 @@ type conn struct {
 	// matched is the current request's route when it was matched before
 	// serveRequest.
 	matched routeMatch
+	// upstream is the upstream connection of the try in progress, for a
+	// shutdown whose drain deadline passed to close (closeUpstream).
+	upstream atomic.Pointer[upConn]
+}
+
+// closeUpstream closes the upstream connection of the request in
+// progress, if any: a task or goroutine waiting on it wakes with an error.
+// It may be called from any goroutine.
+func (c *conn) closeUpstream() {
+	if uc := c.upstream.Load(); uc != nil {
+		uc.Close()
+	}
 }
 
 const (

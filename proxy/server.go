@@ -294,9 +294,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		// What is still in flight is cut off, on both sides: a request
+		// waiting on a silent upstream would otherwise hold the shutdown
+		// until its idle timeout.
 		s.mu.Lock()
-		for nc := range s.conns {
+		for nc, c := range s.conns {
 			nc.Close()
+			if c != nil {
+				c.closeUpstream()
+			}
 		}
 		s.mu.Unlock()
 		s.h2mu.Lock()

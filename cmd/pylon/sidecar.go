@@ -18,6 +18,7 @@ import (
 
 	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/health"
+	"github.com/pylon-mesh/pylon/internal/keepawake"
 	"github.com/pylon-mesh/pylon/sidecar"
 	"github.com/pylon-mesh/pylon/snapshot"
 )
@@ -145,6 +146,11 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if n, ok := sidecarProcs(*cpus, explicit, os.Getenv("GOMAXPROCS")); ok {
 		runtime.GOMAXPROCS(n)
 	}
+	// One P more, held while traffic flows, so that the runtime's monitor
+	// thread is not woken for every request (internal/keepawake).
+	if os.Getenv(monitorAwakeEnv) != "off" {
+		defer keepawake.Start().Stop()
+	}
 	o.Control, o.Upstreams, o.Build = strings.Split(*control, ","), ups, version
 	if o.ProxyAddr == "off" {
 		o.ProxyAddr = ""
@@ -167,6 +173,10 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	return 0
 }
+
+// monitorAwakeEnv set to "off" leaves the runtime's monitor thread to
+// sleep between requests, as Go does by default: for troubleshooting.
+const monitorAwakeEnv = "PYLON_MONITOR_AWAKE"
 
 // sidecarProcs is the GOMAXPROCS a sidecar runs with, and whether to set
 // it: cpus when --cpus (or the config file) gave it, or when the

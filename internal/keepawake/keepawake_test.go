@@ -1,0 +1,96 @@
+//go:build linux
+
+package keepawake
+
+import (
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// burn keeps one goroutine computing until the returned func is called.
+func burn() (stop func()) {
+	var done atomic.Bool
+	go func() {
+		x := 0
+		for !done.Load() {
+			for i := 0; i < 1e5; i++ {
+				x += i
+			}
+		}
+		_ = x
+	}()
+	return func() { done.Store(true) }
+}
+
+// waitFor polls cond for up to d.
+func waitFor(d time.Duration, cond func() bool) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
+
+// The holder holds its P while the process computes, lets go when it
+// stops, and gives the P back to GOMAXPROCS when stopped.
+func TestHoldsWhileBusyOnly(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	h := Start()
+	if got := runtime.GOMAXPROCS(0); got != before+1 {
+		t.Fatalf("GOMAXPROCS %d after Start, want %d", got, before+1)
+	}
+	if h.Holding() {
+		t.Fatal("holding before the process did anything")
+	}
+	stop := burn()
+	if !waitFor(3*time.Second, h.Holding) {
+		stop()
+		t.Fatal("not holding while the process computes")
+	}
+	stop()
+	if !waitFor(3*time.Second, func() bool { return !h.Holding() }) {
+		t.Fatal("still holding after the process went idle")
+	}
+	h.Stop()
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Fatalf("GOMAXPROCS %d after Stop, want %d", got, before)
+	}
+}
+
+// A held P must not stall the runtime: the garbage collector stops the
+// world (which preempts the holder) and goroutines keep running on the
+// other Ps.
+func TestGarbageCollectionWhileHolding(t *testing.T) {
+	h := Start()
+	defer h.Stop()
+	stop := burn()
+	defer stop()
+	if !waitFor(3*time.Second, h.Holding) {
+		t.Fatal("not holding while the process computes")
+	}
+	for i := 0; i < 5; i++ {
+		done := make(chan struct{})
+		go func() { runtime.GC(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+			t.Fatalf("garbage collection %d did not finish within 2 s", i)
+		}
+	}
+	ping, pong := make(chan int), make(chan int)
+	go func() {
+		for v := range ping {
+			pong <- v + 1
+		}
+	}()
+	for i := 0; i < 1000; i++ {
+		ping <- i
+		if v := <-pong; v != i+1 {
+			t.Fatalf("pong %d for ping %d", v, i)
+		}
+	}
+	close(ping)
+}

@@ -60,7 +60,7 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long a graceful stop waits for in-flight requests")
 	fs.DurationVar(&o.DrainDelay, "drain-delay", time.Second, "how long a graceful stop keeps serving after deregistering, while callers learn the instance left")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	cpus := fs.Int("cpus", 1, "how many threads run the sidecar at once (Go's GOMAXPROCS); 0 for one per core. A sidecar carries one instance's traffic: one thread leaves the cores to the app")
+	cpus := fs.Int("cpus", 1, "how many threads run the sidecar at once (Go's GOMAXPROCS, which also counts one P held while traffic flows); 0 for one per core. A sidecar carries one instance's traffic: one thread leaves the cores to the app")
 	var trace traceFlags
 	trace.register(fs, "the sidecar")
 	file := fs.String("c", "", "read the settings from this YAML file: each flag under its name with _ for -, upstreams as a mapping (also --config; flags given here win)")

@@ -69,14 +69,12 @@ func TestMeshHTTP(t *testing.T) {
 	waitFor(t, 10*time.Second, "orders to reach catalog through the mesh", func() bool {
 		return servedBy(orders.url("catalog")+"/items/1", "catalog-1")
 	})
-	// A sidecar runs on one thread unless --cpus says otherwise, plus the
-	// P it holds while traffic flows (internal/keepawake), which runs no
-	// code but counts in GOMAXPROCS.
-	if got := orders.metric("go_sched_gomaxprocs_threads"); got != 1+1 {
-		t.Errorf("a sidecar without --cpus runs with GOMAXPROCS %v, want 1 plus the held P", got)
+	// A sidecar runs on one thread unless --cpus says otherwise.
+	if got := orders.metric("go_sched_gomaxprocs_threads"); got != 1 {
+		t.Errorf("a sidecar without --cpus runs with GOMAXPROCS %v, want 1", got)
 	}
-	if got := catalog.metric("go_sched_gomaxprocs_threads"); got != 3+1 {
-		t.Errorf("a sidecar with --cpus 3 runs with GOMAXPROCS %v, want 3 plus the held P", got)
+	if got := catalog.metric("go_sched_gomaxprocs_threads"); got != 3 {
+		t.Errorf("a sidecar with --cpus 3 runs with GOMAXPROCS %v, want 3", got)
 	}
 
 	// Plaintext and a client without a mesh certificate get nowhere.

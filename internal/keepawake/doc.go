@@ -7,8 +7,10 @@
 // idle again. A sidecar at 1000 requests/s goes idle between requests, so
 // each request paid for a wake-up of the monitor (a futex call and a thread
 // switch on another core) and for its polling: measured in bench/mesh, about
-// a third of the sidecars' CPU and 100 µs of a hop's median latency
-// (docs/performance.md, "The runtime's monitor thread in the sidecars").
+// a quarter of the sidecars' CPU and 80 µs of a hop's median latency. The
+// hop's p99 doubled with the holder, though, so pylon sidecar uses it only
+// when asked (docs/performance.md, "The runtime's monitor thread in the
+// sidecars").
 //
 // Start adds one P and, while the process is busy, holds it with a thread
 // blocked in a raw epoll_pwait on an empty epoll set. The runtime counts

@@ -75,12 +75,27 @@ func benchKeepAlive(b *testing.B, snap *Snapshot, req string) {
 // response, allocating nothing per request, so the allocations counted are
 // pylon's own.
 func rawUpstream(tb testing.TB) string {
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 64\r\n\r\n" + string(bytes.Repeat([]byte("x"), 64)))
+	return serveRawConns(tb, func(c net.Conn) {
+		r := h1.NewReader(c, 8192)
+		var req h1.Request
+		for r.ReadRequest(&req, h1.DefaultLimits) == nil {
+			if _, err := c.Write(resp); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// serveRawConns listens on a loopback port until the test ends and runs
+// handle on a goroutine for each connection, closing it afterwards. It
+// returns the address.
+func serveRawConns(tb testing.TB, handle func(net.Conn)) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { ln.Close() })
-	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 64\r\n\r\n" + string(bytes.Repeat([]byte("x"), 64)))
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -89,13 +104,7 @@ func rawUpstream(tb testing.TB) string {
 			}
 			go func() {
 				defer c.Close()
-				r := h1.NewReader(c, 8192)
-				var req h1.Request
-				for r.ReadRequest(&req, h1.DefaultLimits) == nil {
-					if _, err := c.Write(resp); err != nil {
-						return
-					}
-				}
+				handle(c)
 			}()
 		}
 	}()

@@ -270,12 +270,12 @@ func (c *conn) leaveLoop() bool {
 	}
 	c.loop, c.sw = nil, nil
 	c.dl.reset()
-	s, released, listener := c.s, c.released, c.listener
+	s, released, listener, remote := c.s, c.released, c.listener, c.remote
 	c.released = nil
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				s.logger.Error("panic serving connection", "listener", listener, "panic", r)
+				s.logger.Error("panic serving connection", "listener", listener, "remote", remote.String(), "panic", r)
 			}
 			released()
 		}()

@@ -31,8 +31,9 @@ type Conn struct {
 	// would make two). Only the loop's thread uses it. The registration is
 	// edge-triggered, so data that arrives after the draining read always
 	// brings an event. A short read says nothing about the peer's close,
-	// though: once an event has reported it (peerClosed), reads go on to
-	// the system call, which returns the end of the stream or the error.
+	// though: once an event has reported it (peerClosed), a short read
+	// leaves the next read to the system call, which returns the end of
+	// the stream or the error.
 	mayRead, peerClosed bool
 	// closed is set by the first Close (or Detach); reads and writes fail
 	// from then on.
@@ -91,7 +92,8 @@ func (c *Conn) Read(b []byte) (int, error) {
 		case err != unix.EAGAIN:
 			return 0, c.opError("read", os.NewSyscallError("read", err))
 		}
-		c.mayRead = c.peerClosed
+		// Nothing to read: wait for the next event, as after a drain.
+		c.mayRead = false
 	}
 }
 

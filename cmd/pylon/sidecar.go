@@ -60,7 +60,7 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 30*time.Second, "how long a graceful stop waits for in-flight requests")
 	fs.DurationVar(&o.DrainDelay, "drain-delay", time.Second, "how long a graceful stop keeps serving after deregistering, while callers learn the instance left")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	cpus := fs.Int("cpus", 1, "how many threads run the sidecar at once (Go's GOMAXPROCS); 0 for one per core. A sidecar carries one instance's traffic: one thread leaves the cores to the app")
+	cpus := fs.Int("cpus", 1, "how many threads run the sidecar at once (Go's GOMAXPROCS, which also counts one P held while traffic flows); 0 for one per core. A sidecar carries one instance's traffic: one thread leaves the cores to the app")
 	var trace traceFlags
 	trace.register(fs, "the sidecar")
 	file := fs.String("c", "", "read the settings from this YAML file: each flag under its name with _ for -, upstreams as a mapping (also --config; flags given here win)")
@@ -146,10 +146,9 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if n, ok := sidecarProcs(*cpus, explicit, os.Getenv("GOMAXPROCS")); ok {
 		runtime.GOMAXPROCS(n)
 	}
-	// Opt-in: one P more, held while traffic flows, so that the runtime's
-	// monitor thread is not woken for every request (internal/keepawake).
-	// It saves CPU and median latency but costs tail latency (docs/mesh.md).
-	if os.Getenv(monitorAwakeEnv) == "on" {
+	// One P more, held while traffic flows, so that the runtime's monitor
+	// thread is not woken for every request (internal/keepawake, docs/mesh.md).
+	if os.Getenv(monitorAwakeEnv) != "off" {
 		defer keepawake.Start().Stop()
 	}
 	o.Control, o.Upstreams, o.Build = strings.Split(*control, ","), ups, version
@@ -175,8 +174,9 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return 0
 }
 
-// monitorAwakeEnv set to "on" keeps the runtime's monitor thread awake
-// while the sidecar carries traffic (internal/keepawake).
+// monitorAwakeEnv set to "off" lets the runtime's monitor thread sleep
+// between requests rather than hold a P to keep it awake while the sidecar
+// carries traffic (internal/keepawake).
 const monitorAwakeEnv = "PYLON_MONITOR_AWAKE"
 
 // sidecarProcs is the GOMAXPROCS a sidecar runs with, and whether to set

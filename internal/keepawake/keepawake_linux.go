@@ -13,12 +13,23 @@ import (
 
 const (
 	// busyShare is the share of one core the process must have used since
-	// the last check for the holder to hold its P.
-	busyShare = 0.02
+	// the last check for the holder to hold its P. Holding costs about 1%
+	// of a core by itself (the holder's thread and the monitor's, woken
+	// every few milliseconds), which must not be enough to keep an idle
+	// process holding.
+	busyShare = 0.05
 	// holdCheck is how often a holding holder looks at the process's CPU
 	// time; idleCheck how often a released one does.
 	holdCheck = 100 * time.Millisecond
 	idleCheck = 250 * time.Millisecond
+	// holdSlice is the longest the holder blocks between two yields. It
+	// must stay under the runtime's 10 ms preemption period: a goroutine
+	// that yields first is never preempted, so a signal that interrupts
+	// the holder means that the world stops (see holdUntil).
+	holdSlice = 8 * time.Millisecond
+	// stepAside is how long the holder lets go of its P after the runtime
+	// interrupted it, which it does to stop the world (see holdUntil).
+	stepAside = 25 * time.Millisecond
 )
 
 // Holder holds a P of the runtime while the process is busy.
@@ -26,12 +37,15 @@ type Holder struct {
 	stop     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
-	// holding is read by tests; it is written by the holder's goroutine.
-	mu      sync.Mutex
-	holding bool
+	// holding and stepAsides are read by tests; they are written by the
+	// holder's goroutine.
+	mu         sync.Mutex
+	holding    bool
+	stepAsides int
 }
 
-// Start raises GOMAXPROCS by one and starts the holder. Stop undoes both.
+// Start starts the holder. While it holds its P, GOMAXPROCS is one more
+// than it was; Stop ends the holder and leaves GOMAXPROCS as it found it.
 func Start() *Holder {
 	h := &Holder{stop: make(chan struct{}), done: make(chan struct{})}
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
@@ -39,13 +53,11 @@ func Start() *Holder {
 		close(h.done)
 		return h
 	}
-	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
 	go h.run(epfd)
 	return h
 }
 
-// Stop lets go of the P, lowers GOMAXPROCS by one and waits for the holder
-// to end.
+// Stop lets go of the P and waits for the holder to end.
 func (h *Holder) Stop() {
 	h.stopOnce.Do(func() { close(h.stop) })
 	<-h.done
@@ -58,53 +70,115 @@ func (h *Holder) Holding() bool {
 	return h.holding
 }
 
+// run holds a P while the process is busy. The P is added to GOMAXPROCS
+// when the holder starts to hold and removed when it lets go, so that an
+// idle process runs with the Ps it was given: a spare P would let the
+// runtime spread its goroutines over two threads, and each P caches
+// memory of its own.
 func (h *Holder) run(epfd int) {
 	defer close(h.done)
 	defer unix.Close(epfd)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	lastCPU, lastAt := processCPU(), time.Now()
 	holding := false
-	for {
-		select {
-		case <-h.stop:
-			runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) - 1)
-			return
-		default:
-		}
+	defer func() {
 		if holding {
-			holdUntil(epfd, lastAt.Add(holdCheck))
-		} else {
-			select {
-			case <-h.stop:
-				continue
-			case <-time.After(idleCheck):
+			runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) - 1)
+		}
+	}()
+	lastCPU, lastAt := processCPU(), time.Now()
+	for {
+		wait := idleCheck
+		if holding {
+			wait = 0
+			if holdUntil(epfd, lastAt.Add(holdCheck)) {
+				wait = stepAside
+				h.mu.Lock()
+				h.stepAsides++
+				h.mu.Unlock()
 			}
 		}
+		if !h.sleep(wait) {
+			return
+		}
 		cpu, now := processCPU(), time.Now()
-		holding = float64(cpu-lastCPU) >= busyShare*float64(now.Sub(lastAt))
+		busy := float64(cpu-lastCPU) >= busyShare*float64(now.Sub(lastAt))
 		lastCPU, lastAt = cpu, now
+		if busy == holding {
+			continue
+		}
+		holding = busy
+		procs := runtime.GOMAXPROCS(0) - 1
+		if holding {
+			procs += 2
+		}
+		runtime.GOMAXPROCS(procs)
 		h.mu.Lock()
 		h.holding = holding
 		h.mu.Unlock()
 	}
 }
 
+// sleep waits d (not at all if d is 0) and reports whether the holder may
+// go on, which it may not once Stop was called.
+func (h *Holder) sleep(d time.Duration) bool {
+	if d <= 0 {
+		select {
+		case <-h.stop:
+			return false
+		default:
+			return true
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-h.stop:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 // holdUntil blocks the thread, and with it the calling goroutine's P, in
-// epoll_pwait on an empty set until t. The call is raw, so the runtime
-// sees a running goroutine rather than one in a system call. The runtime
-// interrupts it with a signal to preempt the goroutine (every 10 ms, and
-// to stop the world for the garbage collector); the goroutine then yields.
-func holdUntil(epfd int, t time.Time) {
+// epoll_pwait on an empty set until t, in slices of holdSlice. The call is
+// raw, so the runtime sees a running goroutine rather than one in a system
+// call and neither hands the P to another thread nor counts it idle.
+//
+// Before each slice the goroutine yields twice. A P can have goroutines
+// queued on it (made runnable by the goroutines it ran while the holder
+// was away); blocked, the holder would strand them until another thread
+// looked for work, which on a sidecar is the next packet (measured: the
+// request goroutine of the client sidecar waiting 0.6 to 1 ms for a P in
+// about one request of a hundred). A yield runs the P's queued goroutines
+// before this one, except on every 61st scheduling round, when the runtime
+// takes the global queue first for fairness; the second yield covers that
+// round. Nothing else queues goroutines on a P that is running one: other
+// threads queue what they wake on their own P or on the global queue.
+//
+// The goroutine is not locked to its thread: a yield then costs no thread
+// switch, and whichever P it resumes on is the one it holds.
+//
+// A goroutine that yields every holdSlice is never preempted, so a signal
+// that ends a slice early is the runtime stopping the world, which it does
+// to start and end a garbage collection. holdUntil then returns true, and
+// the caller lets the P go for a while: the collector counts every P when
+// it sets how much of the CPU its background workers take (a quarter), and
+// a P that never runs them leaves the marking to the allocating goroutines
+// of the other Ps (measured: request goroutines of a sidecar with one P of
+// its own stalled up to 10 ms behind a collection while the holder held
+// its P through it).
+func holdUntil(epfd int, t time.Time) (interrupted bool) {
 	var ev [1]unix.EpollEvent
 	for {
-		ms := time.Until(t).Milliseconds()
-		if ms <= 0 {
-			return
+		slice := min(time.Until(t), holdSlice)
+		if slice <= 0 {
+			return false
 		}
-		unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&ev[0])), 1, uintptr(ms), 0, 0)
-		// Interrupted or not, a point where the runtime may preempt.
 		runtime.Gosched()
+		runtime.Gosched()
+		_, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&ev[0])), 1, uintptr(slice.Milliseconds()), 0, 0)
+		if errno == unix.EINTR {
+			return true
+		}
 	}
 }
 

@@ -34,25 +34,45 @@ func waitFor(d time.Duration, cond func() bool) bool {
 	return cond()
 }
 
-// The holder holds its P while the process computes, lets go when it
-// stops, and gives the P back to GOMAXPROCS when stopped.
+// The holder holds its P while the process computes and lets go when it
+// stops; GOMAXPROCS counts the held P only while it is held.
 func TestHoldsWhileBusyOnly(t *testing.T) {
 	before := runtime.GOMAXPROCS(0)
 	h := Start()
-	if got := runtime.GOMAXPROCS(0); got != before+1 {
-		t.Fatalf("GOMAXPROCS %d after Start, want %d", got, before+1)
-	}
+	defer h.Stop()
 	if h.Holding() {
 		t.Fatal("holding before the process did anything")
+	}
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Fatalf("GOMAXPROCS %d before holding, want %d", got, before)
 	}
 	stop := burn()
 	if !waitFor(3*time.Second, h.Holding) {
 		stop()
 		t.Fatal("not holding while the process computes")
 	}
+	if got := runtime.GOMAXPROCS(0); got != before+1 {
+		stop()
+		t.Fatalf("GOMAXPROCS %d while holding, want %d", got, before+1)
+	}
 	stop()
 	if !waitFor(3*time.Second, func() bool { return !h.Holding() }) {
 		t.Fatal("still holding after the process went idle")
+	}
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Fatalf("GOMAXPROCS %d after letting go, want %d", got, before)
+	}
+}
+
+// Stopped while holding, the holder gives its P back to GOMAXPROCS.
+func TestStopWhileHolding(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	h := Start()
+	stop := burn()
+	defer stop()
+	if !waitFor(3*time.Second, h.Holding) {
+		h.Stop()
+		t.Fatal("not holding while the process computes")
 	}
 	h.Stop()
 	if got := runtime.GOMAXPROCS(0); got != before {
@@ -93,4 +113,29 @@ func TestGarbageCollectionWhileHolding(t *testing.T) {
 		}
 	}
 	close(ping)
+}
+
+// A garbage collection stops the world, which interrupts the holder; it
+// must then let go of its P for a while, so that the collector's
+// background workers can run there instead of leaving the marking to the
+// goroutines that allocate.
+func TestStepsAsideForGarbageCollection(t *testing.T) {
+	h := Start()
+	defer h.Stop()
+	stop := burn()
+	defer stop()
+	if !waitFor(3*time.Second, h.Holding) {
+		t.Fatal("not holding while the process computes")
+	}
+	stepAsides := func() int {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.stepAsides
+	}
+	before := stepAsides()
+	// The holder may be between two slices when the world stops; a few
+	// collections make sure one of them finds it blocked.
+	if !waitFor(3*time.Second, func() bool { runtime.GC(); return stepAsides() > before }) {
+		t.Fatal("the holder did not step aside for a garbage collection")
+	}
 }

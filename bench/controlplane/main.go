@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command controlplane measures the push fan-out of a real `pylon control`
 // process: how long one endpoint change takes to reach N data-plane
 // streams, and what the control plane costs in memory and CPU while it

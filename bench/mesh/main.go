@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command mesh measures what one hop through two `pylon sidecar`
 // processes costs: the latency it adds over a direct call at a fixed
 // request rate, the sidecars' memory idle and under load, and their CPU

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package proc runs the benchmarks' child processes and reads what /proc
 // says about them: it builds pylon, starts a child that dies with the
 // benchmark, keeps the tail of its stderr for error messages, waits for

@@ -34,6 +34,22 @@ func waitFor(d time.Duration, cond func() bool) bool {
 	return cond()
 }
 
+// holdingNow starts a holder and keeps the process computing until the
+// test ends; it fails the test unless the holder then holds its P.
+func holdingNow(t *testing.T) *Holder {
+	t.Helper()
+	h := Start()
+	stop := burn()
+	t.Cleanup(func() {
+		stop()
+		h.Stop()
+	})
+	if !waitFor(3*time.Second, h.Holding) {
+		t.Fatal("not holding while the process computes")
+	}
+	return h
+}
+
 // The holder holds its P while the process computes and lets go when it
 // stops; GOMAXPROCS counts the held P only while it is held.
 func TestHoldsWhileBusyOnly(t *testing.T) {
@@ -81,16 +97,10 @@ func TestStopWhileHolding(t *testing.T) {
 }
 
 // A held P must not stall the runtime: the garbage collector stops the
-// world (which preempts the holder) and goroutines keep running on the
+// world (which interrupts the holder) and goroutines keep running on the
 // other Ps.
 func TestGarbageCollectionWhileHolding(t *testing.T) {
-	h := Start()
-	defer h.Stop()
-	stop := burn()
-	defer stop()
-	if !waitFor(3*time.Second, h.Holding) {
-		t.Fatal("not holding while the process computes")
-	}
+	holdingNow(t)
 	for i := 0; i < 5; i++ {
 		done := make(chan struct{})
 		go func() { runtime.GC(); close(done) }()
@@ -120,13 +130,7 @@ func TestGarbageCollectionWhileHolding(t *testing.T) {
 // background workers can run there instead of leaving the marking to the
 // goroutines that allocate.
 func TestStepsAsideForGarbageCollection(t *testing.T) {
-	h := Start()
-	defer h.Stop()
-	stop := burn()
-	defer stop()
-	if !waitFor(3*time.Second, h.Holding) {
-		t.Fatal("not holding while the process computes")
-	}
+	h := holdingNow(t)
 	stepAsides := func() int {
 		h.mu.Lock()
 		defer h.mu.Unlock()

@@ -146,9 +146,8 @@ func (h *Holder) sleep(d time.Duration) bool {
 // Before each slice the goroutine yields twice. A P can have goroutines
 // queued on it (made runnable by the goroutines it ran while the holder
 // was away); blocked, the holder would strand them until another thread
-// looked for work, which on a sidecar is the next packet (measured: the
-// request goroutine of the client sidecar waiting 0.6 to 1 ms for a P in
-// about one request of a hundred). A yield runs the P's queued goroutines
+// looked for work, which on a sidecar may be the next packet, a
+// millisecond later. A yield runs the P's queued goroutines
 // before this one, except on every 61st scheduling round, when the runtime
 // takes the global queue first for fairness; the second yield covers that
 // round. Nothing else queues goroutines on a P that is running one: other

@@ -431,20 +431,40 @@ func (rt *Runtime) shutdown() {
 	rt.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), rt.opts.DrainTimeout)
 	defer cancel()
-	if err := rt.server.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		rt.logger.Error("shutdown", "err", err.Error())
-	}
-	rt.wg.Wait()
-	rt.retiring.Wait()
+	rt.shutdownStep("connections cut off at the drain deadline to close", rt.opts.DrainTimeout+slowShutdownStep, func() {
+		switch err := rt.server.Shutdown(ctx); {
+		case errors.Is(err, context.DeadlineExceeded):
+			rt.logger.Warn("drain deadline passed: requests and connections still open were cut off", "timeout", rt.opts.DrainTimeout.String())
+		case err != nil:
+			rt.logger.Error("shutdown", "err", err.Error())
+		}
+	})
+	rt.shutdownStep("listeners to stop serving", slowShutdownStep, rt.wg.Wait)
+	rt.shutdownStep("services a reload replaced to stop", slowShutdownStep, rt.retiring.Wait)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	for _, st := range rt.services {
-		st.stop()
+	for name, st := range rt.services {
+		rt.shutdownStep("service "+name+" to stop", slowShutdownStep, st.stop)
 	}
 	if rt.log != nil {
 		rt.log.Close()
 		rt.log = nil
 	}
+}
+
+// slowShutdownStep is how long a step of a shutdown may take, past what it
+// is allowed, before the log says what the shutdown waits for.
+const slowShutdownStep = 2 * time.Second
+
+// shutdownStep runs f, a step of a shutdown, and logs a warning naming what
+// the shutdown still waits for if f has not returned after d: a process
+// that does not stop then says where it is stuck.
+func (rt *Runtime) shutdownStep(what string, d time.Duration, f func()) {
+	t := time.AfterFunc(d, func() {
+		rt.logger.Warn("shutdown still waiting", "for", what, "after", d.String())
+	})
+	defer t.Stop()
+	f()
 }
 
 // Check decodes, validates and compiles a config file without serving it:

@@ -74,11 +74,15 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 		if a.cond == 0 {
 			return a.fe
 		}
-		if !mayRetry || !retryable(&route.Retry, a.cond, replayable) {
+		if !mayRetry || !retryable(&route.Retry, a.cond, replayable) || c.s.cutOff.Load() {
 			return a.fe
 		}
 		if refused := waitRetry(route, svc, n, a.cond, deadline, c.sleep); refused != "" {
 			return noRetry(a.fe, refused)
+		}
+		if c.s.cutOff.Load() {
+			// The shutdown cut the request off while it waited to retry.
+			return a.fe
 		}
 		c.rec.Retries++
 	}

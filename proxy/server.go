@@ -39,7 +39,10 @@ type Server struct {
 	// for HTTP/2 connections), so Shutdown can wake or close them.
 	conns    map[net.Conn]*conn
 	draining atomic.Bool
-	wg       sync.WaitGroup
+	// cutOff is set once a shutdown's drain deadline passed: requests
+	// still running make no further tries.
+	cutOff atomic.Bool
+	wg     sync.WaitGroup
 
 	// Gauges and counters for the admin endpoint and metrics.
 	open     atomic.Int64
@@ -296,7 +299,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		// What is still in flight is cut off, on both sides: a request
 		// waiting on a silent upstream would otherwise hold the shutdown
-		// until its idle timeout.
+		// until its idle timeout, and one whose try was cut off would be
+		// retried and wait again.
+		s.cutOff.Store(true)
 		s.mu.Lock()
 		for nc, c := range s.conns {
 			nc.Close()

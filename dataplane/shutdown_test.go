@@ -48,7 +48,8 @@ func TestShutdownSaysWhatItWaitsFor(t *testing.T) {
 }
 
 func testShutdownSaysWhatItWaitsFor(t *testing.T) {
-	// An upstream that takes requests and never answers.
+	// An upstream that takes requests and never answers: its connections
+	// stay open, unanswered, until the listener closes at the test's end.
 	up, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

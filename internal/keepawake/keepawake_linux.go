@@ -106,9 +106,11 @@ func (h *Holder) run(epfd int) {
 			continue
 		}
 		holding = busy
-		procs := runtime.GOMAXPROCS(0) - 1
+		procs := runtime.GOMAXPROCS(0)
 		if holding {
-			procs += 2
+			procs++
+		} else {
+			procs--
 		}
 		runtime.GOMAXPROCS(procs)
 		h.mu.Lock()
@@ -174,7 +176,10 @@ func holdUntil(epfd int, t time.Time) (interrupted bool) {
 		}
 		runtime.Gosched()
 		runtime.Gosched()
-		_, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&ev[0])), 1, uintptr(slice.Milliseconds()), 0, 0)
+		// epoll_pwait counts whole milliseconds; a remainder under one
+		// would make it return at once, and the loop spin until t.
+		ms := max(slice.Milliseconds(), 1)
+		_, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&ev[0])), 1, uintptr(ms), 0, 0)
 		if errno == unix.EINTR {
 			return true
 		}

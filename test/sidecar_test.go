@@ -69,6 +69,21 @@ func TestMeshHTTP(t *testing.T) {
 	waitFor(t, 10*time.Second, "orders to reach catalog through the mesh", func() bool {
 		return servedBy(orders.url("catalog")+"/items/1", "catalog-1")
 	})
+	// Under traffic a sidecar raises its heap goal to a floor, so that it
+	// collects garbage less often (internal/heapfloor); Go's
+	// go_gc_gogc_percent shows it. Once idle, GOGC is Go's default again.
+	l := startLoad(orders.url("catalog")+"/items/1", 4)
+	raised := func(sc *meshSidecar) bool { return sc.metric("go_gc_gogc_percent") > 100 }
+	for end := time.Now().Add(10 * time.Second); !(raised(orders) && raised(catalog)) && time.Now().Before(end); {
+		time.Sleep(250 * time.Millisecond)
+	}
+	if total, failed, first := l.finish(); failed > 0 {
+		t.Errorf("%d of %d requests through the mesh failed, the first: %s", failed, total, first)
+	}
+	if !raised(orders) || !raised(catalog) {
+		t.Errorf("under traffic, the sidecars' GOGC is %v (caller) and %v (called), want both raised over 100",
+			orders.metric("go_gc_gogc_percent"), catalog.metric("go_gc_gogc_percent"))
+	}
 	// A sidecar runs on one thread unless --cpus says otherwise. While it
 	// carries traffic it holds one more P (internal/keepawake), which
 	// GOMAXPROCS counts; it lets go soon after the traffic stops, as here.
@@ -86,6 +101,14 @@ func TestMeshHTTP(t *testing.T) {
 		}
 		if got != c.want {
 			t.Errorf("a sidecar %s runs with GOMAXPROCS %v once idle, want %v", c.what, got, c.want)
+		}
+		gogc := c.sc.metric("go_gc_gogc_percent")
+		for end := time.Now().Add(5 * time.Second); gogc != 100 && time.Now().Before(end); {
+			time.Sleep(500 * time.Millisecond)
+			gogc = c.sc.metric("go_gc_gogc_percent")
+		}
+		if gogc != 100 {
+			t.Errorf("a sidecar %s runs with GOGC %v once idle, want 100", c.what, gogc)
 		}
 	}
 

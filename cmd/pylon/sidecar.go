@@ -18,6 +18,7 @@ import (
 
 	"github.com/pylon-mesh/pylon/config"
 	"github.com/pylon-mesh/pylon/health"
+	"github.com/pylon-mesh/pylon/internal/heapfloor"
 	"github.com/pylon-mesh/pylon/internal/keepawake"
 	"github.com/pylon-mesh/pylon/sidecar"
 	"github.com/pylon-mesh/pylon/snapshot"
@@ -151,6 +152,12 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if os.Getenv(monitorAwakeEnv) != "off" {
 		defer keepawake.Start().Stop()
 	}
+	// While traffic flows, a garbage collection every second or two rather
+	// than two or three a second (internal/heapfloor). GOGC set in the
+	// environment takes over.
+	if os.Getenv("GOGC") == "" {
+		defer heapfloor.Start(sidecarHeapFloor).Stop()
+	}
 	o.Control, o.Upstreams, o.Build = strings.Split(*control, ","), ups, version
 	if o.ProxyAddr == "off" {
 		o.ProxyAddr = ""
@@ -173,6 +180,12 @@ func runSidecar(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	return 0
 }
+
+// sidecarHeapFloor is the heap goal a sidecar keeps while it allocates
+// quickly: at 1000 requests/s, a collection every one to two seconds rather
+// than two or three a second, for about 8 MB more resident memory under
+// load (docs/performance.md).
+const sidecarHeapFloor = 12 << 20
 
 // monitorAwakeEnv set to "off" lets the runtime's monitor thread sleep
 // between requests rather than hold a P to keep it awake while the sidecar

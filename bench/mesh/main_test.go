@@ -38,7 +38,7 @@ func TestRunSmall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v\nprogress:\n%s", err, &logs)
 	}
-	got := runShape{Memory: map[string]bool{}, CPU: map[string]bool{}}
+	got := runShape{Memory: map[string]bool{}, CPU: map[string]bool{}, Wait: map[string]bool{}}
 	for _, rr := range res.rounds {
 		got.Rounds = append(got.Rounds, rr.target)
 		got.Requests = append(got.Requests, rr.summary.Requests)
@@ -47,6 +47,7 @@ func TestRunSmall(t *testing.T) {
 	for _, n := range sidecarNames {
 		got.Memory[n] = res.idle[n].Anon > 0 && res.loaded(n).RSS > 0 && res.after[n].HWM >= res.after[n].RSS
 		got.CPU[n] = res.of(mesh)[0].cpu[n] >= 0
+		_, got.Wait[n] = res.runWait(n)
 		_, err := os.Stat(filepath.Join(o.profile, n+".pprof"))
 		got.Profiles = append(got.Profiles, err == nil)
 	}
@@ -55,6 +56,7 @@ func TestRunSmall(t *testing.T) {
 		Requests: []int{100, 100},
 		Memory:   map[string]bool{"client": true, "server": true},
 		CPU:      map[string]bool{"client": true, "server": true},
+		Wait:     map[string]bool{"client": true, "server": true},
 		Profiles: []bool{true, true},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -62,7 +64,7 @@ func TestRunSmall(t *testing.T) {
 	}
 	var out bytes.Buffer
 	res.Print(&out)
-	for _, s := range []string{"| added (mesh − direct) |", "| both |", "| sidecar RSS idle < 20 MB |"} {
+	for _, s := range []string{"| added (mesh − direct) |", "| both |", "| sidecar RSS idle < 20 MB |", "waiting for a CPU, per request |"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("report has no %q:\n%s", s, &out)
 		}
@@ -76,6 +78,7 @@ type runShape struct {
 	Errors   int
 	Memory   map[string]bool // sidecar -> every memory figure read
 	CPU      map[string]bool // sidecar -> CPU read for the mesh round
+	Wait     map[string]bool // sidecar -> run-queue wait read for the mesh round
 	Profiles []bool
 }
 
@@ -164,6 +167,7 @@ func round(i int, target string, p50, p99 int, requests int, client, server time
 	return roundResult{index: i, target: target,
 		summary: summary{Requests: requests, P50: time.Duration(p50) * time.Microsecond, P99: time.Duration(p99) * time.Microsecond},
 		cpu:     map[string]time.Duration{"client": client, "server": server},
+		wait:    map[string]time.Duration{"client": client / 2, "server": server / 4},
 		peak:    map[string]proc.Memory{"client": {RSS: int64(i) << 20, Anon: 1}, "server": {RSS: int64(2*i) << 20, Anon: int64(3 - i)}}}
 }
 
@@ -182,11 +186,15 @@ func TestResultFigures(t *testing.T) {
 		PeakClient, PeakServer proc.Memory
 		DirectP50, MeshP99     time.Duration
 		Requests               int
+		WaitClient, WaitServer time.Duration
 	}
 	a50, a99 := res.added()
+	waitClient, _ := res.runWait("client")
+	waitServer, _ := res.runWait("server")
 	got := figures{AddedP50: a50, AddedP99: a99, Client: res.vcpu("client"), Server: res.vcpu("server"), Both: res.vcpu(""),
 		PeakClient: res.loaded("client"), PeakServer: res.loaded("server"),
-		DirectP50: res.latency(direct).p50, MeshP99: res.latency(mesh).p99, Requests: res.latency(mesh).requests}
+		DirectP50: res.latency(direct).p50, MeshP99: res.latency(mesh).p99, Requests: res.latency(mesh).requests,
+		WaitClient: waitClient, WaitServer: waitServer}
 	want := figures{
 		AddedP50:   300 * time.Microsecond,                                                             // rounds: 300, 260, 390
 		AddedP99:   600 * time.Microsecond,                                                             // rounds: 600, 800, 400
@@ -195,9 +203,16 @@ func TestResultFigures(t *testing.T) {
 		Both:       0.25,                                                                               // 0.3, 0.25, 0.15
 		PeakClient: proc.Memory{RSS: 3 << 20, Anon: 1}, PeakServer: proc.Memory{RSS: 6 << 20, Anon: 2}, // each figure its own max: RSS from round 3, Anon from round 1
 		DirectP50: 100 * time.Microsecond, MeshP99: 900 * time.Microsecond, Requests: 4000,
+		WaitClient: 50 * time.Microsecond, // per request: 50, 75, 25 µs
+		WaitServer: 25 * time.Microsecond, // 50, 25, 25 µs
 	}
 	opt := cmp.Comparer(func(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 })
 	if diff := cmp.Diff(want, got, opt); diff != "" {
 		t.Errorf("figures (-want +got):\n%s", diff)
+	}
+	// A round whose waits the kernel did not give leaves the figure out.
+	res.rounds[1].wait = nil
+	if d, ok := res.runWait("client"); ok {
+		t.Errorf("runWait with a round unmeasured = %v, true; want unknown", d)
 	}
 }

@@ -38,6 +38,7 @@ type roundResult struct {
 	target  string
 	summary summary
 	cpu     map[string]time.Duration // by sidecar, over the round
+	wait    map[string]time.Duration // by sidecar, run-queue wait over the round; nil if unknown
 	peak    map[string]proc.Memory   // by sidecar, largest figures sampled
 }
 
@@ -104,6 +105,19 @@ func (r *result) vcpu(name string) float64 {
 	return median(v)
 }
 
+// runWait returns the median over mesh rounds of sidecar name's
+// run-queue wait per request, and whether every mesh round measured it.
+func (r *result) runWait(name string) (time.Duration, bool) {
+	var v []time.Duration
+	for _, rr := range r.of(mesh) {
+		if rr.wait == nil || rr.summary.Requests == 0 {
+			return 0, false
+		}
+		v = append(v, rr.wait[name]/time.Duration(rr.summary.Requests))
+	}
+	return median(v), len(v) > 0
+}
+
 // loaded returns the largest figures of sidecar name sampled during the
 // mesh rounds.
 func (r *result) loaded(name string) proc.Memory {
@@ -150,15 +164,21 @@ func (r *result) printRounds(w io.Writer) {
 }
 
 func (r *result) printSidecars(w io.Writer) {
-	fmt.Fprintf(w, "| sidecar | idle VmRSS | idle RssAnon | idle RssFile | peak VmRSS under load | peak RssAnon under load | VmHWM after | vCPU per 1000 req/s |\n")
-	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| sidecar | idle VmRSS | idle RssAnon | idle RssFile | peak VmRSS under load | peak RssAnon under load | VmHWM after | vCPU per 1000 req/s | waiting for a CPU, per request |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, n := range sidecarNames {
 		idle, loaded := r.idle[n], r.loaded(n)
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.3f |\n", n, mb(idle.RSS), mb(idle.Anon), mb(idle.File),
-			mb(loaded.RSS), mb(loaded.Anon), mb(r.after[n].HWM), r.vcpu(n))
+		wait := "unknown"
+		if d, ok := r.runWait(n); ok {
+			wait = us(d)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.3f | %s |\n", n, mb(idle.RSS), mb(idle.Anon), mb(idle.File),
+			mb(loaded.RSS), mb(loaded.Anon), mb(r.after[n].HWM), r.vcpu(n), wait)
 	}
-	fmt.Fprintf(w, "| both | | | | | | | %.3f |\n\n", r.vcpu(""))
-	fmt.Fprintf(w, "MB are 10^6 bytes. RssFile is mostly the pylon binary's pages, shared with every other pylon process on the host.\n\n")
+	fmt.Fprintf(w, "| both | | | | | | | %.3f | |\n\n", r.vcpu(""))
+	fmt.Fprintf(w, "MB are 10^6 bytes. RssFile is mostly the pylon binary's pages, shared with every other pylon process on the host. "+
+		"Waiting for a CPU is the time the sidecar's threads spent runnable but not running (schedstat) over the mesh rounds, per request: "+
+		"time queued behind the machine's other work, not all of it on a request's path.\n\n")
 }
 
 func (r *result) printTargets(w io.Writer) {

@@ -144,6 +144,7 @@ func (b *bench) round(ctx context.Context, target string) (roundResult, error) {
 	if err != nil {
 		return roundResult{}, err
 	}
+	wait0 := b.runWait()
 	sctx, stopSampling := context.WithCancel(ctx)
 	peak := b.samplePeaks(sctx)
 	lat, errs, lastErr := b.clients[target].Run(ctx, b.interval(), b.o.duration)
@@ -163,7 +164,29 @@ func (b *bench) round(ctx context.Context, target string) (roundResult, error) {
 	for name := range cpu1 {
 		rr.cpu[name] = cpu1[name] - cpu0[name]
 	}
+	if wait1 := b.runWait(); wait0 != nil && wait1 != nil {
+		rr.wait = map[string]time.Duration{}
+		for name := range wait1 {
+			rr.wait[name] = wait1[name] - wait0[name]
+		}
+	}
 	return rr, nil
+}
+
+// runWait reads how long each sidecar's threads have waited for a CPU,
+// or returns nil when the kernel does not say (the report then leaves
+// the figure out).
+func (b *bench) runWait() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for name, s := range b.sidecars() {
+		w, err := proc.ReadRunWait(s.Pid())
+		if err != nil {
+			b.progress("%s sidecar: %v", name, err)
+			return nil
+		}
+		out[name] = w
+	}
+	return out
 }
 
 // cpu reads each sidecar's user plus system CPU time.

@@ -4,8 +4,10 @@ package proc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -94,6 +96,49 @@ func parseStat(b []byte) (time.Duration, error) {
 		ticks += n
 	}
 	return time.Duration(ticks) * clockTick, nil
+}
+
+// ReadRunWait returns the time the threads of pid now running have spent
+// runnable but waiting for a CPU, from each thread's
+// /proc/PID/task/TID/schedstat (the second of its three numbers, in
+// nanoseconds). Threads that have exited no longer count, so read it
+// around stretches in which the process keeps its threads, as a Go
+// process does.
+func ReadRunWait(pid int) (time.Duration, error) {
+	paths, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil || len(paths) == 0 {
+		return 0, fmt.Errorf("read run-queue wait of pid %d: no schedstat of its threads (a kernel without CONFIG_SCHED_INFO?)", pid)
+	}
+	var total time.Duration
+	for _, path := range paths {
+		b, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // the thread exited since the glob
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read run-queue wait of pid %d: %w", pid, err)
+		}
+		w, err := parseSchedstat(b)
+		if err != nil {
+			return 0, fmt.Errorf("read run-queue wait of pid %d: %w", pid, err)
+		}
+		total += w
+	}
+	return total, nil
+}
+
+// parseSchedstat takes the run-queue wait from a schedstat line: time on
+// the CPU, time waiting on a run queue (both in nanoseconds), timeslices.
+func parseSchedstat(b []byte) (time.Duration, error) {
+	f := strings.Fields(string(b))
+	if len(f) != 3 {
+		return 0, fmt.Errorf("parse schedstat %.40q: %d fields, want 3", b, len(f))
+	}
+	ns, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse schedstat wait %q: %w", f[1], err)
+	}
+	return time.Duration(ns), nil
 }
 
 // SelfCPU returns the user plus system CPU time this process has used, or

@@ -4,6 +4,8 @@ package proc
 
 import (
 	"os"
+	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +33,56 @@ func TestParseStat(t *testing.T) {
 				t.Errorf("got parseStat = %v, %v; want %v, error %v", got, err, tc.want, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestParseSchedstat(t *testing.T) {
+	for _, tc := range []struct {
+		line    string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"1175800000 831500000 28652\n", 831500000, false},
+		{"0 0 0", 0, false},
+		{"1 2", 0, true},
+		{"1 x 3", 0, true},
+	} {
+		got, err := parseSchedstat([]byte(tc.line))
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("parseSchedstat(%q) = %v, %v; want %v, error %v", tc.line, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+// Processes that compute, one more of them than there are CPUs, wait for
+// a CPU in turn: each one's run-queue wait grows.
+func TestReadRunWait(t *testing.T) {
+	var spinners []*exec.Cmd
+	for range runtime.NumCPU() + 1 {
+		c := exec.Command("sh", "-c", "while :; do :; done")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		spinners = append(spinners, c)
+	}
+	defer func() {
+		for _, c := range spinners {
+			c.Process.Kill()
+			c.Wait()
+		}
+	}()
+	pid := spinners[0].Process.Pid
+	before, err := ReadRunWait(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	after, err := ReadRunWait(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after-before < 10*time.Millisecond {
+		t.Errorf("a process computing beside %d others on %d CPUs waited %v for a CPU in 500 ms, want 10 ms at least", runtime.NumCPU(), runtime.NumCPU(), after-before)
 	}
 }
 

@@ -201,7 +201,7 @@ func (c *Conn) writeHeaders(st *stream, req *http.Request, end bool) error {
 				continue // only "te: trailers" may cross HTTP/2 (RFC 9113 8.2.2)
 			}
 			if httpguts.ValidHeaderFieldValue(v) {
-				c.henc.WriteField(hpack.HeaderField{Name: name, Value: v})
+				c.henc.WriteField(h2fields.Field(name, v))
 			}
 		}
 	}

@@ -100,7 +100,7 @@ func appendFields(dst []hpack.HeaderField, h http.Header) []hpack.HeaderField {
 		}
 		for _, v := range vv {
 			if httpguts.ValidHeaderFieldValue(v) {
-				dst = append(dst, hf(name, v))
+				dst = append(dst, h2fields.Field(name, v))
 			}
 		}
 	}

@@ -82,6 +82,22 @@ func Lower(k string) string {
 	return strings.ToLower(k)
 }
 
+// Field is the field to encode for a lower-case name and its value. The
+// fields whose values are new in every message, a request ID and a trace
+// context, are marked to be sent as literals never indexed (RFC 7541
+// 6.2.3): entered into the peer's dynamic table, they would only push out
+// the fields that do repeat from one request to the next, and cost an
+// entry and an eviction on both sides for every message.
+func Field(name, value string) hpack.HeaderField {
+	return hpack.HeaderField{Name: name, Value: value, Sensitive: newEveryMessage(name)}
+}
+
+// newEveryMessage reports whether a lower-case field name is one whose
+// value differs in every message pylon sends.
+func newEveryMessage(name string) bool {
+	return name == "x-request-id" || name == "traceparent"
+}
+
 // ConnectionSpecific reports whether a lower-case field name is one HTTP/2
 // forbids (RFC 9113 8.2.2): connection-specific fields are not sent, and a
 // request carrying one is malformed.

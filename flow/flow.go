@@ -43,6 +43,7 @@ const (
 	CodeUpstreamReset             Code = "upstream_reset"
 	CodeUpstreamProtocolError     Code = "upstream_protocol_error"
 	CodeUpstreamTimeout           Code = "upstream_timeout"
+	CodeShuttingDown              Code = "shutting_down"
 	CodeInternal                  Code = "internal_error"
 )
 

@@ -17,7 +17,7 @@ func (e *Error) GRPCStatus() int {
 		return 4 // DEADLINE_EXCEEDED
 	case CodeBodyTooLarge, CodeHeadersTooLarge, CodeURITooLong:
 		return 8 // RESOURCE_EXHAUSTED
-	case CodeNoHealthyEndpoint, CodeCircuitOpen, CodeUpstreamConnectFailed, CodeUpstreamReset, CodeAuthUnavailable, CodeRateLimitUnavailable:
+	case CodeNoHealthyEndpoint, CodeCircuitOpen, CodeUpstreamConnectFailed, CodeUpstreamReset, CodeAuthUnavailable, CodeRateLimitUnavailable, CodeShuttingDown:
 		return 14 // UNAVAILABLE
 	case CodeUpstreamProtocolError:
 		return 13 // INTERNAL: a malformed upstream response is not transient

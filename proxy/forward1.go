@@ -18,7 +18,10 @@ var (
 	errNoHealthy   = flow.New(503, flow.CodeNoHealthyEndpoint, "no healthy endpoint for the service")
 	errCircuitOpen = flow.New(503, flow.CodeCircuitOpen, "the service is at its concurrency limit")
 	errUpTimeout   = flow.New(504, flow.CodeUpstreamTimeout, "the upstream did not answer in time")
-	errClientSlow  = flow.New(408, flow.CodeRequestTimeout, "the request body did not arrive in time")
+	// errShuttingDown ends a request still in flight when a shutdown's
+	// drain deadline passes.
+	errShuttingDown = flow.New(503, flow.CodeShuttingDown, "pylon is shutting down and cut the request off")
+	errClientSlow   = flow.New(408, flow.CodeRequestTimeout, "the request body did not arrive in time")
 	// errKeptFailing answers when a retryable status was discarded for a
 	// retry that then could not be made.
 	errKeptFailing = flow.New(502, flow.CodeUpstreamProtocolError, "the upstream kept answering with a retryable error status")
@@ -74,7 +77,12 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 		if a.cond == 0 {
 			return a.fe
 		}
-		if !mayRetry || !retryable(&route.Retry, a.cond, replayable) || c.s.cutOff.Load() {
+		if c.s.cutOff.Load() {
+			// The shutdown cut the try off (it closed the upstream
+			// connection): no further try.
+			return errShuttingDown
+		}
+		if !mayRetry || !retryable(&route.Retry, a.cond, replayable) {
 			return a.fe
 		}
 		if refused := waitRetry(route, svc, n, a.cond, deadline, c.sleep); refused != "" {
@@ -82,7 +90,7 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 		}
 		if c.s.cutOff.Load() {
 			// The shutdown cut the request off while it waited to retry.
-			return a.fe
+			return errShuttingDown
 		}
 		c.rec.Retries++
 	}

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/textproto"
@@ -25,7 +24,7 @@ func (c *conn) forwardH2(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 	trusted := trustedPeer(c.remote.Addr(), snap.TrustedProxies)
 	c.head = c.appendTarget(c.head[:0], route)
 	rq := &rtRequest{
-		ctx:           context.Background(),
+		ctx:           c.s.cutCtx,
 		method:        string(req.Method),
 		target:        string(c.head),
 		host:          string(req.Host),

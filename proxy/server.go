@@ -40,8 +40,12 @@ type Server struct {
 	conns    map[net.Conn]*conn
 	draining atomic.Bool
 	// cutOff is set once a shutdown's drain deadline passed: requests
-	// still running make no further tries.
+	// still running make no further tries. cutCtx, the context of the
+	// tries made over HTTP/2 for HTTP/1.1 clients, is cancelled then, with
+	// errDrainDeadline as its cause.
 	cutOff atomic.Bool
+	cutCtx context.Context
+	cut    context.CancelCauseFunc
 	wg     sync.WaitGroup
 
 	// Gauges and counters for the admin endpoint and metrics.
@@ -55,8 +59,13 @@ type Server struct {
 
 // NewServer returns a server that logs through logger.
 func NewServer(logger *slog.Logger) *Server {
-	return &Server{logger: logger, conns: map[net.Conn]*conn{}, h2: map[string]*h2server.Server{}}
+	s := &Server{logger: logger, conns: map[net.Conn]*conn{}, h2: map[string]*h2server.Server{}}
+	s.cutCtx, s.cut = context.WithCancelCause(context.Background())
+	return s
 }
+
+// errDrainDeadline is the cause of cutCtx's end.
+var errDrainDeadline = errors.New("the drain deadline passed")
 
 // Store swaps in a new snapshot. Requests already running keep the one they
 // started with.
@@ -302,6 +311,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// until its idle timeout, and one whose try was cut off would be
 		// retried and wait again.
 		s.cutOff.Store(true)
+		s.cut(errDrainDeadline)
 		s.mu.Lock()
 		for nc, c := range s.conns {
 			nc.Close()

@@ -170,7 +170,7 @@ func (x *h2Exchange) serve() {
 	}
 	res, fe := roundTrip(x.route, x.svc, rq)
 	if fe != nil {
-		if x.h.s.cutOff.Load() {
+		if x.h.s.pastDrainDeadline() {
 			// The shutdown closed the client's connection, which ended
 			// the try; the client did not go away by itself.
 			fe = errShuttingDown

@@ -46,7 +46,10 @@ type Server struct {
 	cutOff atomic.Bool
 	cutCtx context.Context
 	cut    context.CancelCauseFunc
-	wg     sync.WaitGroup
+	// drainCtx holds the context Shutdown was given, whose end is the
+	// drain deadline.
+	drainCtx atomic.Pointer[context.Context]
+	wg       sync.WaitGroup
 
 	// Gauges and counters for the admin endpoint and metrics.
 	open     atomic.Int64
@@ -62,6 +65,17 @@ func NewServer(logger *slog.Logger) *Server {
 	s := &Server{logger: logger, conns: map[net.Conn]*conn{}, h2: map[string]*h2server.Server{}}
 	s.cutCtx, s.cut = context.WithCancelCause(context.Background())
 	return s
+}
+
+// pastDrainDeadline reports whether a shutdown's drain deadline has passed.
+// The HTTP/2 servers end their streams on their own when it does, so a
+// stream may end before Shutdown sets cutOff.
+func (s *Server) pastDrainDeadline() bool {
+	if s.cutOff.Load() {
+		return true
+	}
+	ctx := s.drainCtx.Load()
+	return ctx != nil && (*ctx).Err() != nil
 }
 
 // errDrainDeadline is the cause of cutCtx's end.
@@ -285,6 +299,7 @@ func (s *Server) track(nc net.Conn, c *conn, add bool) {
 // GOAWAY and finish their streams. When ctx ends first, every connection is
 // closed. The caller closes the listeners first.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.drainCtx.Store(&ctx)
 	s.draining.Store(true)
 	var h2wg sync.WaitGroup
 	s.h2mu.Lock()

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/textproto"
@@ -23,8 +24,11 @@ func (c *conn) forwardH2(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 	defer svc.Breaker.ReleaseRequest()
 	trusted := trustedPeer(c.remote.Addr(), snap.TrustedProxies)
 	c.head = c.appendTarget(c.head[:0], route)
+	if c.tryCtx == nil {
+		c.tryCtx, c.tryCancel = context.WithCancel(c.s.cutCtx)
+	}
 	rq := &rtRequest{
-		ctx:           c.s.cutCtx,
+		ctx:           c.tryCtx,
 		method:        string(req.Method),
 		target:        string(c.head),
 		host:          string(req.Host),

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -29,6 +30,12 @@ type conn struct {
 	secure   bool
 	remote   netip.AddrPort
 	idle     atomic.Bool
+	// tryCtx is the parent of this connection's tries over HTTP/2, made
+	// at the first and ended when the connection closes: a child of the
+	// server's cutCtx, so the drain deadline ends them, registered there
+	// once per connection rather than once per try.
+	tryCtx    context.Context
+	tryCancel context.CancelFunc
 
 	br     *h1.Reader
 	bw     *bufio.Writer
@@ -147,6 +154,10 @@ func (c *conn) close() {
 		lingerClose(c.nc)
 	}
 	c.nc.Close()
+	if c.tryCancel != nil {
+		c.tryCancel()
+		c.tryCtx, c.tryCancel = nil, nil
+	}
 	c.s, c.nc, c.loop, c.sw, c.released = nil, nil, nil, nil, nil
 	c.matched = routeMatch{}
 	c.br.Reset(nil)

@@ -40,9 +40,10 @@ type Server struct {
 	conns    map[net.Conn]*conn
 	draining atomic.Bool
 	// cutOff is set once a shutdown's drain deadline passed: requests
-	// still running make no further tries. cutCtx, the context of the
-	// tries made over HTTP/2 for HTTP/1.1 clients, is cancelled then, with
-	// errDrainDeadline as its cause.
+	// still running make no further tries. cutCtx, the parent of the
+	// tries made over HTTP/2 for HTTP/1.1 clients (through each
+	// connection's tryCtx), is cancelled then, with errDrainDeadline as
+	// its cause.
 	cutOff atomic.Bool
 	cutCtx context.Context
 	cut    context.CancelCauseFunc

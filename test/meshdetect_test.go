@@ -62,16 +62,22 @@ func TestMeshProtocolDetection(t *testing.T) {
 	}
 
 	// The greeter speaks first: after the detection timeout the silent
-	// connection is taken for TCP and the greeting comes through.
-	c, err := net.Dial("tcp", orders.outbound["greeter"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	greeting, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || greeting != "220 greeter ready\r\n" {
-		t.Errorf("server-first greeting: got %q, %v", greeting, err)
+	// connection is taken for TCP and the greeting comes through. Until
+	// the caller's sidecar knows a healthy greeter, it closes such a
+	// connection, so the first tries may end at once.
+	var greeting string
+	waitFor(t, 10*time.Second, "the greeter's greeting through the mesh", func() bool {
+		c, err := net.Dial("tcp", orders.outbound["greeter"])
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		greeting, err = bufio.NewReader(c).ReadString('\n')
+		return err == nil
+	})
+	if greeting != "220 greeter ready\r\n" {
+		t.Errorf("server-first greeting: got %q", greeting)
 	}
 
 	metrics := orders.get("/metrics")

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -417,23 +418,54 @@ var handedOut = struct {
 }{ports: map[string]bool{}}
 
 // freeAddr returns a loopback address that was free a moment ago and that
-// no earlier call returned.
+// no earlier call returned. Its port is below the kernel's ephemeral range
+// when there is room for it there: the kernel gives ports of that range to
+// outgoing connections (every test's clients, in every test process of the
+// run), and one could take the port between this call and a child's bind,
+// or between a child's stop and its restart on the same address (a
+// control plane restarted for the gateways that know its address).
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	handedOut.Lock()
 	defer handedOut.Unlock()
-	for {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("finding a free port: %v", err)
+	lo, hi := belowEphemeral()
+	for range 1000 {
+		addr := "127.0.0.1:0"
+		if hi > lo {
+			addr = "127.0.0.1:" + strconv.Itoa(lo+rand.IntN(hi-lo))
 		}
-		addr := ln.Addr().String()
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue // taken; try another
+		}
+		addr = ln.Addr().String()
 		ln.Close()
 		if !handedOut.ports[addr] {
 			handedOut.ports[addr] = true
 			return addr
 		}
 	}
+	t.Fatal("finding a free port: 1000 tries failed")
+	return ""
+}
+
+// belowEphemeral returns the ports [lo, hi) below the kernel's ephemeral
+// range that freeAddr picks from, or lo == hi when the range starts too low
+// to leave room (freeAddr then takes what the kernel gives).
+func belowEphemeral() (lo, hi int) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 1 {
+		return 0, 0
+	}
+	start, err := strconv.Atoi(f[0])
+	if err != nil || start < 16384 {
+		return 0, 0
+	}
+	return start / 2, start
 }
 
 // errorBody is pylon's JSON error body (docs/errors.md).

@@ -77,7 +77,7 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 		if a.cond == 0 {
 			return a.fe
 		}
-		if c.s.cutOff.Load() {
+		if c.s.pastDrainDeadline() {
 			// The shutdown cut the try off (it closed the upstream
 			// connection): no further try.
 			return errShuttingDown
@@ -88,7 +88,7 @@ func (c *conn) forwardH1(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 		if refused := waitRetry(route, svc, n, a.cond, deadline, c.sleep); refused != "" {
 			return noRetry(a.fe, refused)
 		}
-		if c.s.cutOff.Load() {
+		if c.s.pastDrainDeadline() {
 			// The shutdown cut the request off while it waited to retry.
 			return errShuttingDown
 		}

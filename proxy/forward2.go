@@ -51,6 +51,9 @@ func (c *conn) forwardH2(snap *Snapshot, lc *ListenerConfig, route *Route, svc *
 	}
 	res, fe := roundTrip(route, svc, rq)
 	if fe != nil {
+		if c.s.pastDrainDeadline() {
+			fe = errShuttingDown // the shutdown cancelled the try
+		}
 		if rq.body != nil {
 			c.closeAfter = true
 		}

@@ -184,9 +184,6 @@ func tryRT(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, u *
 			return nil, errBodyTooLarge, 0
 		}
 		switch {
-		case context.Cause(rq.ctx) == errDrainDeadline:
-			ep.Cancel()
-			return nil, errShuttingDown, 0
 		case timedOut.Load():
 			end(balancer.Timeout)
 			return nil, errUpTimeout, 0

@@ -39,17 +39,13 @@ type Server struct {
 	// for HTTP/2 connections), so Shutdown can wake or close them.
 	conns    map[net.Conn]*conn
 	draining atomic.Bool
-	// cutOff is set once a shutdown's drain deadline passed: requests
-	// still running make no further tries. cutCtx, the parent of the
-	// tries made over HTTP/2 for HTTP/1.1 clients (through each
-	// connection's tryCtx), is cancelled then, with errDrainDeadline as
-	// its cause.
-	cutOff atomic.Bool
-	cutCtx context.Context
-	cut    context.CancelCauseFunc
 	// drainCtx holds the context Shutdown was given, whose end is the
-	// drain deadline.
+	// drain deadline (pastDrainDeadline). cutCtx, the parent of the tries
+	// made over HTTP/2 for HTTP/1.1 clients (through each connection's
+	// tryCtx), is cancelled once it has passed.
 	drainCtx atomic.Pointer[context.Context]
+	cutCtx   context.Context
+	cut      context.CancelFunc
 	wg       sync.WaitGroup
 
 	// Gauges and counters for the admin endpoint and metrics.
@@ -64,23 +60,19 @@ type Server struct {
 // NewServer returns a server that logs through logger.
 func NewServer(logger *slog.Logger) *Server {
 	s := &Server{logger: logger, conns: map[net.Conn]*conn{}, h2: map[string]*h2server.Server{}}
-	s.cutCtx, s.cut = context.WithCancelCause(context.Background())
+	s.cutCtx, s.cut = context.WithCancel(context.Background())
 	return s
 }
 
-// pastDrainDeadline reports whether a shutdown's drain deadline has passed.
-// The HTTP/2 servers end their streams on their own when it does, so a
-// stream may end before Shutdown sets cutOff.
+// pastDrainDeadline reports whether a shutdown's drain deadline has passed:
+// a request that fails then was cut off by the shutdown (errShuttingDown)
+// and makes no further try. It holds from the moment the deadline passes,
+// before Shutdown closes anything (the HTTP/2 servers end their streams on
+// their own then).
 func (s *Server) pastDrainDeadline() bool {
-	if s.cutOff.Load() {
-		return true
-	}
 	ctx := s.drainCtx.Load()
 	return ctx != nil && (*ctx).Err() != nil
 }
-
-// errDrainDeadline is the cause of cutCtx's end.
-var errDrainDeadline = errors.New("the drain deadline passed")
 
 // Store swaps in a new snapshot. Requests already running keep the one they
 // started with.
@@ -326,8 +318,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// waiting on a silent upstream would otherwise hold the shutdown
 		// until its idle timeout, and one whose try was cut off would be
 		// retried and wait again.
-		s.cutOff.Store(true)
-		s.cut(errDrainDeadline)
+		s.cut()
 		s.mu.Lock()
 		for nc, c := range s.conns {
 			nc.Close()

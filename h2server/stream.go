@@ -31,7 +31,7 @@ type stream struct {
 	w      responseWriter
 
 	// Guarded by c.mu:
-	cond *sync.Cond
+	cond sync.Cond
 	// buf[off:] holds request body bytes the handler has not read; eof is
 	// set once the client ended the stream and err when the body failed.
 	buf []byte
@@ -110,7 +110,7 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) (*stream, error) {
 		return nil, nil
 	}
 	st := &stream{c: c, id: id, declared: -1}
-	st.cond = sync.NewCond(&c.mu)
+	st.cond.L = &c.mu
 	req, err := st.newRequest(f)
 	if err != nil {
 		return nil, err

@@ -27,6 +27,9 @@ type responseWriter struct {
 	status   int
 	fields   []hpack.HeaderField
 	trailers []string
+	// fieldsBuf backs fields for a response of a few header fields, which
+	// most are, so that snapshotting them allocates nothing.
+	fieldsBuf [8]hpack.HeaderField
 	// declared is the handler's Content-Length (-1: none), written the
 	// body bytes so far.
 	declared, written int64
@@ -68,6 +71,9 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.status = code
 	w.declared = -1
 	w.noBody = w.st.req.Method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified
+	if w.fields == nil {
+		w.fields = w.fieldsBuf[:0]
+	}
 	w.fields = appendFields(w.fields[:0], w.header)
 	if _, ok := w.header["Date"]; !ok {
 		w.fields = append(w.fields, hf("date", httpDate()))

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/pylon-mesh/pylon/balancer"
 	"github.com/pylon-mesh/pylon/flow"
@@ -33,8 +34,12 @@ func (h headerView) Header(name string) ([]byte, bool) {
 	if !ok || len(v) == 0 {
 		return nil, false
 	}
-	return []byte(v[0]), true
+	return readOnlyBytes(v[0]), true
 }
+
+// readOnlyBytes is s as a byte slice without a copy, for code that only
+// reads it (the router): writing to it is undefined behaviour.
+func readOnlyBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // ServeHTTP routes and forwards one HTTP/2 request.
 func (h *h2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -109,7 +114,7 @@ func (x *h2Exchange) serve() {
 		x.fail(fe)
 		return
 	}
-	in := router.Input{Host: []byte(r.Host), Path: []byte(path), Query: []byte(query), Method: []byte(r.Method), Headers: headerView(r.Header)}
+	in := router.Input{Host: readOnlyBytes(r.Host), Path: readOnlyBytes(path), Query: readOnlyBytes(query), Method: readOnlyBytes(r.Method), Headers: headerView(r.Header)}
 	var params router.Params
 	idx, ok := x.lc.Table.Match(&in, &params)
 	if !ok {
@@ -245,7 +250,6 @@ func (x *h2Exchange) outHeader(trusted bool) http.Header {
 	if prior := r.Header.Get("X-Forwarded-For"); trusted && prior != "" {
 		peer = prior + ", " + peer
 	}
-	out["X-Forwarded-For"] = []string{peer}
 	proto := "http"
 	if r.TLS != nil {
 		proto = "https"
@@ -253,13 +257,18 @@ func (x *h2Exchange) outHeader(trusted bool) http.Header {
 	if p := r.Header.Get("X-Forwarded-Proto"); trusted && p != "" {
 		proto = p
 	}
-	out["X-Forwarded-Proto"] = []string{proto}
 	fh := r.Host
 	if v := r.Header.Get("X-Forwarded-Host"); trusted && v != "" {
 		fh = v
 	}
-	out["X-Forwarded-Host"] = []string{fh}
-	out["X-Request-Id"] = []string{x.rid}
+	// One array for the four one-value fields; each slice is capped at
+	// its element, so that an edit appending to one copies it.
+	vals := [...]string{peer, proto, fh, x.rid}
+	own := vals[:]
+	out["X-Forwarded-For"] = own[0:1:1]
+	out["X-Forwarded-Proto"] = own[1:2:2]
+	out["X-Forwarded-Host"] = own[2:3:3]
+	out["X-Request-Id"] = own[3:4:4]
 	if x.rec.traced() {
 		x.rec.setTraceHeaders(out)
 	}

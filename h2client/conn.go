@@ -146,6 +146,9 @@ func New(nc net.Conn, cfg Config) (*Conn, error) {
 	c.fr = http2.NewFramer(c.bw, c.br)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = 1 << 20
+	// Each frame is handled before the next is read (one reader at a
+	// time, see await), so DATA frames can share one struct.
+	c.fr.SetReuseFrames()
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	io.WriteString(c.bw, http2.ClientPreface)
 	c.fr.WriteSettings(

@@ -128,6 +128,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.fr.SetMaxReadFrameSize(defaultMaxFrame)
 	c.fr.MaxHeaderListSize = s.cfg.MaxHeaderListSize
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	// Each frame is handled before the next is read, so DATA frames can
+	// share one struct.
+	c.fr.SetReuseFrames()
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	return c
 }

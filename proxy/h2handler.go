@@ -69,15 +69,20 @@ type h2Exchange struct {
 	lc    *ListenerConfig
 	start time.Time
 	rid   string
-	rec   Record
-	route *Route
-	svc   *Service
+	// ridField is rid as a header value, shared by the request sent
+	// upstream and the response (read-only: capped at its one value).
+	ridField []string
+	rec      Record
+	route    *Route
+	svc      *Service
 	// grpc is set for gRPC requests (content-type application/grpc...).
 	grpc bool
 	// acc is what the listener's Authorize hook and the route's policies
 	// see; outcome is what the policies found.
 	acc     Access
 	outcome policy.Outcome
+	// rq is the request sent upstream, kept here to save an allocation.
+	rq rtRequest
 }
 
 // requestID keeps a sane client-supplied ID or makes a new one.
@@ -85,7 +90,8 @@ func requestID(v string) string {
 	if validRequestID([]byte(v)) {
 		return v
 	}
-	return string(appendNewRequestID(nil))
+	var buf [32]byte
+	return string(appendNewRequestID(buf[:0]))
 }
 
 func (x *h2Exchange) serve() {
@@ -152,7 +158,7 @@ func (x *h2Exchange) serve() {
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	rq := &rtRequest{
+	x.rq = rtRequest{
 		ctx:           ctx,
 		method:        r.Method,
 		target:        rewriteTarget(x.route, path, query, &params),
@@ -163,6 +169,7 @@ func (x *h2Exchange) serve() {
 		start:         x.start,
 		hash:          hashHTTP(x.svc, r, trusted, x.snap),
 	}
+	rq := &x.rq
 	if len(x.route.Rewrite.Host) > 0 {
 		rq.host = string(x.route.Rewrite.Host)
 	}
@@ -268,7 +275,8 @@ func (x *h2Exchange) outHeader(trusted bool) http.Header {
 	out["X-Forwarded-For"] = own[0:1:1]
 	out["X-Forwarded-Proto"] = own[1:2:2]
 	out["X-Forwarded-Host"] = own[2:3:3]
-	out["X-Request-Id"] = own[3:4:4]
+	x.ridField = own[3:4:4]
+	out["X-Request-Id"] = x.ridField
 	if x.rec.traced() {
 		x.rec.setTraceHeaders(out)
 	}
@@ -294,7 +302,7 @@ func (x *h2Exchange) relay(ctx context.Context, resp *http.Response) (o balancer
 	if x.route.Policies != nil {
 		x.outcome.Limit.SetHeader(dst)
 	}
-	dst["X-Request-Id"] = []string{x.rid}
+	dst["X-Request-Id"] = x.ridField
 	x.w.WriteHeader(resp.StatusCode)
 	x.rec.Status = resp.StatusCode
 	rc := http.NewResponseController(x.w)

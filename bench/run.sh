@@ -133,7 +133,7 @@ run_client() {
 	return "$rc"
 }
 
-declare -A RPS P50 P99 REQS TICKS ERRS HWM FIXED
+declare -A RPS P50 P99 REQS TICKS ERRS HWM FIXED CPUR
 
 # wrk_round runs wrk for $2 seconds against target $1 and accumulates its
 # results unless $3 is "warmup".
@@ -150,6 +150,9 @@ wrk_round() {
 	RPS[$t]+="$rps " P50[$t]+="$p50 " P99[$t]+="$p99 "
 	REQS[$t]=$((${REQS[$t]:-0} + req))
 	TICKS[$t]=$((${TICKS[$t]:-0} + after - before))
+	if [[ -n $pid ]] && ((req > 0)); then
+		CPUR[$t]+="$(calc "%.2f" "($after - $before) * 1000000 / $(getconf CLK_TCK) / $req") "
+	fi
 	ERRS[$t]=$((${ERRS[$t]:-0} + err))
 	log "  $t: $rps req/s, p50 ${p50}us, p99 ${p99}us, errors $err"
 }
@@ -233,7 +236,29 @@ print_ratios() {
 	echo "| pylon / haproxy | $(ratio "$p" "$(rps_of haproxy)") | $(ratio "$c" "$(cpu_per_req haproxy)") |"
 	echo "| pylon / direct | $(ratio "$p" "$(rps_of direct)") | n/a |"
 	echo
+	# The medians hide how much the rounds differ on a shared machine. In
+	# each round the targets run one after the other, pylon first of the
+	# proxies, so a round's ratio compares runs seconds apart.
+	local o
+	for o in nginx haproxy; do
+		[[ -n ${RPS[$o]:-} ]] || continue
+		echo "Round by round, pylon / $o: throughput $(per_round "${RPS[pylon]}" "${RPS[$o]}"); CPU per request $(per_round "${CPUR[pylon]:-}" "${CPUR[$o]:-}")."
+		echo
+	done
 	echo "Pylon idle RSS right after start: $(calc "%.1f" "${PYLON_IDLE_KB:-0} / 1024") MiB."
+}
+
+# per_round prints the ratios of two lists of per-round values, $1 over
+# $2, round by round: "1.02, 0.95, 1.10".
+per_round() {
+	local -a a b
+	local out="" i
+	read -r -a a <<<"$1"
+	read -r -a b <<<"$2"
+	for ((i = 0; i < ${#a[@]} && i < ${#b[@]}; i++)); do
+		out+="${out:+, }$(ratio "${a[i]}" "${b[i]}")"
+	done
+	echo "${out:-n/a}"
 }
 
 print_fixed() {

@@ -271,11 +271,10 @@ func (x *h2Exchange) outHeader(trusted bool) http.Header {
 	// One array for the four one-value fields; each slice is capped at
 	// its element, so that an edit appending to one copies it.
 	vals := [...]string{peer, proto, fh, x.rid}
-	own := vals[:]
-	out["X-Forwarded-For"] = own[0:1:1]
-	out["X-Forwarded-Proto"] = own[1:2:2]
-	out["X-Forwarded-Host"] = own[2:3:3]
-	x.ridField = own[3:4:4]
+	out["X-Forwarded-For"] = vals[0:1:1]
+	out["X-Forwarded-Proto"] = vals[1:2:2]
+	out["X-Forwarded-Host"] = vals[2:3:3]
+	x.ridField = vals[3:4:4]
 	out["X-Request-Id"] = x.ridField
 	if x.rec.traced() {
 		x.rec.setTraceHeaders(out)

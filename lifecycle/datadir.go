@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // Files in the data directory besides the control plane's.
@@ -42,10 +41,10 @@ func FindRunning(dir string) (Running, bool, error) {
 		return Running{}, false, err
 	}
 	defer f.Close()
-	switch err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); {
+	switch err := tryLock(f, false); {
 	case err == nil:
 		return Running{}, false, nil // nobody holds it; closing f releases ours
-	case !errors.Is(err, syscall.EWOULDBLOCK):
+	case !errors.Is(err, errLocked):
 		return Running{}, false, fmt.Errorf("check the data directory's lock: %w", err)
 	}
 	b, _ := os.ReadFile(f.Name())
@@ -77,10 +76,10 @@ func openDataDir(path, admin string) (*dataDir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryLock(f, true); err != nil {
 		pid, _ := os.ReadFile(f.Name())
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			first, _, _ := strings.Cut(string(pid), "\n")
 			return nil, fmt.Errorf("%w (pid %s, data directory %s); stop it first", ErrRunning, first, path)
 		}

@@ -61,6 +61,10 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return applyToRunning(ctx, r, *file, o.DataDir, stdout, stderr)
 	}
 	if *detach {
+		if errDetach != nil {
+			fmt.Fprintf(stderr, "pylon up: -d: %v\n", errDetach)
+			return 2
+		}
 		return detachUp(args, *file, o, stdout, stderr)
 	}
 	o.App, o.AppFile = app, *file
@@ -128,7 +132,7 @@ func detachUp(args []string, file string, o lifecycle.Options, stdout, stderr io
 	cmd := exec.Command(exe, append(append([]string{"up"}, args...), "-d=false")...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(os.Environ(), detachedEnv+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = detachedProcAttr()
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(stderr, "pylon up: start in the background: %v\n", err)
 		return 1
@@ -196,7 +200,7 @@ func runDown(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pylon down: no pylon up runs %s (data directory %s)\n", *file, dir)
 		return 1
 	}
-	if err := syscall.Kill(r.Pid, syscall.SIGTERM); err != nil {
+	if err := askToStop(r.Pid); err != nil {
 		fmt.Fprintf(stderr, "pylon down: signal pylon up (pid %d): %v\n", r.Pid, err)
 		return 1
 	}

@@ -149,10 +149,10 @@ func (s *Server) serveH1(nc net.Conn, listener string, secure bool, lp *evloop.L
 // close ends a connection served by serveRequests and puts c back in the
 // pool.
 func (c *conn) close() {
-	c.s.track(c.nc, nil, false)
 	if c.linger {
-		lingerClose(c.nc)
+		c.lingerClose()
 	}
+	c.s.track(c.nc, nil, false)
 	c.nc.Close()
 	if c.tryCancel != nil {
 		c.tryCancel()
@@ -283,21 +283,45 @@ func (c *conn) readFailed(snap *Snapshot, lc *ListenerConfig, err error) {
 
 // Lingering close: closing a socket with unread input makes the kernel
 // send a reset, which can destroy the error response before the client
-// reads it (a client still sending a 1 MiB header gets a broken pipe
-// instead of 431). So pylon half-closes, then reads and drops what the
-// client still sends, for a bounded time and amount, before closing.
+// reads it: a client still sending a large header or an upload over
+// max_body_bytes gets a broken pipe instead of 431 or 413. So pylon
+// half-closes, then reads and drops what the client still sends, as long
+// as it keeps sending and for a bounded time in all, before closing. The
+// connection keeps its place under max_connections meanwhile, and a
+// shutdown cuts the wait short.
 const (
-	lingerTime  = 500 * time.Millisecond
-	lingerBytes = 1 << 20
+	lingerTime = 10 * time.Second
+	lingerIdle = 2 * time.Second
 )
 
-// lingerClose half-closes nc and drains it for a while.
-func lingerClose(nc net.Conn) {
-	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+// lingerClose half-closes the connection and drains it for a while.
+func (c *conn) lingerClose() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
-	nc.SetReadDeadline(time.Now().Add(lingerTime))
-	io.CopyN(io.Discard, nc, lingerBytes)
+	r := lingerReader{c: c, end: time.Now().Add(lingerTime)}
+	c.idle.Store(true) // Shutdown wakes it (see awaitRequest)
+	io.Copy(io.Discard, &r)
+	c.idle.Store(false)
+}
+
+// lingerReader reads a lingering connection until the client pauses for
+// lingerIdle, the linger's end passes, or the server drains.
+type lingerReader struct {
+	c   *conn
+	end time.Time
+}
+
+func (r *lingerReader) Read(b []byte) (int, error) {
+	if r.c.s.draining.Load() {
+		return 0, io.EOF
+	}
+	d := time.Now().Add(lingerIdle)
+	if d.After(r.end) {
+		d = r.end
+	}
+	r.c.nc.SetReadDeadline(d)
+	return r.c.nc.Read(b)
 }
 
 var errHeadTimeout = flow.New(408, flow.CodeRequestTimeout, "the request head did not arrive within read_header_timeout")

@@ -102,3 +102,60 @@ func silentUpstream(t *testing.T) string {
 		<-done
 	})
 }
+
+// A connection lingering after a refused upload (pylon reads and drops
+// what the client still sends, so the client gets its 413) does not hold
+// up a shutdown: with the client still sending and with it silent, the
+// server drains within its deadline instead of waiting out the linger.
+func TestShutdownEndsALingeringConnection(t *testing.T) {
+	for _, mode := range []string{"loop", "goroutine"} {
+		for _, client := range []string{"sending", "silent"} {
+			t.Run(mode+"/"+client, func(t *testing.T) {
+				if mode == "goroutine" {
+					t.Setenv(eventLoopsOff, "off")
+				}
+				srv, addr := startLoopServer(t, testListener(t, "web", testService(t, silentUpstream(t))))
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				if _, err := io.WriteString(c, "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n"); err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusRequestEntityTooLarge {
+					t.Fatalf("a 100 MiB upload over a 1 MiB limit got %d, want 413", resp.StatusCode)
+				}
+				stop := make(chan struct{})
+				defer close(stop)
+				if client == "sending" {
+					go func() {
+						for {
+							select {
+							case <-stop:
+								return
+							case <-time.After(20 * time.Millisecond):
+								if _, err := c.Write(make([]byte, 1024)); err != nil {
+									return
+								}
+							}
+						}
+					}()
+				}
+				time.Sleep(100 * time.Millisecond) // into the linger
+				// A deadline shorter than the linger's idle wait.
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				if err := srv.Shutdown(ctx); err != nil {
+					t.Errorf("Shutdown: %v, want the lingering connection closed before the drain deadline", err)
+				}
+			})
+		}
+	}
+}

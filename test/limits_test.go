@@ -256,3 +256,56 @@ services:
 		t.Errorf("got %d %q (%v), want 200 from the upstream", resp.StatusCode, body, err)
 	}
 }
+
+// TestRefusedRequestReachesAClientStillSending: a client that sends its
+// whole request before it reads (as curl does with a large header, or any
+// client uploading without Expect: 100-continue) gets pylon's 431 or 413
+// rather than a reset, however much of the request was left unread when
+// pylon answered.
+func TestRefusedRequestReachesAClientStillSending(t *testing.T) {
+	const cfg = `
+listeners:
+  - name: web
+    address: {{listen "web"}}
+    limits: { max_body_bytes: 1MiB }
+routes:
+  - name: all
+    service: echo
+services:
+  - name: echo
+    endpoints: [{{.Echo}}]
+`
+	g := startGateway(t, cfg, map[string]string{"Echo": startEcho(t, "e1")})
+	for _, tc := range []struct {
+		name   string
+		head   string
+		body   int
+		status int
+	}{
+		{"a 16 MiB header", "GET /h HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("a", 16<<20) + "\r\n\r\n", 0, 431},
+		{"a 16 MiB body over a 1 MiB limit", "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 16777216\r\n\r\n", 16 << 20, 413},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.DialTimeout("tcp", g.addr("web"), 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(20 * time.Second))
+			if _, err := io.WriteString(conn, tc.head); err != nil {
+				t.Fatalf("sending the head: %v", err)
+			}
+			if _, err := conn.Write(make([]byte, tc.body)); err != nil {
+				t.Fatalf("sending the body: %v (pylon reset the connection instead of reading what the client still sent)", err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("reading the response once the request was sent: %v", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status {
+				t.Errorf("got %d %s, want %d", resp.StatusCode, body, tc.status)
+			}
+		})
+	}
+}

@@ -133,18 +133,20 @@ run_client() {
 	return "$rc"
 }
 
-declare -A RPS P50 P99 REQS TICKS ERRS HWM FIXED CPUR
+declare -A RPS P50 P99 REQS TICKS ERRS HWM FIXED CPUR STEAL
 
 # wrk_round runs wrk for $2 seconds against target $1 and accumulates its
 # results unless $3 is "warmup".
 wrk_round() {
-	local t=$1 pid=${PID[$1]} before=0 after=0 req rps p50 p99 err
+	local t=$1 pid=${PID[$1]} before=0 after=0 req rps p50 p99 err total0 steal0 total1 steal1 steal
 	[[ -n $pid ]] && before=$(cpu_ticks "$pid")
+	read -r total0 steal0 < <(machine_cpu)
 	if ! run_client "$TMP/wrk.out" wrk -t "$THREADS" -c "$CONNECTIONS" -d "${2}s" --latency "http://127.0.0.1:${PORT[$t]}/"; then
 		log "  $t: wrk failed; round not counted"
 		return 0
 	fi
 	[[ -n $pid ]] && after=$(cpu_ticks "$pid")
+	read -r total1 steal1 < <(machine_cpu)
 	[[ ${3:-} == warmup ]] && return 0
 	read -r req rps p50 p99 err < <(parse_wrk <"$TMP/wrk.out")
 	RPS[$t]+="$rps " P50[$t]+="$p50 " P99[$t]+="$p99 "
@@ -154,7 +156,9 @@ wrk_round() {
 		CPUR[$t]+="$(calc "%.2f" "($after - $before) * 1000000 / $(getconf CLK_TCK) / $req") "
 	fi
 	ERRS[$t]=$((${ERRS[$t]:-0} + err))
-	log "  $t: $rps req/s, p50 ${p50}us, p99 ${p99}us, errors $err"
+	steal=$(calc "%.1f%%" "($steal1 - $steal0) * 100 / ($total1 - $total0)")
+	STEAL[$t]+="${STEAL[$t]:+, }$steal"
+	log "  $t: $rps req/s, p50 ${p50}us, p99 ${p99}us, errors $err, steal $steal"
 }
 
 run_rounds() {
@@ -245,6 +249,15 @@ print_ratios() {
 		echo "Round by round, pylon / $o: throughput $(per_round "${RPS[pylon]}" "${RPS[$o]}"); CPU per request $(per_round "${CPUR[pylon]:-}" "${CPUR[$o]:-}")."
 		echo
 	done
+	# On a shared host the neighbours take CPU time from this machine
+	# (steal time); a round with much of it is slower for whichever target
+	# ran then.
+	local steal=""
+	for o in "${TARGETS[@]}"; do
+		steal+="${steal:+; }$o ${STEAL[$o]:-n/a}"
+	done
+	echo "Steal time, the share of the machine's CPU the hypervisor gave other guests, round by round: $steal."
+	echo
 	echo "Pylon idle RSS right after start: $(calc "%.1f" "${PYLON_IDLE_KB:-0} / 1024") MiB."
 }
 

@@ -59,6 +59,15 @@ cpu_ticks() {
 	echo "$total"
 }
 
+# machine_cpu prints the machine's total CPU time and its steal time (the
+# time the hypervisor gave other guests), in clock ticks, from the first
+# line of /proc/stat: user nice system idle iowait irq softirq steal.
+machine_cpu() {
+	local -a f
+	read -ra f </proc/stat
+	echo "$((f[1] + f[2] + f[3] + f[4] + f[5] + f[6] + f[7] + f[8])) ${f[8]}"
+}
+
 # mem_kb prints the /proc status field $2 (VmHWM, VmRSS) in kB summed over
 # pid $1 and its children.
 mem_kb() {

@@ -64,7 +64,8 @@ func TestRunSmall(t *testing.T) {
 	}
 	var out bytes.Buffer
 	res.Print(&out)
-	for _, s := range []string{"| added (mesh − direct) |", "| both |", "| sidecar RSS idle < 20 MB |", "waiting for a CPU, per request |"} {
+	for _, s := range []string{"| added (mesh − direct) |", "| both |", "| sidecar RSS idle < 20 MB |", "waiting for a CPU, per request |",
+		"stolen: direct, mesh round |", "under 1% of the machine's CPU (steal time"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("report has no %q:\n%s", s, &out)
 		}
@@ -210,6 +211,24 @@ func TestResultFigures(t *testing.T) {
 	if diff := cmp.Diff(want, got, opt); diff != "" {
 		t.Errorf("figures (-want +got):\n%s", diff)
 	}
+	// Pairs of rounds in which the hypervisor took little of the machine:
+	// 1 (0.2% and 0.5%) and 3 (none); pair 2 is out (5% in the mesh
+	// round), and so would be a pair with a round unmeasured.
+	for i, steal := range []float64{0.002, 0.005, 0.05, 0, 0, 0} {
+		res.rounds[i].steal = steal
+	}
+	if q50, q99, pairs := res.addedQuiet(); q50 != 345*time.Microsecond || q99 != 500*time.Microsecond || pairs != 2 {
+		t.Errorf("addedQuiet = %v, %v, %d; want 345µs, 500µs over 2 pairs (300 and 390, 600 and 400)", q50, q99, pairs)
+	}
+	res.rounds[5].steal = -1
+	if q50, q99, pairs := res.addedQuiet(); q50 != 300*time.Microsecond || q99 != 600*time.Microsecond || pairs != 1 {
+		t.Errorf("addedQuiet with round 3's mesh steal unknown = %v, %v, %d; want 300µs, 600µs over 1 pair", q50, q99, pairs)
+	}
+	res.rounds[0].steal = 0.01
+	if _, _, pairs := res.addedQuiet(); pairs != 0 {
+		t.Errorf("addedQuiet with no quiet pair left: %d pairs, want 0", pairs)
+	}
+
 	// A round whose waits the kernel did not give leaves the figure out.
 	res.rounds[1].wait = nil
 	if d, ok := res.runWait("client"); ok {

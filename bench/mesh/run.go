@@ -145,11 +145,15 @@ func (b *bench) round(ctx context.Context, target string) (roundResult, error) {
 		return roundResult{}, err
 	}
 	wait0 := b.runWait()
+	machine0, machineErr := proc.ReadMachineCPU()
 	sctx, stopSampling := context.WithCancel(ctx)
 	peak := b.samplePeaks(sctx)
 	lat, errs, lastErr := b.clients[target].Run(ctx, b.interval(), b.o.duration)
 	stopSampling()
-	rr := roundResult{target: target, summary: summarize(lat, errs), peak: <-peak}
+	rr := roundResult{target: target, summary: summarize(lat, errs), peak: <-peak, steal: -1}
+	if machine1, err := proc.ReadMachineCPU(); err == nil && machineErr == nil {
+		rr.steal = machine0.StealShare(machine1)
+	}
 	if err := ctx.Err(); err != nil {
 		return rr, err
 	}

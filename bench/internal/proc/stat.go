@@ -160,3 +160,58 @@ func LoadAverage() string {
 	}
 	return "unknown"
 }
+
+// MachineCPU is the machine's CPU time over all CPUs, from the first line
+// of /proc/stat, in clock ticks.
+type MachineCPU struct {
+	// Total is every kind of time the line counts up to steal: user, nice,
+	// system, idle, iowait, irq, softirq and steal (guest time is already
+	// in user).
+	Total int64
+	// Steal is the time the hypervisor ran something else while this
+	// virtual machine's CPUs had work: on a shared host, the busier the
+	// neighbours, the larger it is.
+	Steal int64
+}
+
+// StealShare returns the share of the machine's CPU time stolen by the
+// hypervisor between m and a later reading, from 0 to 1; 0 when no time
+// passed.
+func (m MachineCPU) StealShare(later MachineCPU) float64 {
+	total := later.Total - m.Total
+	if total <= 0 {
+		return 0
+	}
+	return float64(later.Steal-m.Steal) / float64(total)
+}
+
+// ReadMachineCPU reads the machine's CPU times.
+func ReadMachineCPU() (MachineCPU, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return MachineCPU{}, fmt.Errorf("read machine cpu time: %w", err)
+	}
+	return parseMachineCPU(b)
+}
+
+// parseMachineCPU takes the "cpu" line of /proc/stat: user nice system
+// idle iowait irq softirq steal, then guest times a kernel may add.
+func parseMachineCPU(b []byte) (MachineCPU, error) {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 9 || f[0] != "cpu" {
+		return MachineCPU{}, fmt.Errorf("parse /proc/stat %.60q: want a cpu line with at least 8 times", line)
+	}
+	var m MachineCPU
+	for i, s := range f[1:9] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return MachineCPU{}, fmt.Errorf("parse /proc/stat time %q: %w", s, err)
+		}
+		m.Total += n
+		if i == 7 {
+			m.Steal = n
+		}
+	}
+	return m, nil
+}

@@ -156,3 +156,39 @@ func FuzzParseStat(f *testing.F) {
 		}
 	})
 }
+
+func TestParseMachineCPU(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		text    string
+		want    MachineCPU
+		wantErr bool
+	}{
+		{"with guest times", "cpu  100 0 50 800 10 0 20 20 0 0\ncpu0 50 0 25 400 5 0 10 10 0 0\n", MachineCPU{Total: 1000, Steal: 20}, false},
+		{"eight times", "cpu 1 2 3 4 5 6 7 8\n", MachineCPU{Total: 36, Steal: 8}, false},
+		{"before steal was counted", "cpu 1 2 3 4 5 6 7\n", MachineCPU{}, true},
+		{"not the cpu line", "intr 1 2 3 4 5 6 7 8 9\n", MachineCPU{}, true},
+		{"not a number", "cpu 1 2 3 4 5 6 7 x\n", MachineCPU{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseMachineCPU([]byte(tc.text))
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Errorf("parseMachineCPU = %+v, %v; want %+v, error %v", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestStealShare(t *testing.T) {
+	a, b := MachineCPU{Total: 1000, Steal: 20}, MachineCPU{Total: 1400, Steal: 60}
+	if got := a.StealShare(b); got != 0.1 {
+		t.Errorf("40 of 400 ticks stolen: StealShare = %v, want 0.1", got)
+	}
+	if got := a.StealShare(a); got != 0 {
+		t.Errorf("no time passed: StealShare = %v, want 0", got)
+	}
+	m, err := ReadMachineCPU()
+	if err != nil || m.Total <= 0 || m.Steal < 0 || m.Steal > m.Total {
+		t.Errorf("ReadMachineCPU = %+v, %v; want a positive total holding the steal", m, err)
+	}
+}

@@ -96,6 +96,8 @@ func FuzzForwardedRequestsAreWellFormed(f *testing.F) {
 		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Drop\r\nX-Drop: 1\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
 		"GET http://other/abs?q=1 HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET http://other/%bs?q=1 HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /a%2 HTTP/1.1\r\nHost: a\r\n\r\n",
 		"GET / HTTP/1.0\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nX-Request-Id: abc\r\n\r\n",
 	} {

@@ -11,7 +11,10 @@ import (
 
 // Config is what a Server needs. Zero values take the documented defaults.
 type Config struct {
-	// Handler serves every request.
+	// Handler serves every request. A request whose :path starts with
+	// '/' but does not parse as a URI (a bad percent-encoding, "/a%zz")
+	// reaches it too, with URL.Path holding the path as sent, so that it
+	// can answer with a status rather than see the stream reset.
 	Handler http.Handler
 	// MaxConcurrentStreams bounds the streams a client may have open on
 	// one connection (default 250); more are refused with REFUSED_STREAM.

@@ -226,7 +226,13 @@ func (st *stream) newRequest(f *http2.MetaHeadersFrame) (*http.Request, error) {
 	} else {
 		var err error
 		if u, err = url.ParseRequestURI(path); err != nil {
-			return nil, malformed
+			if path[0] != '/' {
+				return nil, malformed // RFC 9113 8.3.1
+			}
+			// A well-formed HTTP/2 request whose path holds a bad
+			// percent-encoding: the handler's to refuse with a status,
+			// as it would over HTTP/1.1. URL.Path is the path as sent.
+			u = &url.URL{Path: path}
 		}
 	}
 	r := &http.Request{

@@ -74,7 +74,7 @@ func (c *conn) serveRequest(snap *Snapshot, lc *ListenerConfig) bool {
 var (
 	errNoRoute          = flow.New(404, flow.CodeNoRoute, "no route matches the request")
 	errMethodNotAllowed = flow.New(405, flow.CodeMethodNotAllowed, "the route does not allow this method")
-	errBadPath          = flow.New(400, flow.CodeBadPath, "the request path must be absolute and free of dot-segments")
+	errBadPath          = flow.New(400, flow.CodeBadPath, "the request path must be absolute, free of dot-segments, with every '%' followed by two hex digits")
 	errBodyTooLarge     = flow.New(413, flow.CodeBodyTooLarge, "the request body is larger than the listener allows")
 	errConnect          = flow.New(405, flow.CodeMethodNotAllowed, "CONNECT is not supported on this listener")
 	errUpgradeBody      = flow.New(400, flow.CodeBadRequest, "a request asking to upgrade the connection must not have a body")
@@ -139,7 +139,9 @@ func (c *conn) refuse(fe *flow.Error) {
 
 // cleanPath accepts absolute paths without dot-segments, literal or
 // percent-encoded, so that no upstream resolves "/a/../admin" differently
-// from how pylon routed it.
+// from how pylon routed it, and whose every '%' starts a percent-encoded
+// octet (RFC 3986 section 2.1): upstreams refuse "/a%zz" or read it each
+// their own way.
 func cleanPath(p []byte) bool {
 	if len(p) == 0 || p[0] != '/' {
 		return false
@@ -147,6 +149,9 @@ func cleanPath(p []byte) bool {
 	segStart := 1
 	for i := 1; i <= len(p); i++ {
 		if i < len(p) && p[i] != '/' {
+			if p[i] == '%' && (i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2])) {
+				return false
+			}
 			continue
 		}
 		if dotSegment(p[segStart:i]) {
@@ -155,6 +160,10 @@ func cleanPath(p []byte) bool {
 		segStart = i + 1
 	}
 	return true
+}
+
+func isHex(b byte) bool {
+	return '0' <= b && b <= '9' || 'a' <= b && b <= 'f' || 'A' <= b && b <= 'F'
 }
 
 // dotSegment reports whether seg is ".", "..", or an encoded form of them.

@@ -30,6 +30,13 @@ func TestCleanPath(t *testing.T) {
 		{"/a/.%2e", false},
 		{"/a/%2e", false},
 		{"/a/%2ex", true},
+		{"/a%20b/%E2%82%AC", true},
+		{"/a%zz", false},
+		{"/%bs", false},
+		{"/a%2", false},
+		{"/a%", false},
+		{"/a%%41", false},
+		{"/a%g0/b", false},
 	} {
 		if got := cleanPath([]byte(tc.path)); got != tc.want {
 			t.Errorf("cleanPath(%q) = %v, want %v", tc.path, got, tc.want)

@@ -241,6 +241,9 @@ func TestHostileHTTP1Refusals(t *testing.T) {
 		{"dot-segment", "GET /a/../b HTTP/1.1\r\n" + h + "\r\n", 400, "bad_path"},
 		{"encoded dot-segment", "GET /a/%2e%2E/b HTTP/1.1\r\n" + h + "\r\n", 400, "bad_path"},
 		{"relative path", "GET a/b HTTP/1.1\r\n" + h + "\r\n", 400, "bad_request|bad_path"},
+		{"bad percent-encoding in the path", "GET /a%zz/b HTTP/1.1\r\n" + h + "\r\n", 400, "bad_path"},
+		{"truncated percent-encoding in the path", "GET /a%2 HTTP/1.1\r\n" + h + "\r\n", 400, "bad_path"},
+		{"bad percent-encoding in an absolute-form path", "GET http://a.example/%bs?q=1 HTTP/1.1\r\n" + h + "\r\n", 400, "bad_path"},
 		{"CONNECT", "CONNECT a.example:443 HTTP/1.1\r\n" + h + "\r\n", 405, "method_not_allowed"},
 		{"Expect other than 100-continue", "POST / HTTP/1.1\r\n" + h + "Expect: 200-ok\r\nContent-Length: 1\r\n\r\nx", 417, "expectation_failed"},
 		{"HTTP/3.0 on the wire", "GET / HTTP/3.0\r\n" + h + "\r\n", 505, "version_not_supported"},
@@ -307,5 +310,33 @@ func rawHalfClose(t *testing.T, addr, payload string) {
 	conn.(*net.TCPConn).CloseWrite()
 	if _, err := io.Copy(io.Discard, conn); errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("connection still open 10s after the client half-closed mid-body")
+	}
+}
+
+// TestHostileHTTP2Paths: over h2c, a path with a dot-segment or a bad
+// percent-encoding gets the same 400 bad_path as over HTTP/1.1 (a JSON
+// answer, not a reset stream), and reaches no upstream.
+func TestHostileHTTP2Paths(t *testing.T) {
+	rec := startRecorder(t)
+	g := startGateway(t, hostileConfig, map[string]string{"Rec": rec.addr})
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	t.Cleanup(tr.CloseIdleConnections)
+	for _, path := range []string{"/a/%2e%2e/b", "/a%zz/b", "/a%2"} {
+		t.Run(path, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, g.url("web")+"/", nil)
+			req.URL.Opaque = path // sent as :path exactly
+			resp, body := do(t, c, req)
+			if resp.ProtoMajor != 2 {
+				t.Fatalf("got %s, want HTTP/2", resp.Proto)
+			}
+			if resp.StatusCode != http.StatusBadRequest || errorCode(t, body) != "bad_path" {
+				t.Errorf("got %d %s, want 400 bad_path", resp.StatusCode, body)
+			}
+		})
+	}
+	if got := rec.requests(); len(got) != 0 {
+		t.Errorf("upstream received %d requests, want none:\n%v", len(got), got)
 	}
 }

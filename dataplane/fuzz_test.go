@@ -3,11 +3,13 @@ package dataplane
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -151,6 +153,187 @@ func wellFormed(b []byte) error {
 		}
 		if err != nil {
 			return fmt.Errorf("a malformed forwarded body: %w", err)
+		}
+	}
+}
+
+// hostileUpstream answers every request head it reads with the bytes
+// respond gives it, then closes the connection.
+type hostileUpstream struct {
+	ln      net.Listener
+	mu      sync.Mutex
+	respond []byte
+}
+
+func newHostileUpstream(tb testing.TB) *hostileUpstream {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u := &hostileUpstream{ln: ln}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				u.mu.Lock()
+				out := u.respond
+				u.mu.Unlock()
+				c.Write(out)
+			}()
+		}
+	}()
+	return u
+}
+
+func (u *hostileUpstream) set(b []byte) {
+	u.mu.Lock()
+	u.respond = b
+	u.mu.Unlock()
+}
+
+// FuzzForwardedResponsesAreWellFormed has an upstream answer a GET with
+// arbitrary bytes and checks what reached the client: one final response
+// (after any 1xx), framed so that net/http reads it as one (no
+// Content-Length beside Transfer-Encoding, no bare LF, no folded line),
+// and nothing after it. An upstream's bytes that pylon passed on in a
+// form the client could split differently (response splitting, a second
+// response hidden in a body) fail this check. A body cut short is
+// allowed: the client sees it end early, not a different response.
+func FuzzForwardedResponsesAreWellFormed(f *testing.F) {
+	for _, seed := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: 1\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nokk",
+		"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\nHTTP/1.1 200 OK\r\n\r\n",
+		"HTTP/1.1 200 OK\r\n\r\nread until close",
+		"HTTP/1.0 200 OK\r\nX-A: 1\n\r\nok",
+		"HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	up := newHostileUpstream(f)
+	gw := startBenchGatewayWith(f, up.ln.Addr().String(), ", timeout: 2s", "")
+	f.Fuzz(func(t *testing.T, in []byte) {
+		up.set(in)
+		c, err := net.Dial("tcp", gw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, "GET /f HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(c)
+		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("reading what pylon sent: %v\nupstream sent: %q", err, in)
+		}
+		if err := wellFormedResponse(got); err != nil {
+			t.Fatalf("%v\nupstream sent: %q\nclient got: %q", err, in, got)
+		}
+	})
+}
+
+// wellFormedResponse checks that b is any number of 1xx responses but 101,
+// then one final response whose body net/http reads to its end or to a cut,
+// and nothing after it.
+func wellFormedResponse(b []byte) error {
+	// One buffer holds all of b, so what Peek returns is all that is left.
+	br := bufio.NewReaderSize(bytes.NewReader(b), len(b)+16)
+	req, _ := http.NewRequest(http.MethodGet, "http://a/f", nil)
+	for {
+		br.Peek(1)
+		rest, _ := br.Peek(br.Buffered())
+		head, _, ok := bytes.Cut(rest, []byte("\r\n\r\n"))
+		if !ok {
+			return fmt.Errorf("no complete response head")
+		}
+		if err := cleanHead(head); err != nil {
+			return err
+		}
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			return fmt.Errorf("a response head net/http cannot read: %w", err)
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			return fmt.Errorf("101 to a request that asked for no upgrade")
+		}
+		if resp.StatusCode < 200 {
+			continue
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		if err == io.ErrUnexpectedEOF {
+			return nil // the body cut short: the client sees it end early
+		}
+		if err != nil {
+			return fmt.Errorf("a malformed response body: %w", err)
+		}
+		if extra, _ := br.Peek(1); len(extra) > 0 {
+			left, _ := br.Peek(br.Buffered())
+			return fmt.Errorf("%d bytes after the final response: %q", len(left), left)
+		}
+		return nil
+	}
+}
+
+// cleanHead refuses a response head that parsers could read differently:
+// a bare LF, a folded line, or both Content-Length and Transfer-Encoding.
+func cleanHead(head []byte) error {
+	var cl, te bool
+	for i, line := range bytes.Split(head, []byte("\r\n")) {
+		if bytes.IndexByte(line, '\n') >= 0 || bytes.IndexByte(line, '\r') >= 0 {
+			return fmt.Errorf("a bare CR or LF in response head line %q", line)
+		}
+		if i == 0 {
+			continue
+		}
+		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+			return fmt.Errorf("a folded response head line %q", line)
+		}
+		name, _, _ := bytes.Cut(line, []byte(":"))
+		cl = cl || bytes.EqualFold(name, []byte("Content-Length"))
+		te = te || bytes.EqualFold(name, []byte("Transfer-Encoding"))
+	}
+	if cl && te {
+		return fmt.Errorf("both Content-Length and Transfer-Encoding in a response head: %q", head)
+	}
+	return nil
+}
+
+// TestWellFormedResponse: the fuzz test's check refuses each kind of
+// client byte stream it exists to catch.
+func TestWellFormedResponse(t *testing.T) {
+	for _, tc := range []struct {
+		name, b string
+		ok      bool
+	}{
+		{"one response", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true},
+		{"103 then the response", "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", true},
+		{"a body cut short", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nok", true},
+		{"a second response after the first", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false},
+		{"Content-Length and Transfer-Encoding", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", false},
+		{"a bare LF", "HTTP/1.1 200 OK\r\nX-A: 1\nContent-Length: 0\r\n\r\n", false},
+		{"a folded line", "HTTP/1.1 200 OK\r\nX-A: 1\r\n 2\r\nContent-Length: 0\r\n\r\n", false},
+		{"101", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n", false},
+		{"no head", "HTTP/1.1 200 OK\r\n", false},
+		{"a bad chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false},
+	} {
+		if err := wellFormedResponse([]byte(tc.b)); (err == nil) != tc.ok {
+			t.Errorf("%s: wellFormedResponse = %v, want ok %v", tc.name, err, tc.ok)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"time"
 
@@ -84,12 +83,12 @@ func poolFailed(svc *Service, rq *rtRequest, ep *balancer.Endpoint, began time.T
 		ep.Cancel()
 		return errBodyTooLarge, 0
 	}
-	if cerr := rq.ctx.Err(); cerr != nil {
-		if errors.Is(cerr, context.DeadlineExceeded) {
-			// The gRPC deadline pylon enforces for the client.
-			endTry(svc, ep, balancer.Timeout, began)
-			return errUpTimeout, 0
-		}
+	if deadlinePassed(rq.ctx) {
+		// The gRPC deadline pylon enforces for the client.
+		endTry(svc, ep, balancer.Timeout, began)
+		return errUpTimeout, 0
+	}
+	if rq.ctx.Err() != nil {
 		ep.Cancel()
 		return flow.Wrap(499, flow.CodeBadRequest, "the client went away", err), 0
 	}

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/netip"
@@ -325,7 +324,7 @@ func (x *h2Exchange) relay(ctx context.Context, resp *http.Response) (o balancer
 			break
 		}
 		if err != nil {
-			if x.grpc && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			if x.grpc && deadlinePassed(ctx) {
 				// The gRPC deadline passed mid-stream: end the call with
 				// the status the client would have reached itself.
 				fe := errUpTimeout

@@ -187,7 +187,7 @@ func tryRT(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, u *
 		case timedOut.Load():
 			end(balancer.Timeout)
 			return nil, errUpTimeout, 0
-		case errors.Is(rq.ctx.Err(), context.DeadlineExceeded):
+		case deadlinePassed(rq.ctx):
 			// The gRPC deadline pylon enforces for the client.
 			end(balancer.Timeout)
 			return nil, errUpTimeout, 0
@@ -208,6 +208,19 @@ func tryRT(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, u *
 		return nil, errKeptFailing, condStatus
 	}
 	return &rtResult{resp: resp, ep: ep, began: began, cancel: cancel}, nil, 0
+}
+
+// deadlinePassed reports whether ctx's deadline has passed, whether or not
+// its timer has fired yet: an upstream given the same deadline (a gRPC
+// server told by grpc-timeout) may reset the stream a moment before
+// pylon's own timer runs, and the client is owed DEADLINE_EXCEEDED, not
+// a reset.
+func deadlinePassed(ctx context.Context) bool {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // isDialError reports whether err is a failure to connect: the dial itself

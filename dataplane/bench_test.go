@@ -54,12 +54,13 @@ func rawUpstream(tb testing.TB) string {
 
 // startBenchGateway runs a runtime in-process on a free port.
 func startBenchGateway(tb testing.TB, upstream string) string {
-	return startBenchGatewayWith(tb, upstream, "", "")
+	return startBenchGatewayWith(tb, upstream, "", "", "")
 }
 
 // startBenchGatewayWith is startBenchGateway with more fields on the route
-// (like `policies: [p]`) and more top-level YAML.
-func startBenchGatewayWith(tb testing.TB, upstream, routeFields, top string) string {
+// (like `, policies: [p]`) and on the service (like `, protocol: h2c`),
+// and more top-level YAML.
+func startBenchGatewayWith(tb testing.TB, upstream, routeFields, serviceFields, top string) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -70,8 +71,8 @@ func startBenchGatewayWith(tb testing.TB, upstream, routeFields, top string) str
 access_log: { path: "off" }
 listeners: [ { name: web, address: %q } ]
 routes: [ { name: all, match: { path: { prefix: / } }, service: up %s} ]
-services: [ { name: up, endpoints: [%q] } ]
-%s`, addr, routeFields, upstream, top)
+services: [ { name: up, endpoints: [%q] %s} ]
+%s`, addr, routeFields, upstream, serviceFields, top)
 	cfg, err := config.Parse("bench.yaml", []byte(yaml))
 	if err != nil {
 		tb.Fatal(err)
@@ -96,7 +97,7 @@ func BenchmarkProxyHTTP1(b *testing.B) {
 // BenchmarkProxyHTTP1Policies is BenchmarkProxyHTTP1 on a route whose
 // policies check an API key and a rate limit kept in the process.
 func BenchmarkProxyHTTP1Policies(b *testing.B) {
-	gw := startBenchGatewayWith(b, rawUpstream(b), ", policies: [key, limit]", `consumers: [ { name: bench, api_keys: [bench-key-0123456789] } ]
+	gw := startBenchGatewayWith(b, rawUpstream(b), ", policies: [key, limit]", "", `consumers: [ { name: bench, api_keys: [bench-key-0123456789] } ]
 policies:
   - { name: key, authentication: { api_key: {} } }
   - { name: limit, rate_limit: { requests: 1000000000, per: 1s, by: consumer } }

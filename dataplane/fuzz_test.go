@@ -226,7 +226,7 @@ func FuzzForwardedResponsesAreWellFormed(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	up := newHostileUpstream(f)
-	gw := startBenchGatewayWith(f, up.ln.Addr().String(), ", timeout: 2s", "")
+	gw := startBenchGatewayWith(f, up.ln.Addr().String(), ", timeout: 2s", "", "")
 	f.Fuzz(func(t *testing.T, in []byte) {
 		up.set(in)
 		c, err := net.Dial("tcp", gw)

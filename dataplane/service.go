@@ -239,7 +239,7 @@ func roundTripper(tlsCfg *tls.Config, sc config.Service) http.RoundTripper {
 		protos.SetUnencryptedHTTP2(true)
 	}
 	return &http.Transport{
-		DialContext:         d.DialContext,
+		DialContext:         boundedDial(d),
 		TLSClientConfig:     tlsCfg,
 		Protocols:           &protos,
 		MaxIdleConnsPerHost: sc.Pool.MaxIdlePerEndpoint,
@@ -252,6 +252,23 @@ func roundTripper(tlsCfg *tls.Config, sc config.Service) http.RoundTripper {
 			MaxReceiveBufferPerStream:     4 << 20,
 			MaxReceiveBufferPerConnection: 16 << 20,
 		},
+	}
+}
+
+// maxDialsPerTry bounds the connections one try may have dialed: one
+// normally, a few more when pooled connections turned out closed or a
+// fresh one was filled by other requests' streams first, and a margin.
+const maxDialsPerTry = 8
+
+// boundedDial dials with d, refusing a try's dial past maxDialsPerTry
+// (proxy.DialsOfTry) with a dial error, which fails the try as a connect
+// failure: the route's retry policy and budget then decide what follows.
+func boundedDial(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if n := proxy.DialsOfTry(ctx); n != nil && n.Add(1) > maxDialsPerTry {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("%d connections to %s in one try were unusable before they carried the request (an upstream that sends GOAWAY on, or closes, every new connection)", maxDialsPerTry, addr)}
+		}
+		return d.DialContext(ctx, network, addr)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -127,17 +128,17 @@ func rtURL(svc *Service, target string) (*url.URL, error) {
 // tryRT makes one try on one endpoint. The wait for the response head is
 // bounded by the route's deadline and per-try timeout; the body is not.
 func tryRT(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, u *url.URL, deadline time.Time, retryStatus bool) (*rtResult, *flow.Error, retry.Condition) {
-	ctx, cancel := context.WithCancel(rq.ctx)
+	cctx, cancel := context.WithCancel(rq.ctx)
+	ctx := &tryContext{Context: cctx}
 	headDeadline := deadline
 	if pt := route.Retry.PerTryTimeout; pt > 0 {
 		if d := time.Now().Add(pt); headDeadline.IsZero() || d.Before(headDeadline) {
 			headDeadline = d
 		}
 	}
-	var timedOut atomic.Bool
 	var timer *time.Timer
 	if !headDeadline.IsZero() {
-		timer = time.AfterFunc(time.Until(headDeadline), func() { timedOut.Store(true); cancel() })
+		timer = time.AfterFunc(time.Until(headDeadline), func() { ctx.timedOut.Store(true); cancel() })
 	}
 	target := *u
 	out := (&http.Request{
@@ -184,7 +185,7 @@ func tryRT(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, u *
 			return nil, errBodyTooLarge, 0
 		}
 		switch {
-		case timedOut.Load():
+		case ctx.timedOut.Load():
 			end(balancer.Timeout)
 			return nil, errUpTimeout, 0
 		case deadlinePassed(rq.ctx):
@@ -200,6 +201,15 @@ func tryRT(route *Route, svc *Service, rq *rtRequest, ep *balancer.Endpoint, u *
 		}
 		end(balancer.Reset)
 		return nil, flow.Wrap(502, flow.CodeUpstreamReset, "the upstream failed the request", err), retry.Reset
+	}
+	if resp.StatusCode < 100 || resp.StatusCode > 599 {
+		// RFC 9110 15: a status is three digits, 1xx to 5xx. net/http's
+		// HTTP/2 transport takes any integer (":status: -21"), which no
+		// client could be given.
+		resp.Body.Close()
+		cancel()
+		end(balancer.Reset)
+		return nil, flow.New(502, flow.CodeUpstreamProtocolError, "the upstream sent a malformed response: status "+strconv.Itoa(resp.StatusCode)), 0
 	}
 	if retryStatus && route.Retry.RetryableStatus(resp.StatusCode) && svc.Budget.TryRetry(time.Now()) {
 		resp.Body.Close()
@@ -221,6 +231,38 @@ func deadlinePassed(ctx context.Context) bool {
 	}
 	d, ok := ctx.Deadline()
 	return ok && !time.Now().Before(d)
+}
+
+// tryContext is the context of one try through a RoundTripper: the try's
+// own cancelable context, whether the try's deadline ended it, and how
+// many connections the transport has dialed for it (DialsOfTry).
+type tryContext struct {
+	context.Context
+	timedOut atomic.Bool
+	dials    atomic.Int32
+}
+
+// dialsKey is the context key under which a tryContext gives its count.
+type dialsKey struct{}
+
+// Value answers dialsKey with the try's dial count; every other key is
+// the parent's.
+func (c *tryContext) Value(key any) any {
+	if key == (dialsKey{}) {
+		return &c.dials
+	}
+	return c.Context.Value(key)
+}
+
+// DialsOfTry returns the count of connections dialed for the try whose
+// context ctx is or derives from (a transport keeps the request's context
+// values when it dials), or nil outside a try. A service's dialer bounds
+// it: a transport that finds each new connection unusable (an upstream
+// that sends GOAWAY on every connection before any stream) would
+// otherwise dial again at once, for as long as the try lasts.
+func DialsOfTry(ctx context.Context) *atomic.Int32 {
+	n, _ := ctx.Value(dialsKey{}).(*atomic.Int32)
+	return n
 }
 
 // isDialError reports whether err is a failure to connect: the dial itself

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -251,7 +252,12 @@ func FuzzForwardedResponsesAreWellFormed(f *testing.F) {
 // wellFormedResponse checks that b is any number of 1xx responses but 101,
 // then one final response whose body net/http reads to its end or to a cut,
 // and nothing after it.
-func wellFormedResponse(b []byte) error {
+func wellFormedResponse(b []byte) error { return wellFormedAnswer(b, false) }
+
+// wellFormedAnswer is wellFormedResponse for a request that asked to
+// upgrade when upgrade is set: a 101 may then be the final response, and
+// what follows its head is the upgraded protocol's, not HTTP.
+func wellFormedAnswer(b []byte, upgrade bool) error {
 	// One buffer holds all of b, so what Peek returns is all that is left.
 	br := bufio.NewReaderSize(bytes.NewReader(b), len(b)+16)
 	req, _ := http.NewRequest(http.MethodGet, "http://a/f", nil)
@@ -270,7 +276,13 @@ func wellFormedResponse(b []byte) error {
 			return fmt.Errorf("a response head net/http cannot read: %w", err)
 		}
 		if resp.StatusCode == http.StatusSwitchingProtocols {
-			return fmt.Errorf("101 to a request that asked for no upgrade")
+			if !upgrade {
+				return fmt.Errorf("101 to a request that asked for no upgrade")
+			}
+			if !strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") {
+				return fmt.Errorf("101 switching to %q, not the websocket the client asked for", resp.Header.Get("Upgrade"))
+			}
+			return nil
 		}
 		if resp.StatusCode < 200 {
 			continue
@@ -336,4 +348,46 @@ func TestWellFormedResponse(t *testing.T) {
 			t.Errorf("%s: wellFormedResponse = %v, want ok %v", tc.name, err, tc.ok)
 		}
 	}
+}
+
+// FuzzForwardedUpgradeAnswersAreWellFormed is
+// FuzzForwardedResponsesAreWellFormed for a WebSocket upgrade request: the
+// client gets a clean 101 that names the protocol it asked for (what
+// follows is the tunnel's), or a well-formed refusal.
+func FuzzForwardedUpgradeAnswersAreWellFormed(f *testing.F) {
+	for _, seed := range []string{
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x81\x02hi",
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
+		"HTTP/1.1 101 Switching Protocols\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-A: 1\n\r\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	up := newHostileUpstream(f)
+	gw := startBenchGatewayWith(f, up.ln.Addr().String(), ", timeout: 2s", "", "")
+	f.Fuzz(func(t *testing.T, in []byte) {
+		up.set(in)
+		c, err := net.Dial("tcp", gw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		// Nothing more from the client: a tunnel ends once the upstream
+		// has closed too, a connection kept alive after a refusal closes.
+		c.(*net.TCPConn).CloseWrite()
+		got, err := io.ReadAll(c)
+		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("reading what pylon sent: %v\nupstream sent: %q", err, in)
+		}
+		if err := wellFormedAnswer(got, true); err != nil {
+			t.Fatalf("%v\nupstream sent: %q\nclient got: %q", err, in, got)
+		}
+	})
 }

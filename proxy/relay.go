@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"io"
 	"time"
 
@@ -19,7 +20,13 @@ func (c *conn) readResponseHead(uc *upConn) error {
 			return err
 		}
 		st := uc.resp.Status
-		if st >= 200 || (st == 101 && c.req.Upgrade != nil) {
+		if st == 101 && c.req.Upgrade != nil {
+			if v, ok := uc.resp.Header("upgrade"); ok && !offered(c.req.Upgrade, v) {
+				return errUnofferedUpgrade
+			}
+			return nil
+		}
+		if st >= 200 {
 			return nil
 		}
 		if st == 103 && c.req.Minor == 1 {
@@ -33,6 +40,30 @@ func (c *conn) readResponseHead(uc *upConn) error {
 			c.bw.Flush()
 		}
 	}
+}
+
+// errUnofferedUpgrade is a 101 switching to a protocol the client did not
+// ask for (RFC 9110 7.8), which it could not speak.
+var errUnofferedUpgrade = &h1.Error{Status: 502, Code: h1.CodeBadRequest, Msg: "101 Switching Protocols to a protocol the client did not offer"}
+
+// offered reports whether every protocol the upstream's Upgrade field
+// names is among those the client's Upgrade field offered, comparing
+// names case-insensitively.
+func offered(client, upstream []byte) bool {
+	for _, p := range bytes.Split(upstream, []byte(",")) {
+		p = bytes.TrimSpace(p)
+		found := false
+		for _, q := range bytes.Split(client, []byte(",")) {
+			if bytes.EqualFold(p, bytes.TrimSpace(q)) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 var errUpstreamBody = flow.New(502, flow.CodeUpstreamReset, "the upstream response body was cut short")

@@ -19,36 +19,22 @@ import (
 // 64-byte response, allocating nothing per request, so the benchmark's
 // allocation count is pylon's alone.
 func rawUpstream(tb testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
 	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 64\r\n\r\n" + string(bytes.Repeat([]byte("x"), 64)))
-	go func() {
+	ln := serveEach(tb, func(c net.Conn) {
+		r := h1.NewReader(c, 8192)
+		var req h1.Request
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			if err := r.ReadRequest(&req, h1.DefaultLimits); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				r := h1.NewReader(c, 8192)
-				var req h1.Request
-				for {
-					if err := r.ReadRequest(&req, h1.DefaultLimits); err != nil {
-						return
-					}
-					if _, err := io.Copy(io.Discard, r.BodyReader(req.ContentLength, req.Chunked)); err != nil {
-						return
-					}
-					if _, err := c.Write(resp); err != nil {
-						return
-					}
-				}
-			}()
+			if _, err := io.Copy(io.Discard, r.BodyReader(req.ContentLength, req.Chunked)); err != nil {
+				return
+			}
+			if _, err := c.Write(resp); err != nil {
+				return
+			}
 		}
-	}()
+	})
 	return ln.Addr().String()
 }
 

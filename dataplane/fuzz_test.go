@@ -158,20 +158,14 @@ func wellFormed(b []byte) error {
 	}
 }
 
-// hostileUpstream answers every request head it reads with the bytes
-// respond gives it, then closes the connection.
-type hostileUpstream struct {
-	ln      net.Listener
-	mu      sync.Mutex
-	respond []byte
-}
-
-func newHostileUpstream(tb testing.TB) *hostileUpstream {
+// serveEach listens on loopback and runs handle on a goroutine of its own
+// for each connection, until the test or benchmark ends; it closes the
+// connection once handle returns.
+func serveEach(tb testing.TB, handle func(net.Conn)) net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	u := &hostileUpstream{ln: ln}
 	tb.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -181,17 +175,29 @@ func newHostileUpstream(tb testing.TB) *hostileUpstream {
 			}
 			go func() {
 				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				u.mu.Lock()
-				out := u.respond
-				u.mu.Unlock()
-				c.Write(out)
+				handle(c)
 			}()
 		}
 	}()
+	return ln
+}
+
+// hostileUpstream answers every request head it reads with the bytes it
+// was given (set), then closes the connection.
+type hostileUpstream struct {
+	ln      net.Listener
+	mu      sync.Mutex
+	respond []byte
+}
+
+func newHostileUpstream(tb testing.TB) *hostileUpstream {
+	u := &hostileUpstream{}
+	u.ln = serveEach(tb, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+			c.Write(u.get())
+		}
+	})
 	return u
 }
 
@@ -199,6 +205,37 @@ func (u *hostileUpstream) set(b []byte) {
 	u.mu.Lock()
 	u.respond = b
 	u.mu.Unlock()
+}
+
+func (u *hostileUpstream) get() []byte {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.respond
+}
+
+// clientExchange sends request to the gateway at gw as a raw client that
+// then sends nothing more, and returns all pylon sent back until it
+// closed. upstreamSent is what the upstream was told to answer, for the
+// failure message.
+func clientExchange(t *testing.T, gw, request string, upstreamSent []byte) []byte {
+	t.Helper()
+	c, err := net.Dial("tcp", gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, request); err != nil {
+		t.Fatal(err)
+	}
+	// A tunnel ends once the upstream has closed too; a connection kept
+	// alive after a refusal closes.
+	c.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(c)
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("reading what pylon sent: %v\nupstream sent: %q", err, upstreamSent)
+	}
+	return got
 }
 
 // FuzzForwardedResponsesAreWellFormed has an upstream answer a GET with
@@ -230,19 +267,7 @@ func FuzzForwardedResponsesAreWellFormed(f *testing.F) {
 	gw := startBenchGatewayWith(f, up.ln.Addr().String(), ", timeout: 2s", "", "")
 	f.Fuzz(func(t *testing.T, in []byte) {
 		up.set(in)
-		c, err := net.Dial("tcp", gw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.WriteString(c, "GET /f HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(c)
-		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
-			t.Fatalf("reading what pylon sent: %v\nupstream sent: %q", err, in)
-		}
+		got := clientExchange(t, gw, "GET /f HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", in)
 		if err := wellFormedResponse(got); err != nil {
 			t.Fatalf("%v\nupstream sent: %q\nclient got: %q", err, in, got)
 		}
@@ -350,6 +375,24 @@ func TestWellFormedResponse(t *testing.T) {
 	}
 }
 
+// TestWellFormedUpgradeAnswer: after an upgrade request the check takes a
+// 101 to websocket as the end of HTTP, and refuses one to anything else.
+func TestWellFormedUpgradeAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name, b string
+		ok      bool
+	}{
+		{"101 to websocket, then frames", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x02hi", true},
+		{"a refusal", "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n", true},
+		{"101 to another protocol", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n", false},
+		{"101 with a bare LF", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\nConnection: Upgrade\r\n\r\n", false},
+	} {
+		if err := wellFormedAnswer([]byte(tc.b), true); (err == nil) != tc.ok {
+			t.Errorf("%s: wellFormedAnswer = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
+
 // FuzzForwardedUpgradeAnswersAreWellFormed is
 // FuzzForwardedResponsesAreWellFormed for a WebSocket upgrade request: the
 // client gets a clean 101 that names the protocol it asked for (what
@@ -369,23 +412,8 @@ func FuzzForwardedUpgradeAnswersAreWellFormed(f *testing.F) {
 	gw := startBenchGatewayWith(f, up.ln.Addr().String(), ", timeout: 2s", "", "")
 	f.Fuzz(func(t *testing.T, in []byte) {
 		up.set(in)
-		c, err := net.Dial("tcp", gw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
-			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		// Nothing more from the client: a tunnel ends once the upstream
-		// has closed too, a connection kept alive after a refusal closes.
-		c.(*net.TCPConn).CloseWrite()
-		got, err := io.ReadAll(c)
-		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
-			t.Fatalf("reading what pylon sent: %v\nupstream sent: %q", err, in)
-		}
+		got := clientExchange(t, gw, "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", in)
 		if err := wellFormedAnswer(got, true); err != nil {
 			t.Fatalf("%v\nupstream sent: %q\nclient got: %q", err, in, got)
 		}

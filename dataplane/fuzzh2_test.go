@@ -3,11 +3,10 @@ package dataplane
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
 	"net"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,34 +16,23 @@ import (
 
 // hostileH2Upstream is an HTTP/2 (h2c) server that, on each connection,
 // reads the client's preface and first request, sends its own SETTINGS
-// and an ACK, then the raw frame bytes it was given, and closes.
+// and an ACK, then the raw frame bytes it was given (set), and closes. It
+// counts the connections it accepted.
 type hostileH2Upstream struct {
 	ln     net.Listener
+	conns  atomic.Int64
 	mu     sync.Mutex
 	frames []byte
 }
 
 func newHostileH2Upstream(tb testing.TB) *hostileH2Upstream {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	u := &hostileH2Upstream{ln: ln}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go u.serve(c)
-		}
-	}()
+	u := &hostileH2Upstream{}
+	u.ln = serveEach(tb, u.serve)
 	return u
 }
 
 func (u *hostileH2Upstream) serve(c net.Conn) {
-	defer c.Close()
+	u.conns.Add(1)
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	br := bufio.NewReader(c)
 	preface := make([]byte, len(http2.ClientPreface))
@@ -160,19 +148,7 @@ func FuzzH2UpstreamResponses(f *testing.F) {
 	gw := startBenchGatewayWith(f, up.ln.Addr().String(), ", timeout: 2s, retries: { attempts: 0 }", ", protocol: h2c", "")
 	f.Fuzz(func(t *testing.T, frames []byte) {
 		up.set(frames)
-		c, err := net.Dial("tcp", gw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.WriteString(c, "GET /f HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(c)
-		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
-			t.Fatalf("reading what pylon sent: %v\nupstream frames: %q", err, frames)
-		}
+		got := clientExchange(t, gw, "GET /f HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", frames)
 		if err := wellFormedResponse(got); err != nil {
 			t.Fatalf("%v\nupstream frames: %q\nclient got: %q", err, frames, got)
 		}

@@ -27,8 +27,14 @@ type Config struct {
 	// of one connection together (default 16 MiB).
 	MaxReceiveBufferPerConnection uint32
 	// MaxHeaderListSize bounds a decoded header block (default 1 MiB);
-	// larger requests are answered 431 without reaching the handler.
+	// larger requests go to TooLarge instead of Handler.
 	MaxHeaderListSize uint32
+	// TooLarge answers a request whose header block is over
+	// MaxHeaderListSize (default: a 431 with no body). Its request holds
+	// the fields decoded before the limit, unchecked (any may be missing,
+	// Method and RequestURI included), and the stream's body, if any;
+	// it is for answering, not forwarding.
+	TooLarge http.Handler
 	// PrefaceTimeout bounds the wait for the client's connection preface
 	// and first SETTINGS frame (default 10s).
 	PrefaceTimeout time.Duration

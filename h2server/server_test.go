@@ -344,3 +344,43 @@ func readerGoroutines(s *Server) int {
 	buf = buf[:runtime.Stack(buf, true)]
 	return strings.Count(string(buf), fmt.Sprintf("h2server.(*readers).run(%p", s.readers))
 }
+
+// TestTooLargeAnswersAnOversizedHeaderBlock: a request whose header block
+// is over MaxHeaderListSize goes to TooLarge, with the fields decoded
+// before the limit, and the connection goes on.
+func TestTooLargeAnswersAnOversizedHeaderBlock(t *testing.T) {
+	type seen struct{ method, uri, path, first string }
+	got := make(chan seen, 1)
+	cfg := Config{
+		MaxHeaderListSize: 4096,
+		TooLarge: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got <- seen{r.Method, r.RequestURI, r.URL.Path, r.Header.Get("X-First")}
+			w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+			io.WriteString(w, "too large")
+		}),
+	}
+	addr, _ := startServer(t, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			t.Errorf("the handler got %s %s", r.Method, r.RequestURI)
+		}
+		io.WriteString(w, "fine")
+	}))
+	rc := dialRaw(t, addr)
+	pairs := []string{":method", "POST", ":scheme", "http", ":authority", rc.authority, ":path", "/big?q=1", "x-first", "1"}
+	for i := range 4 {
+		pairs = append(pairs, fmt.Sprintf("x-filler-%d", i), strings.Repeat("v", 2000))
+	}
+	if err := rc.writeBlock(1, false, rc.encode(pairs...)); err != nil {
+		t.Fatal(err)
+	}
+	expectResponse(t, rc.waitStream(1), 431, "too large")
+	want := seen{"POST", "/big?q=1", "/big", "1"}
+	if s := <-got; s != want {
+		t.Errorf("TooLarge saw %+v, want %+v", s, want)
+	}
+	// The body the client goes on sending is ignored, and HPACK state
+	// stayed in step: the next request is served.
+	rc.data(1, true, []byte("body"))
+	rc.request(3, "GET", "/", true)
+	expectResponse(t, rc.waitStream(3), 200, "fine")
+}

@@ -29,6 +29,9 @@ type stream struct {
 	cancel context.CancelFunc
 	req    *http.Request
 	w      responseWriter
+	// handler is Config.Handler, or Config.TooLarge for a request whose
+	// header block was over the limit.
+	handler http.Handler
 
 	// Guarded by c.mu:
 	cond sync.Cond
@@ -105,15 +108,22 @@ func (c *conn) onHeaders(f *http2.MetaHeadersFrame) (*stream, error) {
 		return nil, http2.StreamError{StreamID: id, Code: http2.ErrCodeRefusedStream}
 	}
 	c.mu.Unlock()
-	if f.Truncated {
+	if f.Truncated && c.srv.cfg.TooLarge == nil {
 		c.writeTooLarge(id, f.StreamEnded())
 		return nil, nil
 	}
 	st := &stream{c: c, id: id, declared: -1}
 	st.cond.L = &c.mu
-	req, err := st.newRequest(f)
-	if err != nil {
-		return nil, err
+	var req *http.Request
+	if f.Truncated {
+		req = st.tooLargeRequest(f)
+		st.handler = c.srv.cfg.TooLarge
+	} else {
+		var err error
+		if req, err = st.newRequest(f); err != nil {
+			return nil, err
+		}
+		st.handler = c.srv.cfg.Handler
 	}
 	st.req = req
 	st.w.st = st
@@ -274,6 +284,39 @@ func (st *stream) newRequest(f *http2.MetaHeadersFrame) (*http.Request, error) {
 	return r.WithContext(st.ctx), nil
 }
 
+// tooLargeRequest is the request, for Config.TooLarge, whose header
+// block went over the limit: what was decoded of it, unchecked.
+func (st *stream) tooLargeRequest(f *http2.MetaHeadersFrame) *http.Request {
+	r := &http.Request{
+		Proto:      "HTTP/2.0",
+		ProtoMajor: 2,
+		Header:     h2fields.Header(f.RegularFields(), nil),
+		RemoteAddr: st.c.remoteAddr,
+		TLS:        st.c.tlsState,
+		Body:       http.NoBody,
+	}
+	for _, p := range f.PseudoFields() {
+		switch p.Name {
+		case ":method":
+			r.Method = p.Value
+		case ":authority":
+			r.Host = p.Value
+		case ":path":
+			r.RequestURI = p.Value
+		}
+	}
+	r.URL = &url.URL{Path: r.RequestURI}
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+		r.URL = u
+	}
+	if !f.StreamEnded() {
+		r.ContentLength = -1
+		r.Body = &requestBody{st: st}
+	}
+	st.ctx, st.cancel = context.WithCancel(st.c.ctx)
+	return r.WithContext(st.ctx)
+}
+
 // trailersLocked takes the trailer section that ends a request body.
 func (st *stream) trailersLocked(f *http2.MetaHeadersFrame) error {
 	switch {
@@ -371,7 +414,7 @@ func (st *stream) serve() (ok bool) {
 		}
 		st.c.resetStream(st.id, http2.ErrCodeInternal)
 	}()
-	st.c.srv.cfg.Handler.ServeHTTP(&st.w, st.req)
+	st.handler.ServeHTTP(&st.w, st.req)
 	return true
 }
 

@@ -42,6 +42,23 @@ func readOnlyBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), 
 
 // ServeHTTP routes and forwards one HTTP/2 request.
 func (h *h2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.exchange(w, r, (*h2Exchange).serve)
+}
+
+// h2TooLarge answers the HTTP/2 requests whose header block was over the
+// HTTP/2 server's own limit (1 MiB decoded, above any max_header_bytes),
+// as checkLimits answers those over the listener's: 431 with pylon's
+// error body, logged and counted.
+type h2TooLarge struct{ *h2Handler }
+
+// ServeHTTP refuses the request.
+func (h h2TooLarge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.exchange(w, r, func(x *h2Exchange) { x.fail(errH2TooLarge) })
+}
+
+// exchange runs serve on one request's exchange, logging and counting it
+// however serve ends.
+func (h *h2Handler) exchange(w http.ResponseWriter, r *http.Request, serve func(*h2Exchange)) {
 	start := time.Now()
 	snap := h.s.snap.Load()
 	lc := snap.Listeners[h.listener]
@@ -56,7 +73,7 @@ func (h *h2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// finish runs even when the stream is aborted (a panic with
 	// http.ErrAbortHandler), so every request is logged and counted.
 	defer x.finish()
-	x.serve()
+	serve(x)
 }
 
 // h2Exchange is one HTTP/2 request on its way through pylon.
@@ -208,7 +225,7 @@ var (
 
 // checkLimits applies the listener's head limits to an HTTP/2 request, as
 // the HTTP/1.1 codec does to its requests. (The HTTP/2 server also bounds
-// the header block it decodes, at 1 MiB.)
+// the header block it decodes, at 1 MiB: h2TooLarge.)
 func (x *h2Exchange) checkLimits() *flow.Error {
 	r, lim := x.r, &x.lc.Limits
 	if len(r.RequestURI) > lim.MaxURIBytes {

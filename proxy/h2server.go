@@ -15,8 +15,10 @@ func (s *Server) h2For(listener string, lc *ListenerConfig) *h2server.Server {
 	if h := s.h2[listener]; h != nil {
 		return h
 	}
+	handler := &h2Handler{s: s, listener: listener}
 	h := h2server.New(h2server.Config{
-		Handler:                       &h2Handler{s: s, listener: listener},
+		Handler:                       handler,
+		TooLarge:                      h2TooLarge{handler},
 		MaxReceiveBufferPerStream:     4 << 20,
 		MaxReceiveBufferPerConnection: 16 << 20,
 		PrefaceTimeout:                lc.ReadHeaderTimeout,

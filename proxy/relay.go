@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"io"
-	"time"
 
 	"github.com/pylon-mesh/pylon/flow"
 	"github.com/pylon-mesh/pylon/h1"
@@ -90,7 +89,7 @@ func (c *conn) relayResponse(uc *upConn, lc *ListenerConfig, route *Route) (fe *
 	}
 	// The head may come long after the request (a long poll): the write
 	// deadline counts from now.
-	c.dl.setWrite(c.nc, time.Now().Add(lc.IdleTimeout), lc.IdleTimeout/4)
+	c.dl.setWrite(c.nc, c.deadlineClock().Add(lc.IdleTimeout), lc.IdleTimeout/4)
 	c.writeResponseHead(resp, route, noBody, chunked)
 	if noBody {
 		if err := c.bw.Flush(); err != nil {
@@ -114,7 +113,7 @@ func (c *conn) relayResponse(uc *upConn, lc *ListenerConfig, route *Route) (fe *
 		if uc.br.Buffered() == 0 {
 			// Going to the network: bound the wait for the upstream and the
 			// client by the idle timeout. Bytes already buffered need none.
-			now := time.Now()
+			now := c.deadlineClock()
 			uc.dl.setRead(uc.Conn, now.Add(lc.IdleTimeout), lc.IdleTimeout/4)
 			c.dl.setWrite(c.nc, now.Add(lc.IdleTimeout), lc.IdleTimeout/4)
 		}

@@ -128,7 +128,10 @@ func (c *Conn) wait(w *waiter) error {
 	if l.cur == nil {
 		return errNotOnLoop
 	}
-	if d := w.deadline.Load(); d != 0 && d <= time.Now().UnixNano() {
+	// A deadline that passed since the loop last read the clock is caught
+	// by the timers next round: reading the clock here on every wait
+	// costs more than that round.
+	if d := w.deadline.Load(); d != 0 && d <= l.now {
 		return os.ErrDeadlineExceeded
 	}
 	switch l.park(w, 0) {

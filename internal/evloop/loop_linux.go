@@ -137,6 +137,10 @@ type Loop struct {
 	// resumed in the next round.
 	ready   []*task
 	closing bool
+	// now is the clock (UnixNano) as the loop last read it, once a round:
+	// for checks that may be a round late, such as a deadline that passed
+	// before a task waits, which the timers catch next round anyway.
+	now int64
 
 	mu       sync.Mutex // guards posted and sleeping
 	posted   []func()
@@ -201,6 +205,7 @@ func (l *Loop) run() {
 	// asleep; on a locked thread a yield costs two thread hand-offs, as a
 	// preemption does.
 	lastYield := time.Now().UnixNano()
+	l.now = lastYield
 	events := make([]unix.EpollEvent, 256)
 	var posted []func()
 	for {
@@ -234,6 +239,7 @@ func (l *Loop) run() {
 		}
 		l.dispatch(events[:n])
 		now := time.Now().UnixNano()
+		l.now = now
 		l.fireTimers(now)
 		if now-lastYield >= int64(yieldEvery) {
 			runtime.Gosched()
@@ -241,6 +247,11 @@ func (l *Loop) run() {
 		}
 	}
 }
+
+// Now is the clock as the loop last read it: at most one round of the
+// loop late, so for deadlines, not for measuring. Only the loop's tasks
+// may call it.
+func (l *Loop) Now() time.Time { return time.Unix(0, l.now) }
 
 // yieldEvery is how often a running loop yields the scheduler: under the
 // runtime's 10 ms time slice, which its monitor thread checks every 10 ms

@@ -419,3 +419,30 @@ func FuzzForwardedUpgradeAnswersAreWellFormed(f *testing.F) {
 		}
 	})
 }
+
+// TestResponseFieldsNamedInConnection: what an upstream's Connection field
+// names is dropped from the response (RFC 9110 7.6.1), and the rest kept.
+func TestResponseFieldsNamedInConnection(t *testing.T) {
+	up := newHostileUpstream(t)
+	gw := startBenchGatewayWith(t, up.ln.Addr().String(), ", timeout: 2s", "", "")
+	for _, tt := range []struct{ connection, dropped string }{
+		{"X-Hop", "X-Hop"},
+		{"keep-alive, x-hop", "X-Hop"},
+		{"close, X-Hop", "X-Hop"},
+		{"keep-alive", ""},
+	} {
+		in := []byte("HTTP/1.1 200 OK\r\nConnection: " + tt.connection + "\r\nX-Hop: secret\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\nok")
+		up.set(in)
+		got := clientExchange(t, gw, "GET /f HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", in)
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(got)), nil)
+		if err != nil {
+			t.Fatalf("Connection %q: %v in %q", tt.connection, err, got)
+		}
+		if resp.Header.Get("X-Kept") != "yes" {
+			t.Errorf("Connection %q: X-Kept lost: %q", tt.connection, got)
+		}
+		if _, ok := resp.Header["X-Hop"]; ok == (tt.dropped != "") {
+			t.Errorf("Connection %q: X-Hop forwarded %v, want %v: %q", tt.connection, ok, tt.dropped == "", got)
+		}
+	}
+}

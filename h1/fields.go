@@ -49,11 +49,13 @@ type framing struct {
 	te            []byte
 	close, keep   bool // Connection: close / keep-alive
 	upgrade       bool // Connection: upgrade
-	upgradeValue  []byte
-	hostCount     int
-	host          []byte
-	expect100     bool
-	expectOther   bool
+	// options: Connection lists an option other than keep-alive.
+	options      bool
+	upgradeValue []byte
+	hostCount    int
+	host         []byte
+	expect100    bool
+	expectOther  bool
 }
 
 func (f *framing) scan(hs []Header) error {
@@ -113,12 +115,14 @@ func (f *framing) connection(v []byte) error {
 		case len(tok) == 0:
 		case !isToken(tok):
 			return badRequest("malformed Connection field")
-		case EqualLower(tok, "close"):
-			f.close = true
 		case EqualLower(tok, "keep-alive"):
 			f.keep = true
+		case EqualLower(tok, "close"):
+			f.close, f.options = true, true
 		case EqualLower(tok, "upgrade"):
-			f.upgrade = true
+			f.upgrade, f.options = true, true
+		default:
+			f.options = true
 		}
 	}
 	return nil

@@ -44,6 +44,7 @@ func FuzzReadRequest(f *testing.F) {
 				compareNetHTTP(t, &req, data)
 			}
 			checkRequestFraming(t, &req)
+			checkConnectionOptions(t, req.Headers, req.ConnectionOptions)
 			checkReserialised(t, &req)
 			if _, err := io.Copy(io.Discard, r.BodyReader(req.ContentLength, req.Chunked)); err != nil {
 				return
@@ -62,6 +63,19 @@ func checkRequestFraming(t *testing.T, req *Request) {
 		t.Fatalf("non-chunked request with TE %v, length %d", hasTE, req.ContentLength)
 	case req.Minor == 1 && len(req.Host) == 0:
 		t.Fatalf("HTTP/1.1 request without a host")
+	}
+}
+
+// checkConnectionOptions checks the promise of ConnectionOptions: when it
+// is not set, no field but Keep-Alive is named in Connection.
+func checkConnectionOptions(t *testing.T, headers []Header, options bool) {
+	if options {
+		return
+	}
+	for _, h := range headers {
+		if ConnectionHas(headers, h.Name) && !EqualLower(h.Name, "keep-alive") {
+			t.Fatalf("ConnectionOptions unset, but Connection names %q", h.Name)
+		}
 	}
 }
 
@@ -135,6 +149,7 @@ func FuzzReadResponse(f *testing.F) {
 			if resp.Status < 100 || resp.Status > 599 {
 				t.Fatalf("accepted status %d", resp.Status)
 			}
+			checkConnectionOptions(t, resp.Headers, resp.ConnectionOptions)
 			if _, err := io.Copy(io.Discard, r.BodyReader(resp.ContentLength, resp.Chunked)); err != nil {
 				return
 			}

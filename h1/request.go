@@ -26,6 +26,10 @@ type Request struct {
 	Upgrade []byte
 	// Expect100 is set by "Expect: 100-continue" in HTTP/1.1.
 	Expect100 bool
+	// ConnectionOptions is set when a Connection field lists an option
+	// other than keep-alive. Without one, ConnectionHas is false for every
+	// field name but Keep-Alive, itself hop-by-hop: a proxy need not ask.
+	ConnectionOptions bool
 }
 
 // slash is the path of an absolute-form target with an empty path.
@@ -251,6 +255,7 @@ func requestSemantics(req *Request, f *framing) error {
 	}
 	req.Expect100 = f.expect100 && req.Minor == 1
 	req.KeepAlive = f.keepAlive(req.Minor)
+	req.ConnectionOptions = f.options
 	if f.upgrade && req.Minor == 1 && len(f.upgradeValue) > 0 {
 		req.Upgrade = f.upgradeValue
 	}

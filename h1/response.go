@@ -16,6 +16,10 @@ type Response struct {
 	KeepAlive bool
 	// CloseDelimited: the body runs to the connection's close.
 	CloseDelimited bool
+	// ConnectionOptions is set when a Connection field lists an option
+	// other than keep-alive. Without one, ConnectionHas is false for every
+	// field name but Keep-Alive, itself hop-by-hop: a proxy need not ask.
+	ConnectionOptions bool
 }
 
 // Header returns the first value of the field named name, which must be
@@ -110,6 +114,7 @@ func responseFraming(resp *Response, f *framing, method []byte) error {
 		}
 	}
 	resp.KeepAlive = f.keepAlive(resp.Minor)
+	resp.ConnectionOptions = f.options
 	noBody := st < 200 || st == 204 || st == 304 || string(method) == "HEAD" ||
 		(string(method) == "CONNECT" && st < 300)
 	switch {

@@ -113,3 +113,36 @@ func TestHopByHop(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectionOptions: ConnectionOptions is set by any Connection option
+// but keep-alive, in requests and responses alike.
+func TestConnectionOptions(t *testing.T) {
+	for _, tt := range []struct {
+		connection string
+		want       bool
+	}{
+		{"", false},
+		{"keep-alive", false},
+		{"Keep-Alive, keep-alive", false},
+		{"close", true},
+		{"Upgrade", true},
+		{"keep-alive, X-Trace", true},
+		{"x-a", true},
+	} {
+		field := ""
+		if tt.connection != "" {
+			field = "Connection: " + tt.connection + "\r\n"
+		}
+		var req Request
+		if err := NewReader(strings.NewReader("GET / HTTP/1.1\r\nHost: a\r\n"+field+"\r\n"), 0).ReadRequest(&req, Limits{}); err != nil {
+			t.Fatal(err)
+		}
+		resp, _, err := parseResponse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"+field+"\r\n", "GET")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if req.ConnectionOptions != tt.want || resp.ConnectionOptions != tt.want {
+			t.Errorf("Connection %q: request %v, response %v, want %v", tt.connection, req.ConnectionOptions, resp.ConnectionOptions, tt.want)
+		}
+	}
+}

@@ -77,7 +77,7 @@ func (c *conn) httpHeader(route *Route, trusted bool) http.Header {
 	// allocations however many fields it has.
 	size, n := len(xff)+len(proto)+len(host)+len(c.rid), 4
 	for _, f := range req.Headers {
-		if !skipRequestHeader(f.Name, req.Headers, trusted) {
+		if !skipRequestHeader(f.Name, req, trusted) {
 			size += len(f.Name) + len(f.Value)
 			n++
 		}
@@ -85,7 +85,7 @@ func (c *conn) httpHeader(route *Route, trusted bool) http.Header {
 	var sb strings.Builder
 	sb.Grow(size)
 	for _, f := range req.Headers {
-		if !skipRequestHeader(f.Name, req.Headers, trusted) {
+		if !skipRequestHeader(f.Name, req, trusted) {
 			sb.Write(f.Name)
 			sb.Write(f.Value)
 		}
@@ -113,7 +113,7 @@ func (c *conn) httpHeader(route *Route, trusted bool) http.Header {
 		i++
 	}
 	for _, f := range req.Headers {
-		if !skipRequestHeader(f.Name, req.Headers, trusted) {
+		if !skipRequestHeader(f.Name, req, trusted) {
 			// Canonical names, the common case, are kept as they are.
 			k := textproto.CanonicalMIMEHeaderKey(take(len(f.Name)))
 			add(k, take(len(f.Value)))

@@ -35,8 +35,8 @@ func appendOps(dst []byte, ops *HeaderOps) []byte {
 // skipRequestHeader reports whether a client header is not copied verbatim
 // upstream: hop-by-hop fields, the ones named in Connection, framing (pylon
 // frames the message itself), and the ones pylon writes itself.
-func skipRequestHeader(name []byte, headers []h1.Header, trusted bool) bool {
-	if h1.IsHopByHop(name) || h1.ConnectionHas(headers, name) {
+func skipRequestHeader(name []byte, req *h1.Request, trusted bool) bool {
+	if h1.IsHopByHop(name) || req.ConnectionOptions && h1.ConnectionHas(req.Headers, name) {
 		return true
 	}
 	switch len(name) {
@@ -62,8 +62,8 @@ func skipRequestHeader(name []byte, headers []h1.Header, trusted bool) bool {
 
 // skipResponseHeader reports whether an upstream response header is not
 // copied verbatim to the client.
-func skipResponseHeader(name []byte, headers []h1.Header) bool {
-	if h1.IsHopByHop(name) || h1.ConnectionHas(headers, name) {
+func skipResponseHeader(name []byte, resp *h1.Response) bool {
+	if h1.IsHopByHop(name) || resp.ConnectionOptions && h1.ConnectionHas(resp.Headers, name) {
 		return true
 	}
 	switch len(name) {

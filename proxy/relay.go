@@ -167,7 +167,7 @@ func (c *conn) writeResponseHead(resp *h1.Response, route *Route, noBody, chunke
 	h := h1.AppendStatusLine(c.out[:0], 1, resp.Status, resp.Reason)
 	ops := &route.ResponseHeaders
 	for _, f := range resp.Headers {
-		if skipResponseHeader(f.Name, resp.Headers) || (!ops.Empty() && inOps(f.Name, ops)) {
+		if skipResponseHeader(f.Name, resp) || (!ops.Empty() && inOps(f.Name, ops)) {
 			// A HEAD or 304 answer keeps the length the upstream announced.
 			if !(noBody && h1.EqualLower(f.Name, "content-length")) {
 				continue

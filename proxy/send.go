@@ -35,7 +35,7 @@ func (c *conn) buildRequestHead(route *Route, trusted, hasBody bool) []byte {
 		strip = c.outcome.StripHeader
 	}
 	for _, f := range req.Headers {
-		if skipRequestHeader(f.Name, req.Headers, trusted) || (!ops.Empty() && inOps(f.Name, ops)) || (traced && c.rec.traceHeader(f.Name)) {
+		if skipRequestHeader(f.Name, req, trusted) || (!ops.Empty() && inOps(f.Name, ops)) || (traced && c.rec.traceHeader(f.Name)) {
 			continue
 		}
 		if strip != "" && h1.EqualLower(f.Name, strip) {

@@ -17,7 +17,7 @@ func (c *conn) upgrade(uc *upConn, route *Route) (*flow.Error, bool) {
 	h := h1.AppendStatusLine(c.out[:0], 1, 101, resp.Reason)
 	ops := &route.ResponseHeaders
 	for _, f := range resp.Headers {
-		if skipResponseHeader(f.Name, resp.Headers) || (!ops.Empty() && inOps(f.Name, ops)) {
+		if skipResponseHeader(f.Name, resp) || (!ops.Empty() && inOps(f.Name, ops)) {
 			continue
 		}
 		h = h1.AppendHeader(h, f.Name, f.Value)

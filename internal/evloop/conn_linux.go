@@ -176,6 +176,8 @@ func (c *Conn) drop(closeFD bool) {
 	c.fd = -1
 	l.wake(&c.r, wokeClosed)
 	l.wake(&c.w, wokeClosed)
+	l.schedule(&c.r, 0)
+	l.schedule(&c.w, 0)
 }
 
 // CloseWrite shuts down the sending side of the connection.

@@ -582,3 +582,50 @@ func TestWriteDeadline(t *testing.T) {
 		t.Fatal("the write did not end at its deadline")
 	}
 }
+
+// A waiter keeps its timer after data wakes it (see schedule): the timer
+// must still fire at the deadline of the next wait, move with a deadline
+// that moves, and leave the heap when the connection closes.
+func TestTimerKeptAcrossWaits(t *testing.T) {
+	type step struct {
+		err     error
+		elapsed time.Duration
+	}
+	steps := make(chan step, 3)
+	timers := make(chan int, 1)
+	_, addr := serve(t, 1, func(c *Conn) {
+		buf := make([]byte, 10)
+		start := time.Now()
+		c.SetReadDeadline(start.Add(300 * time.Millisecond))
+		_, err := c.Read(buf) // data arrives at once
+		steps <- step{err, time.Since(start)}
+		_, err = c.Read(buf) // same deadline: none arrives
+		steps <- step{err, time.Since(start)}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err = c.Read(buf) // data arrives after the old deadline
+		steps <- step{err, time.Since(start)}
+		l := c.Loop()
+		c.Close()
+		l.post(func() { timers <- len(l.timers) })
+	})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("a"))
+	if s := <-steps; s.err != nil {
+		t.Fatalf("first read: %v", s.err)
+	}
+	if s := <-steps; !errors.Is(s.err, os.ErrDeadlineExceeded) || s.elapsed < 250*time.Millisecond {
+		t.Fatalf("second read, with the first's deadline: %v after %v, want a deadline error after 300ms", s.err, s.elapsed)
+	}
+	time.Sleep(400 * time.Millisecond)
+	c.Write([]byte("b"))
+	if s := <-steps; s.err != nil {
+		t.Fatalf("third read, deadline moved to 5s, data after 700ms: %v after %v", s.err, s.elapsed)
+	}
+	if n := <-timers; n != 0 {
+		t.Fatalf("%d timers left after the connection closed, want 0", n)
+	}
+}

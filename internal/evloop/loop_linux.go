@@ -319,7 +319,8 @@ func (l *Loop) dispatch(events []unix.EpollEvent) {
 	}
 }
 
-// fireTimers wakes the waiters whose deadline has passed.
+// fireTimers wakes the waiters whose deadline has passed; a timer that a
+// waiter kept after it was woken otherwise just ends (see schedule).
 func (l *Loop) fireTimers(now int64) {
 	for len(l.timers) > 0 && l.timers[0].when <= now {
 		w := l.timers[0]
@@ -385,15 +386,31 @@ func (l *Loop) park(w *waiter, deadline int64) wakeReason {
 	w.waiting.Store(true)
 	// A deadline set from another goroutine before waiting was published
 	// is seen here; one set after sees waiting and tells the loop.
-	if d := w.deadline.Load(); d != 0 || deadline != 0 {
-		if deadline != 0 && (d == 0 || deadline < d) {
-			d = deadline
-		}
+	d := w.deadline.Load()
+	if deadline != 0 && (d == 0 || deadline < d) {
+		d = deadline
+	}
+	l.schedule(w, d)
+	t.yield(struct{}{})
+	return t.woke
+}
+
+// schedule gives w a timer at d (0: none). A waiter keeps its timer after
+// it is woken, until the timer fires or the waiter waits with another
+// deadline: deadlines are moved lazily, so the next wait usually has the
+// same one and costs no work on the heap. A timer that fires for a waiter
+// nobody waits on does nothing.
+func (l *Loop) schedule(w *waiter, d int64) {
+	switch {
+	case w.index >= 0 && d == 0:
+		heap.Remove(&l.timers, w.index)
+	case w.index >= 0 && d != w.when:
+		w.when = d
+		heap.Fix(&l.timers, w.index)
+	case w.index < 0 && d != 0:
 		w.when = d
 		heap.Push(&l.timers, w)
 	}
-	t.yield(struct{}{})
-	return t.woke
 }
 
 // wake resumes the task waiting on w, if any.
@@ -404,9 +421,6 @@ func (l *Loop) wake(w *waiter, why wakeReason) {
 	}
 	w.task = nil
 	w.waiting.Store(false)
-	if w.index >= 0 {
-		heap.Remove(&l.timers, w.index)
-	}
 	l.resume(t, why)
 }
 
@@ -447,7 +461,7 @@ type waiter struct {
 	// set from any goroutine.
 	deadline atomic.Int64
 	// when and index place the waiter in its loop's timer heap (index -1:
-	// not in it).
+	// not in it); see schedule.
 	when  int64
 	index int
 }
@@ -487,14 +501,5 @@ func (l *Loop) deadlineChanged(w *waiter) {
 		l.wake(w, wokeTimeout)
 		return
 	}
-	switch {
-	case d == 0 && w.index >= 0:
-		heap.Remove(&l.timers, w.index)
-	case d != 0 && w.index >= 0:
-		w.when = d
-		heap.Fix(&l.timers, w.index)
-	case d != 0:
-		w.when = d
-		heap.Push(&l.timers, w)
-	}
+	l.schedule(w, d)
 }

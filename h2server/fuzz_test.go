@@ -33,14 +33,28 @@ func FuzzServeConn(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 4, 0, 0, 0, 0, 0})                         // SETTINGS
 	f.Add([]byte{0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}) // GOAWAY
 	f.Add([]byte{0, 0, 1, 1, 5, 0, 0, 0, 1, 0x82})                   // HEADERS :method GET only
+	// A header block over the fuzz server's 1 KiB limit, then its body
+	// (a new encoder: the server's decoder starts with an empty table;
+	// several fields, since one longer than the limit is a connection
+	// error in x/net's decoder).
+	enc.Reset()
+	henc = hpack.NewEncoder(&enc)
+	for _, kv := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/p"}, {"x-a", string(bytes.Repeat([]byte("v"), 400))}, {"x-b", string(bytes.Repeat([]byte("w"), 400))}, {"x-c", string(bytes.Repeat([]byte("x"), 400))}} {
+		henc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
+	}
+	seed.Reset()
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: enc.Bytes(), EndHeaders: true})
+	fr.WriteData(1, true, []byte("abc"))
+	f.Add(seed.Bytes())
 
 	f.Fuzz(func(t *testing.T, frames []byte) {
 		handlers := make(chan struct{}, 64)
-		s := New(Config{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			handlers <- struct{}{}
 			io.Copy(w, r.Body)
 			<-handlers
-		})})
+		})
+		s := New(Config{Handler: echo, TooLarge: echo, MaxHeaderListSize: 1 << 10})
 		client, server := net.Pipe()
 		done := make(chan struct{})
 		go func() {

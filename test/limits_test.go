@@ -309,3 +309,53 @@ services:
 		})
 	}
 }
+
+// TestHeadAfterALongIdleSpell: a keep-alive connection that sat idle
+// longer than read_header_timeout (its loop asleep, nothing else to do)
+// then sends a request head in two pieces gets the whole
+// read_header_timeout for the rest, counted from when the head began.
+func TestHeadAfterALongIdleSpell(t *testing.T) {
+	g := startGateway(t, `
+listeners:
+  - name: web
+    address: {{listen "web"}}
+    limits: { read_header_timeout: 1s, idle_timeout: 30s }
+routes:
+  - name: all
+    service: echo
+services:
+  - name: echo
+    endpoints: [{{.Echo}}]
+`, map[string]string{"Echo": startEcho(t, "e1")})
+	conn, err := net.Dial("tcp", g.addr("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(conn)
+	exchange := func(pieces ...string) (*http.Response, error) {
+		for i, p := range pieces {
+			if i > 0 {
+				time.Sleep(300 * time.Millisecond)
+			}
+			if _, err := io.WriteString(conn, p); err != nil {
+				return nil, err
+			}
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	if resp, err := exchange("GET /a HTTP/1.1\r\nHost: a\r\n\r\n"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first request: %v %v", resp, err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	resp, err := exchange("GET /b HTTP/1.1\r\nHo", "st: a\r\n\r\n")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a head in two pieces 300 ms apart after 2.5 s idle: got %v, %v; want 200", resp, err)
+	}
+}

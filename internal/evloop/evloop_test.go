@@ -629,3 +629,34 @@ func TestTimerKeptAcrossWaits(t *testing.T) {
 		t.Fatalf("%d timers left after the connection closed, want 0", n)
 	}
 }
+
+// Loop.Now is fresh for a task the loop resumes right after it slept: a
+// connection idle on a quiet loop that then sends half a request must not
+// have the rest's timeout counted from before the loop slept.
+func TestNowAfterTheLoopSlept(t *testing.T) {
+	result := make(chan error, 1)
+	_, addr := serve(t, 1, func(c *Conn) {
+		defer c.Close()
+		buf := make([]byte, 10)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Read(buf); err != nil {
+			result <- err
+			return
+		}
+		c.SetReadDeadline(c.Loop().Now().Add(time.Second))
+		_, err := c.Read(buf)
+		result <- err
+	})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(1500 * time.Millisecond) // nothing to do: the loop sleeps
+	c.Write([]byte("a"))
+	time.Sleep(100 * time.Millisecond)
+	c.Write([]byte("b"))
+	if err := <-result; err != nil {
+		t.Fatalf("a read with a deadline 1s after Now, data after 100ms: %v", err)
+	}
+}

@@ -137,9 +137,10 @@ type Loop struct {
 	// resumed in the next round.
 	ready   []*task
 	closing bool
-	// now is the clock (UnixNano) as the loop last read it, once a round:
-	// for checks that may be a round late, such as a deadline that passed
-	// before a task waits, which the timers catch next round anyway.
+	// now is the clock (UnixNano) as the loop last read it, once a round
+	// after waiting for events: for deadlines, which may be a round late
+	// (one that passed before a task waits is caught by the timers next
+	// round anyway).
 	now int64
 
 	mu       sync.Mutex // guards posted and sleeping
@@ -237,9 +238,11 @@ func (l *Loop) run() {
 		if err != nil {
 			panic(os.NewSyscallError("epoll_wait", err))
 		}
-		l.dispatch(events[:n])
+		// The clock is read after the wait, which may have been long,
+		// and before the tasks it woke run: they count timeouts from it.
 		now := time.Now().UnixNano()
 		l.now = now
+		l.dispatch(events[:n])
 		l.fireTimers(now)
 		if now-lastYield >= int64(yieldEvery) {
 			runtime.Gosched()

@@ -105,22 +105,28 @@ func TestListenerLimits(t *testing.T) {
 	})
 }
 
-// TestLargeHeaderLimitIsHonoured raises max_header_bytes above the default
-// buffer size and sends a head that only fits the raised limit.
-func TestLargeHeaderLimitIsHonoured(t *testing.T) {
-	const cfg = `
+// startEchoGateway starts a gateway with one listener, its limits set as
+// given (YAML flow mapping entries), routing everything to an echo server.
+func startEchoGateway(t *testing.T, limits string) *gateway {
+	t.Helper()
+	return startGateway(t, `
 listeners:
   - name: web
     address: {{listen "web"}}
-    limits: { max_header_bytes: 256KiB, max_uri_bytes: 8KiB }
+    limits: { `+limits+` }
 routes:
   - name: all
     service: echo
 services:
   - name: echo
     endpoints: [{{.Echo}}]
-`
-	g := startGateway(t, cfg, map[string]string{"Echo": startEcho(t, "e1")})
+`, map[string]string{"Echo": startEcho(t, "e1")})
+}
+
+// TestLargeHeaderLimitIsHonoured raises max_header_bytes above the default
+// buffer size and sends a head that only fits the raised limit.
+func TestLargeHeaderLimitIsHonoured(t *testing.T) {
+	g := startEchoGateway(t, "max_header_bytes: 256KiB, max_uri_bytes: 8KiB")
 	c := newClient(t)
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, g.url("web")+"/big", nil)
 	req.Header.Set("X-Big", strings.Repeat("a", 100<<10))
@@ -139,19 +145,7 @@ services:
 // TestHTTP2HeadLimits applies the listener's URI, header count and head size
 // limits to HTTP/2 requests as to HTTP/1.1 ones.
 func TestHTTP2HeadLimits(t *testing.T) {
-	const cfg = `
-listeners:
-  - name: web
-    address: {{listen "web"}}
-    limits: { max_uri_bytes: 1KiB, max_headers: 20, max_header_bytes: 8KiB }
-routes:
-  - name: all
-    service: echo
-services:
-  - name: echo
-    endpoints: [{{.Echo}}]
-`
-	g := startGateway(t, cfg, map[string]string{"Echo": startEcho(t, "e1")})
+	g := startEchoGateway(t, "max_uri_bytes: 1KiB, max_headers: 20, max_header_bytes: 8KiB")
 	tr := &http.Transport{Protocols: new(http.Protocols)}
 	tr.Protocols.SetUnencryptedHTTP2(true)
 	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -315,18 +309,7 @@ services:
 // then sends a request head in two pieces gets the whole
 // read_header_timeout for the rest, counted from when the head began.
 func TestHeadAfterALongIdleSpell(t *testing.T) {
-	g := startGateway(t, `
-listeners:
-  - name: web
-    address: {{listen "web"}}
-    limits: { read_header_timeout: 1s, idle_timeout: 30s }
-routes:
-  - name: all
-    service: echo
-services:
-  - name: echo
-    endpoints: [{{.Echo}}]
-`, map[string]string{"Echo": startEcho(t, "e1")})
+	g := startEchoGateway(t, "read_header_timeout: 1s, idle_timeout: 30s")
 	conn, err := net.Dial("tcp", g.addr("web"))
 	if err != nil {
 		t.Fatal(err)

@@ -242,15 +242,22 @@ func IsHopByHop(name []byte) bool {
 // (case-insensitive): such a field is hop-by-hop too (RFC 9110 7.6.1).
 func ConnectionHas(headers []Header, name []byte) bool {
 	for i := range headers {
-		if !EqualLower(headers[i].Name, "connection") {
-			continue
+		if EqualLower(headers[i].Name, "connection") && ListHas(headers[i].Value, name) {
+			return true
 		}
-		for v := headers[i].Value; len(v) > 0; {
-			var tok []byte
-			tok, v = nextElement(v)
-			if equalFold(tok, name) {
-				return true
-			}
+	}
+	return false
+}
+
+// ListHas reports whether the comma-separated list v (a field value such
+// as Connection or Upgrade, RFC 9110 5.6.1) has the element elem, compared
+// case-insensitively.
+func ListHas(v, elem []byte) bool {
+	for len(v) > 0 {
+		var e []byte
+		e, v = nextElement(v)
+		if equalFold(e, elem) {
+			return true
 		}
 	}
 	return false

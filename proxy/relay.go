@@ -47,18 +47,10 @@ var errUnofferedUpgrade = &h1.Error{Status: 502, Code: h1.CodeBadRequest, Msg: "
 
 // offered reports whether every protocol the upstream's Upgrade field
 // names is among those the client's Upgrade field offered, comparing
-// names case-insensitively.
+// names case-insensitively; an empty name is offered by no client.
 func offered(client, upstream []byte) bool {
-	for _, p := range bytes.Split(upstream, []byte(",")) {
-		p = bytes.TrimSpace(p)
-		found := false
-		for _, q := range bytes.Split(client, []byte(",")) {
-			if bytes.EqualFold(p, bytes.TrimSpace(q)) {
-				found = true
-				break
-			}
-		}
-		if !found {
+	for p := range bytes.SplitSeq(upstream, []byte(",")) {
+		if p = bytes.TrimSpace(p); len(p) == 0 || !h1.ListHas(client, p) {
 			return false
 		}
 	}

@@ -13,6 +13,8 @@ func TestOffered(t *testing.T) {
 		{"websocket", "h2c", false},
 		{"websocket", "websocket, h2c", false},
 		{"websocket", "", false},
+		{"websocket", "websocket,", false},
+		{"a, , b", "", false},
 	} {
 		if got := offered([]byte(tc.client), []byte(tc.upstream)); got != tc.want {
 			t.Errorf("offered(%q, %q) = %v, want %v", tc.client, tc.upstream, got, tc.want)

@@ -117,11 +117,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		st := tc.ConnectionState()
 		c.tlsState = &st
 	}
-	var w io.Writer = nc
-	if s.cfg.WriteTimeout > 0 {
-		w = &deadlineWriter{nc: nc, timeout: s.cfg.WriteTimeout}
-	}
-	c.bw = bufio.NewWriterSize(w, 16<<10)
+	c.bw = bufio.NewWriterSize(&deadlineWriter{nc: nc, timeout: &s.writeTimeout}, 16<<10)
 	c.peerMaxFrameAtomic.Store(defaultMaxFrame)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.fr = http2.NewFramer(c.bw, c.br)
@@ -150,7 +146,7 @@ func (c *conn) serve() {
 	}
 	c.flushLocked()
 	c.wmu.Unlock()
-	c.nc.SetReadDeadline(time.Now().Add(cfg.PrefaceTimeout))
+	c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.srv.prefaceTimeout.Load())))
 	if err := c.readPreface(); err != nil {
 		c.srv.cfg.Logger.Debug("http2 preface", "remote", c.remoteAddr, "err", err)
 		c.close(err)
@@ -603,18 +599,26 @@ func (c *conn) flushLocked() error {
 	return nil
 }
 
-// deadlineWriter writes to a connection with a write deadline at least
-// three quarters of timeout ahead; the deadline moves only when less is
-// left, so most writes set none. Its user serialises writes (wmu).
+// deadlineWriter writes to a connection with a write deadline between
+// three quarters of the server's write timeout and all of it ahead; the
+// deadline moves only when it leaves that range (less is left, or the
+// timeout was shortened), so most writes set none. A zero timeout clears
+// the deadline. Its user serialises writes (wmu).
 type deadlineWriter struct {
 	nc       net.Conn
-	timeout  time.Duration
+	timeout  *atomic.Int64
 	deadline time.Time
 }
 
 func (w *deadlineWriter) Write(p []byte) (int, error) {
-	if now := time.Now(); w.deadline.Sub(now) < w.timeout*3/4 {
-		w.deadline = now.Add(w.timeout)
+	if timeout := time.Duration(w.timeout.Load()); timeout > 0 {
+		now := time.Now()
+		if left := w.deadline.Sub(now); left < timeout*3/4 || left > timeout {
+			w.deadline = now.Add(timeout)
+			w.nc.SetWriteDeadline(w.deadline)
+		}
+	} else if !w.deadline.IsZero() {
+		w.deadline = time.Time{}
 		w.nc.SetWriteDeadline(w.deadline)
 	}
 	return w.nc.Write(p)
@@ -648,10 +652,17 @@ func (c *conn) shut(err error) bool {
 	return true
 }
 
-// armIdleLocked starts the idle timer when no stream is open.
+// armIdleLocked starts the idle timer when no stream is open, or stops
+// it when the server has no idle timeout (any more).
 func (c *conn) armIdleLocked() {
-	d := c.srv.cfg.IdleTimeout
-	if d <= 0 || len(c.streams) > 0 || c.closed {
+	d := time.Duration(c.srv.idleTimeout.Load())
+	if len(c.streams) > 0 || c.closed {
+		return
+	}
+	if d <= 0 {
+		if c.idle != nil {
+			c.idle.Stop()
+		}
 		return
 	}
 	if c.idle == nil {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -66,6 +67,9 @@ const (
 // accepted (and, for TLS, past the handshake that chose h2).
 type Server struct {
 	cfg Config
+	// prefaceTimeout, idleTimeout and writeTimeout hold cfg's three
+	// timeouts as SetTimeouts last set them.
+	prefaceTimeout, idleTimeout, writeTimeout atomic.Int64
 
 	readers *readers
 
@@ -90,13 +94,41 @@ func New(cfg Config) *Server {
 	if cfg.MaxHeaderListSize == 0 {
 		cfg.MaxHeaderListSize = DefaultMaxHeaderListSize
 	}
-	if cfg.PrefaceTimeout == 0 {
-		cfg.PrefaceTimeout = DefaultPrefaceTimeout
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, readers: newReaders(), conns: map[*conn]struct{}{}}
+	s := &Server{cfg: cfg, readers: newReaders(), conns: map[*conn]struct{}{}}
+	s.SetTimeouts(cfg.PrefaceTimeout, cfg.IdleTimeout, cfg.WriteTimeout)
+	return s
+}
+
+// SetTimeouts changes the server's PrefaceTimeout, IdleTimeout and
+// WriteTimeout (zero values mean what they mean in Config) while it
+// serves. Connections handed over from now on wait for their preface
+// with the new value; every connection, open or new, uses the new write
+// timeout from its next write or wait for flow-control window on; a
+// connection idle now is given the new idle timeout from now, the
+// others from their next idle spell.
+func (s *Server) SetTimeouts(preface, idle, write time.Duration) {
+	if preface == 0 {
+		preface = DefaultPrefaceTimeout
+	}
+	s.prefaceTimeout.Store(int64(preface))
+	s.writeTimeout.Store(int64(write))
+	if s.idleTimeout.Swap(int64(idle)) == int64(idle) {
+		return
+	}
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.mu.Lock()
+		c.armIdleLocked()
+		c.mu.Unlock()
+	}
 }
 
 // ServeConn serves c until the client or the server closes it, and

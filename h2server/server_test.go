@@ -103,6 +103,42 @@ func TestIdleConnectionIsClosedWithGoAway(t *testing.T) {
 	}
 }
 
+// TestSetTimeoutsReachOpenConnections: a reload that changes a listener's
+// timeouts reaches the HTTP/2 connections it is serving, not only the
+// ones that arrive afterwards.
+func TestSetTimeoutsReachOpenConnections(t *testing.T) {
+	writeErr := make(chan error, 1)
+	addr, s := startServer(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			_, err := w.Write(make([]byte, 1000))
+			writeErr <- err
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	rc := dialRaw(t, addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10})
+	rc.request(1, "GET", "/", true)
+	if st := rc.waitStream(1); st.status != 200 {
+		t.Fatalf("first request: %s", st)
+	}
+	s.SetTimeouts(0, 200*time.Millisecond, 100*time.Millisecond)
+
+	// The write timeout: a stream without window is reset.
+	rc.autoWindow = false
+	rc.request(3, "GET", "/big", true)
+	if err := await(t, writeErr, "the blocked write to fail"); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a write with no window past the new write timeout returned %v, want a deadline error", err)
+	}
+	if st := rc.waitStream(3); !st.rst || st.rstCode != http2.ErrCodeCancel {
+		t.Fatalf("want the stream reset with CANCEL, got %s", st)
+	}
+	// The idle timeout: with no stream open, the connection goes away.
+	rc.readUntil("a GOAWAY", func() bool { return rc.goAway != nil || rc.readErr != nil })
+	if rc.goAway == nil || rc.goAway.code != http2.ErrCodeNo {
+		t.Fatalf("want GOAWAY NO_ERROR after the new idle timeout; %s", rc.describe())
+	}
+}
+
 func TestWriteDeadlineResetsBlockedStream(t *testing.T) {
 	writeErr := make(chan error, 1)
 	addr, _ := startServer(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -198,8 +198,8 @@ func (st *stream) reserve(n int) (int, error) {
 			flushed = true
 			continue
 		}
-		if st.windowTimer == nil && c.srv.cfg.WriteTimeout > 0 {
-			st.armWindowTimerLocked(c.srv.cfg.WriteTimeout)
+		if d := time.Duration(c.srv.writeTimeout.Load()); st.windowTimer == nil && d > 0 {
+			st.armWindowTimerLocked(d)
 		}
 		st.cond.Wait()
 	}

@@ -75,10 +75,11 @@ func (s *Server) pastDrainDeadline() bool {
 }
 
 // Store swaps in a new snapshot. Requests already running keep the one they
-// started with.
+// started with; open HTTP/2 connections take the listener's new timeouts.
 func (s *Server) Store(snap *Snapshot) {
 	s.prepareLoops(snap)
 	s.snap.Store(snap)
+	s.retimeH2(snap)
 }
 
 // OpenConnections is the number of client connections open now.
@@ -209,12 +210,12 @@ func (s *Server) serveConn(c net.Conn, listener string, released func()) {
 func (s *Server) serveH2(c net.Conn, listener string) {
 	s.track(c, nil, true)
 	defer s.track(c, nil, false)
-	lc := s.snap.Load().Listeners[listener]
-	if lc == nil {
+	h := s.h2For(listener)
+	if h == nil {
 		c.Close()
 		return
 	}
-	s.h2For(listener, lc).ServeConn(c)
+	h.ServeConn(c)
 }
 
 // h2Preface is the client connection preface of HTTP/2 (RFC 9113 3.4).

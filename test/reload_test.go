@@ -1,7 +1,10 @@
 package test
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"sync"
@@ -10,6 +13,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 )
 
@@ -168,4 +173,88 @@ func bidiEcho(stream testpb.TestService_FullDuplexCallClient, msg string) error 
 		return fmt.Errorf("got echo %q, want %q", got, msg)
 	}
 	return nil
+}
+
+// TestReloadedIdleTimeoutReachesOpenHTTP2Connections: a reload that
+// shortens a listener's idle_timeout applies to the HTTP/2 connections
+// already open, as it does to HTTP/1.1 ones: an idle one is sent a GOAWAY
+// within the new timeout instead of the old.
+func TestReloadedIdleTimeoutReachesOpenHTTP2Connections(t *testing.T) {
+	const tmpl = `
+listeners:
+  - name: web
+    address: {{listen "web"}}
+    limits: { idle_timeout: {{.Idle}} }
+routes:
+  - name: all
+    service: echo
+services:
+  - name: echo
+    endpoints: [{{.Echo}}]
+`
+	data := map[string]string{"Echo": startEcho(t, "e"), "Idle": "5m"}
+	g := startGateway(t, tmpl, data)
+	conn, err := net.DialTimeout("tcp", g.addr("web"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fr := http2.NewFramer(conn, conn)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	io.WriteString(conn, http2.ClientPreface)
+	fr.WriteSettings()
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "a.example"}, {":path", "/"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
+
+	// read returns the next frame other than SETTINGS, which it acknowledges.
+	read := func() http2.Frame {
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("reading: %v", err)
+			}
+			if s, ok := f.(*http2.SettingsFrame); ok {
+				if !s.IsAck() {
+					fr.WriteSettingsAck()
+				}
+				continue
+			}
+			return f
+		}
+	}
+	for ended := false; !ended; {
+		switch f := read().(type) {
+		case *http2.MetaHeadersFrame:
+			if s := f.PseudoValue("status"); s != "200" {
+				t.Fatalf("got status %s, want 200", s)
+			}
+			ended = f.StreamEnded()
+		case *http2.DataFrame:
+			ended = f.StreamEnded()
+		case *http2.GoAwayFrame:
+			t.Fatalf("GOAWAY %v before the response", f.ErrCode)
+		}
+	}
+
+	data["Idle"] = "1s"
+	g.reload(tmpl, data, "success")
+	reloaded := time.Now()
+	for {
+		if f, ok := read().(*http2.GoAwayFrame); ok {
+			if f.ErrCode != http2.ErrCodeNo {
+				t.Errorf("got GOAWAY %v, want NO_ERROR", f.ErrCode)
+			}
+			break
+		}
+	}
+	// The connection was idle before the reload, its idle timer armed
+	// with the old 5m: the reload re-arms it with the new 1s.
+	if waited := time.Since(reloaded); waited > 10*time.Second {
+		t.Errorf("GOAWAY %v after the reload to idle_timeout 1s", waited)
+	}
 }

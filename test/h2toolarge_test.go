@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -25,20 +24,7 @@ import (
 func TestHTTP2HeaderBlockOverOneMiB(t *testing.T) {
 	rec := startRecorder(t)
 	g := startGateway(t, hostileConfig, map[string]string{"Rec": rec.addr})
-	conn, err := net.DialTimeout("tcp", g.addr("web"), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	fr := http2.NewFramer(conn, conn)
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	if _, err := conn.Write([]byte(http2.ClientPreface)); err != nil {
-		t.Fatal(err)
-	}
-	if err := fr.WriteSettings(); err != nil {
-		t.Fatal(err)
-	}
+	fr := dialH2C(t, g.addr("web"), 20*time.Second)
 	var block bytes.Buffer
 	enc := hpack.NewEncoder(&block)
 	encode := func(fields []string) []byte {

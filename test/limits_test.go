@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/pylon-mesh/pylon/internal/echo"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 const limitsConfig = `
@@ -109,18 +111,47 @@ func TestListenerLimits(t *testing.T) {
 // given (YAML flow mapping entries), routing everything to an echo server.
 func startEchoGateway(t *testing.T, limits string) *gateway {
 	t.Helper()
-	return startGateway(t, `
+	return startGateway(t, echoGatewayConfig(limits), map[string]string{"Echo": startEcho(t, "e1")})
+}
+
+// echoGatewayConfig is the config of startEchoGateway: one listener with
+// the given limits, everything routed to the echo server at {{.Echo}}.
+func echoGatewayConfig(limits string) string {
+	return `
 listeners:
   - name: web
     address: {{listen "web"}}
-    limits: { `+limits+` }
+    limits: { ` + limits + ` }
 routes:
   - name: all
     service: echo
 services:
   - name: echo
     endpoints: [{{.Echo}}]
-`, map[string]string{"Echo": startEcho(t, "e1")})
+`
+}
+
+// dialH2C opens a cleartext HTTP/2 connection with prior knowledge to
+// addr, good for timeout, and sends the preface and an empty SETTINGS
+// frame. The framer it returns decodes header blocks into
+// MetaHeadersFrames; the connection is closed when the test ends.
+func dialH2C(t *testing.T, addr string, timeout time.Duration) *http2.Framer {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(timeout))
+	fr := http2.NewFramer(conn, conn)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	if _, err := conn.Write([]byte(http2.ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	return fr
 }
 
 // TestLargeHeaderLimitIsHonoured raises max_header_bytes above the default

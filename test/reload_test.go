@@ -3,8 +3,6 @@ package test
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"sync"
@@ -180,30 +178,10 @@ func bidiEcho(stream testpb.TestService_FullDuplexCallClient, msg string) error 
 // already open, as it does to HTTP/1.1 ones: an idle one is sent a GOAWAY
 // within the new timeout instead of the old.
 func TestReloadedIdleTimeoutReachesOpenHTTP2Connections(t *testing.T) {
-	const tmpl = `
-listeners:
-  - name: web
-    address: {{listen "web"}}
-    limits: { idle_timeout: {{.Idle}} }
-routes:
-  - name: all
-    service: echo
-services:
-  - name: echo
-    endpoints: [{{.Echo}}]
-`
+	tmpl := echoGatewayConfig("idle_timeout: {{.Idle}}")
 	data := map[string]string{"Echo": startEcho(t, "e"), "Idle": "5m"}
 	g := startGateway(t, tmpl, data)
-	conn, err := net.DialTimeout("tcp", g.addr("web"), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	fr := http2.NewFramer(conn, conn)
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	io.WriteString(conn, http2.ClientPreface)
-	fr.WriteSettings()
+	fr := dialH2C(t, g.addr("web"), 30*time.Second)
 	var block bytes.Buffer
 	enc := hpack.NewEncoder(&block)
 	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "a.example"}, {":path", "/"}} {

@@ -139,6 +139,45 @@ func TestSetTimeoutsReachOpenConnections(t *testing.T) {
 	}
 }
 
+// TestEndStreamSendsTheResponseBeforeTheHandlerReturns: a handler that
+// ends its response and then goes on working (logging) does not hold
+// the client's response, trailers included; writes after it fail.
+func TestEndStreamSendsTheResponseBeforeTheHandlerReturns(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) })
+	writeAfter := make(chan error, 1)
+	addr, _ := startServer(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Sum")
+		io.WriteString(w, "whole")
+		w.Header().Set("X-Sum", "5")
+		w.(interface{ EndStream() }).EndStream()
+		w.(interface{ EndStream() }).EndStream() // a second call does nothing
+		_, err := io.WriteString(w, "late")
+		writeAfter <- err
+		<-release
+	}))
+	rc := dialRaw(t, addr)
+	rc.request(1, "GET", "/", true)
+	st := rc.waitStream(1)
+	expectResponse(t, st, 200, "whole")
+	if len(st.trailer) != 1 || st.trailer[0].Name != "x-sum" || st.trailer[0].Value != "5" {
+		t.Errorf("trailers %v, want x-sum: 5", st.trailer)
+	}
+	if err := await(t, writeAfter, "the write after EndStream"); err == nil {
+		t.Error("a write after EndStream succeeded")
+	}
+	frames := len(st.events)
+	once.Do(func() { close(release) })
+	// The handler's return sends nothing more on the stream; the
+	// connection serves the next request.
+	rc.request(3, "GET", "/", true)
+	expectResponse(t, rc.waitStream(3), 200, "whole")
+	if len(st.events) != frames {
+		t.Errorf("stream 1 got more frames after the handler returned: %s", st)
+	}
+}
+
 func TestWriteDeadlineResetsBlockedStream(t *testing.T) {
 	writeErr := make(chan error, 1)
 	addr, _ := startServer(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -394,7 +394,7 @@ func (st *stream) run() {
 	defer st.c.streamDone(st)
 	defer st.cancel()
 	defer st.stopTimers()
-	if st.serve() {
+	if st.serve() && !st.w.finished {
 		st.w.finish()
 	}
 }

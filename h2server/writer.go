@@ -38,6 +38,9 @@ type responseWriter struct {
 	// it from another goroutine. ended: the response was ended.
 	sentHeader bool
 	ended      bool
+	// finished: finish has run (EndStream or the handler's return); only
+	// the handler's goroutine touches it.
+	finished bool
 }
 
 // errStreamEnded is what writes return after the response has ended.
@@ -380,11 +383,12 @@ func (w *responseWriter) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// finish ends the response after the handler returned: the header if not
-// sent, then the trailers or an empty DATA frame with END_STREAM. A body
+// finish ends the response, on EndStream or once the handler returned:
+// the header if not sent, then the trailers or an empty DATA frame with END_STREAM. A body
 // shorter than its Content-Length resets the stream instead, so that it
 // cannot look complete. A client still sending is told to stop.
 func (w *responseWriter) finish() {
+	w.finished = true
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -451,6 +455,18 @@ func (w *responseWriter) trailerFields() []hpack.HeaderField {
 		}
 	}
 	return out
+}
+
+// EndStream sends what is left of the response at once, as the
+// handler's return would: the buffered body, the trailers set so far
+// and the end of the stream. A handler that has written its whole
+// response may call it (through an interface assertion on its
+// http.ResponseWriter) before work of its own, such as logging, which
+// the client then does not wait for; writes after it fail.
+func (w *responseWriter) EndStream() {
+	if !w.finished {
+		w.finish()
+	}
 }
 
 // EnableFullDuplex is a no-op: an HTTP/2 handler may always read the

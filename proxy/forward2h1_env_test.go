@@ -111,6 +111,8 @@ type h2h1Env struct {
 type tryLog struct {
 	mu      sync.Mutex
 	records []tryRecord
+	// hold, when set, keeps Observe from returning until it is closed.
+	hold chan struct{}
 }
 
 // tryRecord is one request's record, copied out.
@@ -131,6 +133,9 @@ func (l *tryLog) Observe(r *Record) {
 	l.mu.Lock()
 	l.records = append(l.records, rec)
 	l.mu.Unlock()
+	if l.hold != nil {
+		<-l.hold
+	}
 }
 
 // wait returns the first n records, waiting for them a while: the server

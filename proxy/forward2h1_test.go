@@ -72,6 +72,31 @@ func TestH2ToHTTP1Reuse(t *testing.T) {
 	}
 }
 
+// TestH2ResponseEndsBeforeTheRecord: an HTTP/2 client has its whole
+// response before pylon files the request's record (metrics, the access
+// log), so that work adds nothing to the client's wait.
+func TestH2ResponseEndsBeforeTheRecord(t *testing.T) {
+	up := newScriptUpstream(t, answerWith("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false))
+	e := newH2H1Env(t, up.addr, nil)
+	e.log.hold = make(chan struct{})
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(e.log.hold)
+		}
+	}
+	defer release()
+	resp, body, err := e.do(t, "GET", "/x", nil)
+	if err != nil || resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("while the record is being filed: got %v %q, err %v; want 200 ok", resp, body, err)
+	}
+	release()
+	if got := e.log.wait(t, 1); len(got) != 1 || got[0].Status != 200 {
+		t.Errorf("records %+v, want one with status 200", got)
+	}
+}
+
 // TestH2ToHTTP1Malformed checks that a response the h1 parser refuses is
 // answered 502 with pylon's JSON error, never relayed.
 func TestH2ToHTTP1Malformed(t *testing.T) {

@@ -74,7 +74,16 @@ func (h *h2Handler) exchange(w http.ResponseWriter, r *http.Request, serve func(
 	// http.ErrAbortHandler), so every request is logged and counted.
 	defer x.finish()
 	serve(x)
+	// The client has the end of its response before finish's
+	// bookkeeping (metrics, the access log), not after.
+	if e, ok := w.(streamEnder); ok {
+		e.EndStream()
+	}
 }
+
+// streamEnder is h2server's ResponseWriter, which can end the response
+// before the handler returns.
+type streamEnder interface{ EndStream() }
 
 // h2Exchange is one HTTP/2 request on its way through pylon.
 type h2Exchange struct {

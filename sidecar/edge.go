@@ -1,7 +1,10 @@
 package sidecar
 
 import (
+	"crypto/x509"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -36,6 +39,30 @@ type edgeMetrics struct {
 	plaintext prometheus.Counter
 	handshake *prometheus.Desc
 	stats     *meshtls.Stats
+	// edges holds each edge's request metrics (edgeKey to *edge), and
+	// lastSource the calling service of the last inbound request's peer,
+	// so that filing a request neither looks its labels up once per
+	// metric nor parses the caller's certificate every time.
+	edges      sync.Map
+	lastSource atomic.Pointer[peerSource]
+}
+
+// edgeKey names an edge: the label values its metrics share.
+type edgeKey struct{ dir, src, dst string }
+
+// edge is one edge's request metrics; its status classes are made on
+// first use, so that only classes seen are exported.
+type edge struct {
+	key      edgeKey
+	duration prometheus.Observer
+	in, out  prometheus.Counter
+	classes  [len(statusClasses)]atomic.Pointer[prometheus.Counter]
+}
+
+// peerSource is the calling service named by a peer's leaf certificate.
+type peerSource struct {
+	leaf *x509.Certificate
+	name string
 }
 
 var edgeLabels = []string{"direction", "source", "destination"}
@@ -88,7 +115,7 @@ func (m *edgeMetrics) Collect(ch chan<- prometheus.Metric) {
 func (m *edgeMetrics) observe(r *proxy.Record) {
 	dir, src, dst := outbound, m.self, unknownSource
 	if r.Listener == inboundListener {
-		dir, src, dst = inbound, sourceOf(r), m.self
+		dir, src, dst = inbound, m.sourceOf(r), m.self
 	} else if r.Service != nil {
 		dst = r.Service.Name
 	}
@@ -105,14 +132,57 @@ func (m *edgeMetrics) observe(r *proxy.Record) {
 		m.tcpBytes.WithLabelValues(dir, src, dst, "out").Add(float64(r.BytesOut))
 		return
 	}
-	class := statusClasses[0]
+	class := 0
 	if r.Status >= 100 && r.Status < 600 {
-		class = statusClasses[r.Status/100]
+		class = r.Status / 100
 	}
-	m.requests.WithLabelValues(dir, src, dst, class).Inc()
-	m.duration.WithLabelValues(dir, src, dst).Observe(r.Duration.Seconds())
-	m.bytes.WithLabelValues(dir, src, dst, "in").Add(float64(r.BytesIn))
-	m.bytes.WithLabelValues(dir, src, dst, "out").Add(float64(r.BytesOut))
+	e := m.edge(edgeKey{dir, src, dst})
+	e.class(m, class).Inc()
+	e.duration.Observe(r.Duration.Seconds())
+	e.in.Add(float64(r.BytesIn))
+	e.out.Add(float64(r.BytesOut))
+}
+
+// edge returns the request metrics of edge k, making them on first use.
+func (m *edgeMetrics) edge(k edgeKey) *edge {
+	if e, ok := m.edges.Load(k); ok {
+		return e.(*edge)
+	}
+	e := &edge{
+		key:      k,
+		duration: m.duration.WithLabelValues(k.dir, k.src, k.dst),
+		in:       m.bytes.WithLabelValues(k.dir, k.src, k.dst, "in"),
+		out:      m.bytes.WithLabelValues(k.dir, k.src, k.dst, "out"),
+	}
+	got, _ := m.edges.LoadOrStore(k, e)
+	return got.(*edge)
+}
+
+// class returns the edge's request counter for status class i (an index
+// of statusClasses). Two callers may both make it: the vector gives them
+// the same counter.
+func (e *edge) class(m *edgeMetrics, i int) prometheus.Counter {
+	if c := e.classes[i].Load(); c != nil {
+		return *c
+	}
+	c := m.requests.WithLabelValues(e.key.dir, e.key.src, e.key.dst, statusClasses[i])
+	e.classes[i].Store(&c)
+	return c
+}
+
+// sourceOf names the calling service of an inbound request, remembering
+// the answer for the last caller's certificate (a connection's requests
+// share one).
+func (m *edgeMetrics) sourceOf(r *proxy.Record) string {
+	if len(r.Peer) == 0 {
+		return plaintextSource
+	}
+	if last := m.lastSource.Load(); last != nil && last.leaf == r.Peer[0] {
+		return last.name
+	}
+	name := sourceOf(r)
+	m.lastSource.Store(&peerSource{leaf: r.Peer[0], name: name})
+	return name
 }
 
 // sourceOf names the calling service of an inbound request.

@@ -384,9 +384,10 @@ func (w *responseWriter) SetWriteDeadline(t time.Time) error {
 }
 
 // finish ends the response, on EndStream or once the handler returned:
-// the header if not sent, then the trailers or an empty DATA frame with END_STREAM. A body
-// shorter than its Content-Length resets the stream instead, so that it
-// cannot look complete. A client still sending is told to stop.
+// the header if not sent, then the trailers or an empty DATA frame with
+// END_STREAM. A body shorter than its Content-Length resets the stream
+// instead, so that it cannot look complete. A client still sending is
+// told to stop.
 func (w *responseWriter) finish() {
 	w.finished = true
 	if w.status == 0 {

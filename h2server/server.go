@@ -119,10 +119,7 @@ func (s *Server) SetTimeouts(preface, idle, write time.Duration) {
 		return
 	}
 	s.mu.Lock()
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
+	conns := s.connsLocked()
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.mu.Lock()
@@ -191,6 +188,11 @@ func (s *Server) stop() []*conn {
 		close(s.readers.quit)
 	}
 	s.shutdown = true
+	return s.connsLocked()
+}
+
+// connsLocked lists the connections being served. The caller holds s.mu.
+func (s *Server) connsLocked() []*conn {
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)

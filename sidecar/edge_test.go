@@ -82,35 +82,35 @@ func TestEdgeMetricsFileEachRequestUnderItsEdge(t *testing.T) {
 	m.observe(&proxy.Record{Listener: "out-catalog", Service: svc, Method: []byte("GET"), Status: 200, Duration: time.Millisecond, BytesOut: 5})
 	m.observe(&proxy.Record{Listener: "out-catalog", Service: svc, Method: []byte("GET"), Status: 0, Duration: time.Millisecond})
 
-	wantRequests := map[string]float64{
-		"2xx,orders,inbound,web":        2,
-		"4xx,orders,inbound,web":        1,
-		"5xx,orders,inbound,jobs/batch": 1,
-		"2xx,orders,inbound,jobs/batch": 1,
-		"2xx,orders,inbound,plaintext":  1,
-		"2xx,catalog,outbound,orders":   1,
-		"none,catalog,outbound,orders":  1,
-	}
-	if diff := cmp.Diff(wantRequests, series(t, m, "pylon_mesh_requests_total")); diff != "" {
-		t.Errorf("pylon_mesh_requests_total by class, destination, direction, source (-want +got):\n%s", diff)
-	}
-	wantDurations := map[string]float64{
-		"orders,inbound,web":        3,
-		"orders,inbound,jobs/batch": 2,
-		"orders,inbound,plaintext":  1,
-		"catalog,outbound,orders":   2,
-	}
-	if diff := cmp.Diff(wantDurations, series(t, m, "pylon_mesh_request_duration_seconds")); diff != "" {
-		t.Errorf("pylon_mesh_request_duration_seconds counts (-want +got):\n%s", diff)
-	}
-	wantBytes := map[string]float64{
-		"orders,inbound,in,web": 3, "orders,inbound,out,web": 50,
-		"orders,inbound,in,jobs/batch": 2, "orders,inbound,out,jobs/batch": 40,
-		"orders,inbound,in,plaintext": 1, "orders,inbound,out,plaintext": 40,
-		"catalog,outbound,in,orders": 0, "catalog,outbound,out,orders": 5,
-	}
-	if diff := cmp.Diff(wantBytes, series(t, m, "pylon_mesh_request_bytes_total")); diff != "" {
-		t.Errorf("pylon_mesh_request_bytes_total by destination, direction, flow, source (-want +got):\n%s", diff)
+	for _, c := range []struct {
+		metric, labels string
+		want           map[string]float64
+	}{
+		{"pylon_mesh_requests_total", "class, destination, direction, source", map[string]float64{
+			"2xx,orders,inbound,web":        2,
+			"4xx,orders,inbound,web":        1,
+			"5xx,orders,inbound,jobs/batch": 1,
+			"2xx,orders,inbound,jobs/batch": 1,
+			"2xx,orders,inbound,plaintext":  1,
+			"2xx,catalog,outbound,orders":   1,
+			"none,catalog,outbound,orders":  1,
+		}},
+		{"pylon_mesh_request_duration_seconds", "destination, direction, source (sample counts)", map[string]float64{
+			"orders,inbound,web":        3,
+			"orders,inbound,jobs/batch": 2,
+			"orders,inbound,plaintext":  1,
+			"catalog,outbound,orders":   2,
+		}},
+		{"pylon_mesh_request_bytes_total", "destination, direction, flow, source", map[string]float64{
+			"orders,inbound,in,web": 3, "orders,inbound,out,web": 50,
+			"orders,inbound,in,jobs/batch": 2, "orders,inbound,out,jobs/batch": 40,
+			"orders,inbound,in,plaintext": 1, "orders,inbound,out,plaintext": 40,
+			"catalog,outbound,in,orders": 0, "catalog,outbound,out,orders": 5,
+		}},
+	} {
+		if diff := cmp.Diff(c.want, series(t, m, c.metric)); diff != "" {
+			t.Errorf("%s by %s (-want +got):\n%s", c.metric, c.labels, diff)
+		}
 	}
 }
 
